@@ -1,0 +1,165 @@
+import Foundation
+
+/// A tenant: every directory object lives in exactly one.
+public struct Tenant: Sendable, Equatable {
+    public var id: String
+    public var displayName: String
+    public var createdAt: Date
+
+    public init(id: String, displayName: String, createdAt: Date) {
+        self.id = id
+        self.displayName = displayName
+        self.createdAt = createdAt
+    }
+}
+
+/// A role an application exposes to callers, carried in their tokens' `roles` claim.
+public struct AppRole: Sendable, Equatable {
+    public var id: String
+    public var value: String
+    public var displayName: String
+    public var description: String
+
+    public init(id: String, value: String, displayName: String, description: String) {
+        self.id = id
+        self.value = value
+        self.displayName = displayName
+        self.description = description
+    }
+}
+
+/// An app registration together with its service principal (one per app in a tenant).
+public struct AppRegistration: Sendable, Equatable {
+    public var objectId: String
+    public var appId: String
+    public var tenantId: String
+    public var servicePrincipalId: String
+    public var displayName: String
+    public var identifierUris: [String]
+    public var appRoles: [AppRole]
+    /// When true, the app as a resource issues tokens only to callers holding one of its roles.
+    public var appRoleAssignmentRequired: Bool
+    /// The algorithm of access tokens issued *for* this app as a resource.
+    public var accessTokenSigningAlgorithm: JWSAlgorithm
+    public var enabled: Bool
+    public var createdAt: Date
+
+    public init(
+        objectId: String, appId: String, tenantId: String, servicePrincipalId: String, displayName: String,
+        identifierUris: [String], appRoles: [AppRole], appRoleAssignmentRequired: Bool,
+        accessTokenSigningAlgorithm: JWSAlgorithm, enabled: Bool, createdAt: Date
+    ) {
+        self.objectId = objectId
+        self.appId = appId
+        self.tenantId = tenantId
+        self.servicePrincipalId = servicePrincipalId
+        self.displayName = displayName
+        self.identifierUris = identifierUris
+        self.appRoles = appRoles
+        self.appRoleAssignmentRequired = appRoleAssignmentRequired
+        self.accessTokenSigningAlgorithm = accessTokenSigningAlgorithm
+        self.enabled = enabled
+        self.createdAt = createdAt
+    }
+}
+
+/// A client secret. The secret itself is never stored: only its salted hash and a 3-character hint.
+public struct PasswordCredential: Sendable, Equatable {
+    public var keyId: String
+    public var applicationId: String
+    public var displayName: String
+    public var hint: String
+    public var hash: SecretHash
+    public var startDateTime: Date
+    public var endDateTime: Date
+    public var lastUsedAt: Date?
+
+    public init(
+        keyId: String, applicationId: String, displayName: String, hint: String, hash: SecretHash,
+        startDateTime: Date, endDateTime: Date, lastUsedAt: Date? = nil
+    ) {
+        self.keyId = keyId
+        self.applicationId = applicationId
+        self.displayName = displayName
+        self.hint = hint
+        self.hash = hash
+        self.startDateTime = startDateTime
+        self.endDateTime = endDateTime
+        self.lastUsedAt = lastUsedAt
+    }
+}
+
+/// A public key an application proves itself with in `private_key_jwt`: an X.509 certificate or
+/// a bare JWK.
+public struct KeyCredential: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        case certificate = "AsymmetricX509Cert"
+        case jwk = "Jwk"
+    }
+
+    public var keyId: String
+    public var applicationId: String
+    public var kind: Kind
+    public var displayName: String
+    /// The JWS `kid` that selects this key (the JWK thumbprint unless the JWK named its own).
+    public var kid: String
+    /// base64url SHA-1 and SHA-256 of the certificate's DER, for the `x5t` / `x5t#S256` headers.
+    public var x5t: String?
+    public var x5tS256: String?
+    /// The certificate PEM, or the public JWK as JSON text.
+    public var material: String
+    public var startDateTime: Date
+    public var endDateTime: Date?
+    public var lastUsedAt: Date?
+
+    public init(
+        keyId: String, applicationId: String, kind: Kind, displayName: String, kid: String, x5t: String?,
+        x5tS256: String?, material: String, startDateTime: Date, endDateTime: Date?, lastUsedAt: Date? = nil
+    ) {
+        self.keyId = keyId
+        self.applicationId = applicationId
+        self.kind = kind
+        self.displayName = displayName
+        self.kid = kid
+        self.x5t = x5t
+        self.x5tS256 = x5tS256
+        self.material = material
+        self.startDateTime = startDateTime
+        self.endDateTime = endDateTime
+        self.lastUsedAt = lastUsedAt
+    }
+
+    /// The verification key inside `material`.
+    public func verificationKey() throws -> VerificationKey {
+        switch kind {
+        case .certificate: try CertificateCredential(pem: material).key
+        case .jwk: try VerificationKey(jwk: JSONParser.parseObject(Array(material.utf8)))
+        }
+    }
+}
+
+/// A role of a resource application granted to a client application's service principal.
+public struct AppRoleAssignment: Sendable, Equatable {
+    public var id: String
+    public var principalId: String
+    public var principalDisplayName: String
+    public var resourceId: String
+    public var resourceDisplayName: String
+    public var appRoleId: String
+    public var appRoleValue: String
+    public var createdAt: Date
+
+    public init(
+        id: String, principalId: String, principalDisplayName: String, resourceId: String,
+        resourceDisplayName: String, appRoleId: String, appRoleValue: String, createdAt: Date
+    ) {
+        self.id = id
+        self.principalId = principalId
+        self.principalDisplayName = principalDisplayName
+        self.resourceId = resourceId
+        self.resourceDisplayName = resourceDisplayName
+        self.appRoleId = appRoleId
+        self.appRoleValue = appRoleValue
+        self.createdAt = createdAt
+    }
+}

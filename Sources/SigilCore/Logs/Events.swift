@@ -1,0 +1,107 @@
+import Foundation
+
+/// One token request, successful or not (DESIGN §8).
+public struct SignInEvent: Sendable, Equatable {
+    public var id: String
+    public var time: Date
+    public var tenantId: String
+    /// The client id the request named (also for unknown clients, so probing is visible).
+    public var appId: String
+    public var appDisplayName: String?
+    public var servicePrincipalId: String?
+    public var credentialType: CredentialType?
+    /// The password credential's keyId, the certificate thumbprint or the key's kid.
+    public var credentialId: String?
+    public var ipAddress: String
+    public var userAgent: String?
+    public var resource: String?
+    public var resourceId: String?
+    public var succeeded: Bool
+    public var errorCode: Int?
+    public var failureReason: String?
+    public var conditionalAccessStatus: String
+    public var riskLevel: String
+    public var correlationId: String
+
+    public init(
+        id: String, time: Date, tenantId: String, appId: String, appDisplayName: String?, servicePrincipalId: String?,
+        credentialType: CredentialType?, credentialId: String?, ipAddress: String, userAgent: String?, resource: String?,
+        resourceId: String?, succeeded: Bool, errorCode: Int?, failureReason: String?, conditionalAccessStatus: String = "notApplied",
+        riskLevel: String = "none", correlationId: String
+    ) {
+        self.id = id
+        self.time = time
+        self.tenantId = tenantId
+        self.appId = appId
+        self.appDisplayName = appDisplayName
+        self.servicePrincipalId = servicePrincipalId
+        self.credentialType = credentialType
+        self.credentialId = credentialId
+        self.ipAddress = ipAddress
+        self.userAgent = userAgent
+        self.resource = resource
+        self.resourceId = resourceId
+        self.succeeded = succeeded
+        self.errorCode = errorCode
+        self.failureReason = failureReason
+        self.conditionalAccessStatus = conditionalAccessStatus
+        self.riskLevel = riskLevel
+        self.correlationId = correlationId
+    }
+}
+
+/// One admin change (DESIGN §8). `before` / `after` describe the object, never a secret value.
+public struct AuditEvent: Sendable, Equatable {
+    public var id: String
+    public var time: Date
+    public var tenantId: String
+    public var actorId: String
+    public var actorName: String
+    /// `application.create`, `application.passwordCredential.add`, …
+    public var action: String
+    public var targetType: String
+    public var targetId: String
+    public var before: JSONValue?
+    public var after: JSONValue?
+    public var ipAddress: String
+    public var succeeded: Bool
+    public var correlationId: String
+
+    public init(
+        id: String = UUID().uuidString.lowercased(), time: Date, tenantId: String, actorId: String, actorName: String,
+        action: String, targetType: String, targetId: String, before: JSONValue? = nil, after: JSONValue? = nil,
+        ipAddress: String, succeeded: Bool = true, correlationId: String
+    ) {
+        self.id = id
+        self.time = time
+        self.tenantId = tenantId
+        self.actorId = actorId
+        self.actorName = actorName
+        self.action = action
+        self.targetType = targetType
+        self.targetId = targetId
+        self.before = before
+        self.after = after
+        self.ipAddress = ipAddress
+        self.succeeded = succeeded
+        self.correlationId = correlationId
+    }
+}
+
+/// Filters for the sign-in and audit logs.
+public struct LogQuery: Sendable, Equatable {
+    public var appId: String?
+    /// `true` = successes only, `false` = failures only.
+    public var succeeded: Bool?
+    public var since: Date?
+    public var until: Date?
+    public var limit: Int
+
+    public init(appId: String? = nil, succeeded: Bool? = nil, since: Date? = nil, until: Date? = nil, limit: Int = 100) {
+        self.appId = appId
+        self.succeeded = succeeded
+        self.since = since
+        self.until = until
+        self.limit = limit
+    }
+}

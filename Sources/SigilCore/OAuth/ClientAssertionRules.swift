@@ -1,0 +1,71 @@
+import Foundation
+
+/// The claim checks for a client assertion signed with a key registered in Sigil (RFC 7523 §3).
+public struct ClientAssertionRules: Sendable {
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`.
+    public static let clockSkew: TimeInterval = 300
+    /// The furthest in the future `exp` may lie: assertions are meant to be short-lived.
+    public static let maximumLifetime: TimeInterval = 3600
+
+    /// What a verified assertion tells the replay cache.
+    public struct Accepted: Sendable, Equatable {
+        public let jti: String
+        public let expiresAt: Date
+    }
+
+    public let clientId: String
+    /// The token endpoint URLs the `aud` may name.
+    public let audiences: Set<String>
+    public let now: Date
+
+    public init(clientId: String, audiences: Set<String>, now: Date) {
+        self.clientId = clientId
+        self.audiences = audiences
+        self.now = now
+    }
+
+    public func check(_ claims: [String: JSONValue]) throws(OAuthError) -> Accepted {
+        guard let iss = claims["iss"]?.stringValue else { throw .assertionClaim("the assertion has no 'iss' claim; it must be the client id") }
+        guard iss == clientId else { throw .assertionClaim("'iss' is '\(iss)' but must be the client id '\(clientId)'") }
+        guard let sub = claims["sub"]?.stringValue else { throw .assertionClaim("the assertion has no 'sub' claim; it must be the client id") }
+        guard sub == clientId else { throw .assertionClaim("'sub' is '\(sub)' but must be the client id '\(clientId)'") }
+
+        let audienceValues: [String]
+        switch claims["aud"] {
+        case .string(let value): audienceValues = [value]
+        case .array(let values): audienceValues = values.compactMap(\.stringValue)
+        default: throw .assertionClaim("the assertion has no 'aud' claim; it must be the token endpoint URL")
+        }
+        guard audienceValues.contains(where: audiences.contains) else {
+            let expected = audiences.sorted().first ?? ""
+            throw .assertionClaim("'aud' is '\(audienceValues.joined(separator: ", "))' but must be the token endpoint '\(expected)'")
+        }
+
+        guard let expValue = claims["exp"] else { throw .assertionTime("the assertion has no 'exp' claim") }
+        guard let exp = expValue.integerValue else { throw .assertionTime("'exp' must be a NumericDate (seconds since 1970)") }
+        let nowSeconds = now.timeIntervalSince1970
+        guard Double(exp) + Self.clockSkew > nowSeconds else {
+            throw .assertionTime("it expired at \(Self.format(exp)); the server time is \(Self.format(Int64(nowSeconds)))")
+        }
+        guard Double(exp) <= nowSeconds + Self.maximumLifetime + Self.clockSkew else {
+            throw .assertionTime("'exp' \(Self.format(exp)) is more than \(Int(Self.maximumLifetime / 60)) minutes in the future; assertions must be short-lived")
+        }
+        for name in ["nbf", "iat"] {
+            guard let value = claims[name] else { continue }
+            guard let seconds = value.integerValue else { throw .assertionTime("'\(name)' must be a NumericDate (seconds since 1970)") }
+            guard Double(seconds) <= nowSeconds + Self.clockSkew else {
+                throw .assertionTime("'\(name)' \(Self.format(seconds)) is in the future; the server time is \(Self.format(Int64(nowSeconds)))")
+            }
+        }
+
+        guard let jti = claims["jti"]?.stringValue, !jti.isEmpty else {
+            throw .assertionClaim("the assertion has no 'jti'; every assertion needs a unique id so it cannot be replayed")
+        }
+        guard jti.utf8.count <= 256 else { throw .assertionClaim("'jti' is longer than 256 characters") }
+        return Accepted(jti: jti, expiresAt: Date(timeIntervalSince1970: Double(exp)))
+    }
+
+    static func format(_ seconds: Int64) -> String {
+        Date(timeIntervalSince1970: Double(seconds)).formatted(.iso8601)
+    }
+}

@@ -1,0 +1,71 @@
+/// An `application/x-www-form-urlencoded` body, decoded strictly: every parameter at most once,
+/// valid percent-encoding and UTF-8. Unknown parameters are kept (and ignored by the grants), as
+/// RFC 6749 §3.2 requires.
+public struct FormParameters: Sendable, Equatable {
+    public private(set) var values: [String: String] = [:]
+
+    public subscript(name: String) -> String? { values[name] }
+
+    public init(_ values: [String: String]) { self.values = values }
+
+    public init(decoding body: some Collection<UInt8>) throws(OAuthError) {
+        for pair in body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = FormParameters.percentDecode(parts[0]) else {
+                throw .malformedRequest("A form parameter name is not valid percent-encoded UTF-8.")
+            }
+            guard let value = FormParameters.percentDecode(parts.count > 1 ? Array(parts[1]) : []) else {
+                throw .malformedRequest("The value of form parameter '\(name)' is not valid percent-encoded UTF-8.")
+            }
+            guard values[name] == nil else { throw .duplicateParameter(name) }
+            values[name] = value
+        }
+    }
+
+    /// Decodes `+` and `%XX`; `nil` on a broken escape or invalid UTF-8.
+    public static func percentDecode(_ bytes: some Collection<UInt8>) -> String? {
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var iterator = bytes.makeIterator()
+        while let byte = iterator.next() {
+            switch byte {
+            case UInt8(ascii: "+"): output.append(UInt8(ascii: " "))
+            case UInt8(ascii: "%"):
+                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
+                output.append(high << 4 | low)
+            default: output.append(byte)
+            }
+        }
+        return String(validating: output, as: UTF8.self)
+    }
+
+    static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    /// Encodes for a form body (RFC 1866 style, space as `%20`).
+    public static func percentEncode(_ text: String) -> String {
+        var output = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                output.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                output += "%" + (hex.count == 1 ? "0" : "") + hex
+            }
+        }
+        return output
+    }
+
+    /// The body text for `parameters`.
+    public static func encode(_ parameters: [(String, String)]) -> String {
+        parameters.map { percentEncode($0.0) + "=" + percentEncode($0.1) }.joined(separator: "&")
+    }
+}

@@ -1,0 +1,359 @@
+import Foundation
+import Hummingbird
+import Logging
+import SigilCore
+import SigilStore
+
+/// The admin API under `/admin/v1`: JSON over HTTPS, described by `openapi.yaml`. Every call
+/// is authenticated by `AdminAuthenticator`; every change is written with its audit event in
+/// one transaction.
+struct AdminAPI {
+    static let identifierUri = "api://sigil-admin"
+    static let displayName = "Sigil Admin API"
+    static let administratorRole = "Administrator"
+    static let scope = identifierUri + "/.default"
+    /// Most identifier URIs one application may have.
+    static let maximumIdentifierUris = 20
+
+    let store: Store
+    let keys: SigningKeyRing
+    let urls: ServerURLs
+    let logger: Logger
+
+    typealias Handler = @Sendable (Request, SigilRequestContext, AdminCaller) async throws -> Response
+
+    func register(on router: Router<SigilRequestContext>) {
+        let group = router.group("admin/v1")
+        group.get("openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: .init(string: OpenAPIDocument.text)))
+        }
+        group.get("tenant", use: authorized { _, _, caller in
+            .json([
+                "id": .string(caller.tenant.id), "displayName": .string(caller.tenant.displayName),
+                "authority": .string(urls.authority(tenantId: caller.tenant.id)), "issuer": .string(urls.issuer(tenantId: caller.tenant.id)),
+                "tokenEndpoint": .string(urls.tokenEndpoint(tenantId: caller.tenant.id)), "createdDateTime": .date(caller.tenant.createdAt),
+            ])
+        })
+        group.post("applications", use: authorized(createApplication))
+        group.get("applications", use: authorized { _, _, caller in
+            let apps = try await store.applications(tenantId: caller.tenant.id)
+            return .json(["value": .array(apps.map { AdminJSON.application($0) })])
+        })
+        group.get("applications/{app}", use: authorized { _, context, caller in
+            let app = try await application(context, caller)
+            return .json(try await describe(app))
+        })
+        group.patch("applications/{app}", use: authorized(updateApplication))
+        group.delete("applications/{app}", use: authorized(deleteApplication))
+        group.post("applications/{app}/passwordCredentials", use: authorized(addPassword))
+        group.delete("applications/{app}/passwordCredentials/{keyId}", use: authorized(removeCredential))
+        group.post("applications/{app}/keyCredentials", use: authorized(addKey))
+        group.delete("applications/{app}/keyCredentials/{keyId}", use: authorized(removeCredential))
+        group.post("applications/{app}/appRoles", use: authorized(addRole))
+        group.get("applications/{app}/appRoleAssignments", use: authorized { _, context, caller in
+            let app = try await application(context, caller)
+            return .json(["value": .array(try await store.appRoleAssignments(applicationId: app.objectId).map(AdminJSON.assignment))])
+        })
+        group.post("appRoleAssignments", use: authorized(grantRole))
+        group.get("signInLogs", use: authorized { request, _, caller in
+            .json(["value": .array(try await store.signIns(tenantId: caller.tenant.id, query: try logQuery(request)).map(AdminJSON.signIn))])
+        })
+        group.get("auditLogs", use: authorized { request, _, caller in
+            .json(["value": .array(try await store.auditEvents(tenantId: caller.tenant.id, query: try logQuery(request)).map(AdminJSON.audit))])
+        })
+        group.get("signingKeys", use: authorized { _, _, _ in
+            .json(["value": .array(await keys.published().map(AdminJSON.signingKey))])
+        })
+        group.post("signingKeys/rotate", use: authorized(rotateKeys))
+    }
+
+    /// Wraps a handler with authentication and turns every failure into a Graph-shaped error.
+    func authorized(_ handler: @escaping Handler) -> @Sendable (Request, SigilRequestContext) async throws -> Response {
+        { request, context in
+            let correlationId = TokenEndpoint.correlationId(request)
+            do {
+                let caller = try await AdminAuthenticator(store: store, keys: keys, urls: urls).authenticate(request, context: context, correlationId: correlationId)
+                return try await handler(request, context, caller)
+            } catch {
+                let adminError = AdminError(error)
+                if adminError.status == .internalServerError { logger.error("admin API failure: \(error)") }
+                return adminError.response(requestId: correlationId)
+            }
+        }
+    }
+
+    // MARK: Applications
+
+    func application(_ context: SigilRequestContext, _ caller: AdminCaller, parameter: String = "app") async throws -> AppRegistration {
+        let reference = try context.parameters.require(parameter)
+        guard let app = try await store.application(tenantId: caller.tenant.id, reference: reference) else {
+            throw AdminError.notFound("No application '\(reference)' in this tenant (looked up by appId, objectId, display name and identifier URI).")
+        }
+        return app
+    }
+
+    func describe(_ app: AppRegistration) async throws -> JSONValue {
+        AdminJSON.application(
+            app, passwords: try await store.passwordCredentials(applicationId: app.objectId),
+            keys: try await store.keyCredentials(applicationId: app.objectId))
+    }
+
+    func body(_ request: Request, allowed: Set<String>) async throws -> JSONBody {
+        guard request.mediaType == "application/json" else {
+            throw AdminError.badRequest("The body must be application/json; this request sent '\(request.headers[.contentType] ?? "no content type")'.")
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try await request.collectBody()
+        } catch {
+            throw AdminError.tooLarge
+        }
+        return try JSONBody(bytes, allowed: allowed)
+    }
+
+    func createApplication(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
+        let body = try await body(request, allowed: ["displayName", "identifierUris", "appRoleAssignmentRequired", "accessTokenSigningAlgorithm"])
+        let displayName = try body.requiredString("displayName")
+        try DirectoryRules.checkDisplayName(displayName)
+        let uris = try body.stringArray("identifierUris", maximum: Self.maximumIdentifierUris) ?? []
+        for uri in uris { try DirectoryRules.checkIdentifierUri(uri) }
+        let app = AppRegistration(
+            objectId: Self.newId(), appId: Self.newId(), tenantId: caller.tenant.id, servicePrincipalId: Self.newId(),
+            displayName: displayName, identifierUris: uris, appRoles: [],
+            appRoleAssignmentRequired: try body.bool("appRoleAssignmentRequired") ?? false,
+            accessTokenSigningAlgorithm: try Self.tokenAlgorithm(body), enabled: true, createdAt: Date())
+        let json = AdminJSON.application(app, passwords: [], keys: [])
+        try await store.createApplication(app, audit: caller.audit("application.create", targetType: "application", targetId: app.objectId, after: json))
+        return .json(json, status: .created, headers: [.location: "/admin/v1/applications/\(app.objectId)"])
+    }
+
+    static func tokenAlgorithm(_ body: JSONBody) throws -> JWSAlgorithm {
+        guard let name = try body.string("accessTokenSigningAlgorithm") else { return .es256 }
+        guard name == "ES256" || name == "RS256" else {
+            throw AdminError.badRequest("accessTokenSigningAlgorithm must be ES256 or RS256, not '\(name)'.", target: "accessTokenSigningAlgorithm")
+        }
+        return JWSAlgorithm(rawValue: name)!
+    }
+
+    func updateApplication(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
+        let before = try await application(context, caller)
+        let body = try await body(request, allowed: ["displayName", "identifierUris", "appRoleAssignmentRequired", "accessTokenSigningAlgorithm", "accountEnabled"])
+        var app = before
+        if let name = try body.string("displayName") {
+            try DirectoryRules.checkDisplayName(name)
+            app.displayName = name
+        }
+        if let uris = try body.stringArray("identifierUris", maximum: Self.maximumIdentifierUris) {
+            for uri in uris { try DirectoryRules.checkIdentifierUri(uri) }
+            app.identifierUris = uris
+        }
+        if let required = try body.bool("appRoleAssignmentRequired") { app.appRoleAssignmentRequired = required }
+        if body.members["accessTokenSigningAlgorithm"] != nil { app.accessTokenSigningAlgorithm = try Self.tokenAlgorithm(body) }
+        if let enabled = try body.bool("accountEnabled") { app.enabled = enabled }
+        try refuseLockout(before, after: app, caller: caller)
+        try await store.updateApplication(app, audit: caller.audit(
+            "application.update", targetType: "application", targetId: app.objectId,
+            before: AdminJSON.application(before), after: AdminJSON.application(app)))
+        return .json(try await describe(app))
+    }
+
+    /// The admin API itself and the caller's own application cannot be disabled, renamed away
+    /// from their identifier or deleted: that would lock every administrator out.
+    func refuseLockout(_ before: AppRegistration, after: AppRegistration?, caller: AdminCaller) throws {
+        let isAdminAPI = before.identifierUris.contains(Self.identifierUri)
+        let isCaller = before.objectId == caller.app.objectId
+        guard isAdminAPI || isCaller else { return }
+        let what = isAdminAPI ? "the admin API application" : "the application you are signed in as"
+        guard let after else { throw AdminError.forbidden("Refusing to delete \(what): it would lock administrators out.") }
+        if !after.enabled { throw AdminError.forbidden("Refusing to disable \(what): it would lock administrators out.") }
+        if isAdminAPI, !after.identifierUris.contains(Self.identifierUri) {
+            throw AdminError.forbidden("Refusing to remove \(Self.identifierUri) from the admin API application.")
+        }
+    }
+
+    func deleteApplication(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
+        let app = try await application(context, caller)
+        try refuseLockout(app, after: nil, caller: caller)
+        try await store.deleteApplication(objectId: app.objectId, audit: caller.audit(
+            "application.delete", targetType: "application", targetId: app.objectId, before: AdminJSON.application(app)))
+        return Response(status: .noContent)
+    }
+
+    // MARK: Credentials
+
+    func addPassword(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
+        let app = try await application(context, caller)
+        let body = try await body(request, allowed: ["displayName", "lifetime"])
+        let displayName = try body.string("displayName") ?? "client secret"
+        try DirectoryRules.checkDisplayName(displayName)
+        let lifetime = try body.string("lifetime").map(DirectoryRules.secretLifetime) ?? DirectoryRules.defaultSecretLifetime
+        let now = Date()
+        let secret = SigilSecretFormat.generate(.clientSecret)
+        let credential = PasswordCredential(
+            keyId: Self.newId(), applicationId: app.objectId, displayName: displayName,
+            hint: String(secret.dropFirst(4).prefix(3)), hash: SecretHash.make(for: secret),
+            startDateTime: now, endDateTime: now.addingTimeInterval(lifetime))
+        let json = AdminJSON.passwordCredential(credential)
+        try await store.addPasswordCredential(credential, audit: caller.audit(
+            "application.passwordCredential.add", targetType: "application", targetId: app.objectId, after: json))
+        guard case .object(var object) = json else { return .json(json) }
+        object["secretText"] = .string(secret)
+        return .json(.object(object), status: .created)
+    }
+
+    func removeCredential(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
+        let app = try await application(context, caller)
+        let keyId = try context.parameters.require("keyId")
+        let kind = request.uri.path.contains("/passwordCredentials/") ? "passwordCredential" : "keyCredential"
+        try await store.removeCredential(applicationId: app.objectId, keyId: keyId, audit: caller.audit(
+            "application.\(kind).remove", targetType: "application", targetId: app.objectId, before: ["keyId": .string(keyId)]))
+        return Response(status: .noContent)
+    }
+
+    func addKey(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
+        let app = try await application(context, caller)
+        let body = try await body(request, allowed: ["type", "key", "displayName"])
+        let type = try body.requiredString("type")
+        let displayName = try body.string("displayName")
+        if let displayName { try DirectoryRules.checkDisplayName(displayName) }
+        let now = Date()
+        let credential: KeyCredential
+        switch type {
+        case KeyCredential.Kind.certificate.rawValue:
+            let pem = try body.requiredString("key")
+            let certificate: CertificateCredential
+            do {
+                certificate = try CertificateCredential(pem: pem)
+            } catch {
+                throw AdminError.badRequest("'key' is not usable: \(error.reason).", target: "key")
+            }
+            guard certificate.notValidAfter > now else {
+                throw AdminError.badRequest("The certificate expired on \(certificate.notValidAfter.iso8601); register a current one.", target: "key")
+            }
+            credential = KeyCredential(
+                keyId: Self.newId(), applicationId: app.objectId, kind: .certificate, displayName: displayName ?? certificate.subject,
+                kid: certificate.x5tS256, x5t: certificate.x5t, x5tS256: certificate.x5tS256, material: pem,
+                startDateTime: certificate.notValidBefore, endDateTime: certificate.notValidAfter)
+        case KeyCredential.Kind.jwk.rawValue:
+            guard let jwk = body.members["key"]?.objectValue else {
+                throw AdminError.badRequest("For type Jwk, 'key' must be a JSON Web Key object.", target: "key")
+            }
+            let key: VerificationKey
+            do {
+                key = try VerificationKey(jwk: jwk)
+            } catch {
+                throw AdminError.badRequest("'key' is not usable: \(error.reason).", target: "key")
+            }
+            var stored = key.jwkMembers
+            let kid = jwk["kid"]?.stringValue ?? key.thumbprint
+            guard !kid.isEmpty, kid.count <= 128 else { throw AdminError.badRequest("The JWK's 'kid' must be 1–128 characters.", target: "key") }
+            stored["kid"] = .string(kid)
+            credential = KeyCredential(
+                keyId: Self.newId(), applicationId: app.objectId, kind: .jwk, displayName: displayName ?? "key \(kid.prefix(12))",
+                kid: kid, x5t: nil, x5tS256: nil, material: JSONValue.object(stored).serialized(), startDateTime: now, endDateTime: nil)
+        default:
+            throw AdminError.badRequest("'type' must be AsymmetricX509Cert or Jwk, not '\(type)'.", target: "type")
+        }
+        let json = AdminJSON.keyCredential(credential)
+        try await store.addKeyCredential(credential, audit: caller.audit(
+            "application.keyCredential.add", targetType: "application", targetId: app.objectId, after: json))
+        return .json(json, status: .created)
+    }
+
+    // MARK: Roles
+
+    func addRole(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
+        let app = try await application(context, caller)
+        let body = try await body(request, allowed: ["value", "displayName", "description"])
+        let value = try body.requiredString("value")
+        try DirectoryRules.checkRoleValue(value)
+        let displayName = try body.string("displayName") ?? value
+        try DirectoryRules.checkDisplayName(displayName)
+        let description = try body.string("description") ?? ""
+        guard description.count <= 1024 else { throw AdminError.badRequest("'description' may be at most 1024 characters.", target: "description") }
+        let role = AppRole(id: Self.newId(), value: value, displayName: displayName, description: description)
+        let json = AdminJSON.appRole(role)
+        try await store.addAppRole(role, applicationId: app.objectId, audit: caller.audit(
+            "application.appRole.add", targetType: "application", targetId: app.objectId, after: json))
+        return .json(json, status: .created)
+    }
+
+    func grantRole(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
+        let body = try await body(request, allowed: ["principalId", "resourceId", "appRoleId"])
+        let principalRef = try body.requiredString("principalId")
+        let resourceRef = try body.requiredString("resourceId")
+        let roleRef = try body.requiredString("appRoleId")
+        guard let principal = try await store.application(tenantId: caller.tenant.id, reference: principalRef) else {
+            throw AdminError.notFound("No application '\(principalRef)' (principalId) in this tenant.")
+        }
+        guard let resource = try await store.application(tenantId: caller.tenant.id, reference: resourceRef) else {
+            throw AdminError.notFound("No application '\(resourceRef)' (resourceId) in this tenant.")
+        }
+        guard let role = resource.appRoles.first(where: { $0.id == roleRef || $0.value == roleRef }) else {
+            let available = resource.appRoles.map(\.value).joined(separator: ", ")
+            throw AdminError.notFound("'\(resource.displayName)' has no role '\(roleRef)'\(available.isEmpty ? "; add one with `sigil app role add`" : "; it has: \(available)").")
+        }
+        let assignment = AppRoleAssignment(
+            id: Self.newId(), principalId: principal.servicePrincipalId, principalDisplayName: principal.displayName,
+            resourceId: resource.servicePrincipalId, resourceDisplayName: resource.displayName, appRoleId: role.id,
+            appRoleValue: role.value, createdAt: Date())
+        let json = AdminJSON.assignment(assignment)
+        try await store.addAppRoleAssignment(
+            assignment, principalAppId: principal.objectId, resourceAppId: resource.objectId, tenantId: caller.tenant.id,
+            audit: caller.audit("appRoleAssignment.add", targetType: "application", targetId: principal.objectId, after: json))
+        return .json(json, status: .created)
+    }
+
+    // MARK: Logs and keys
+
+    func logQuery(_ request: Request) throws -> LogQuery {
+        let parameters = request.uri.queryParameters
+        var query = LogQuery()
+        for (name, _) in parameters where !["appId", "result", "since", "until", "top"].contains(String(name)) {
+            throw AdminError.badRequest("Unknown query parameter '\(name)'. Allowed: appId, result, since, until, top.", target: String(name))
+        }
+        query.appId = parameters["appId"].map(String.init)
+        if let result = parameters["result"] {
+            switch result {
+            case "success": query.succeeded = true
+            case "failure": query.succeeded = false
+            default: throw AdminError.badRequest("result must be success or failure, not '\(result)'.", target: "result")
+            }
+        }
+        for name in ["since", "until"] {
+            guard let text = parameters[name[...]].map(String.init) else { continue }
+            guard let date = try? Date(text, strategy: .iso8601) else {
+                throw AdminError.badRequest("\(name) must be an ISO-8601 date-time such as 2026-01-31T12:00:00Z, not '\(text)'.", target: name)
+            }
+            if name == "since" { query.since = date } else { query.until = date }
+        }
+        if let top = parameters["top"] {
+            guard let limit = Int(top), (1...1000).contains(limit) else {
+                throw AdminError.badRequest("top must be a number from 1 to 1000.", target: "top")
+            }
+            query.limit = limit
+        }
+        return query
+    }
+
+    func rotateKeys(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
+        var algorithms: [JWSAlgorithm] = [.es256, .rs256]
+        if request.headers[.contentLength].flatMap(Int.init) ?? 0 > 0 {
+            let body = try await body(request, allowed: ["algorithm"])
+            if let name = try body.string("algorithm") {
+                guard let algorithm = JWSAlgorithm(rawValue: name), algorithm != .ps256 else {
+                    throw AdminError.badRequest("algorithm must be ES256 or RS256.", target: "algorithm")
+                }
+                algorithms = [algorithm]
+            }
+        }
+        for algorithm in algorithms { try await keys.rotate(algorithm) }
+        let published = await keys.published()
+        try await store.recordAudit(caller.audit(
+            "signingKeys.rotate", targetType: "signingKeys", targetId: algorithms.map(\.rawValue).joined(separator: ","),
+            after: .array(published.filter { $0.state == .active }.map(AdminJSON.signingKey))))
+        return .json(["value": .array(published.map(AdminJSON.signingKey))])
+    }
+
+    static func newId() -> String { UUID().uuidString.lowercased() }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import SigilCore
+import SigilStore
+
+/// How directory objects look in admin API responses: Microsoft Graph's field names where Graph
+/// has one. Secret values never appear here; the one response that carries a new secret adds
+/// `secretText` itself.
+enum AdminJSON {
+    static func application(_ app: AppRegistration, passwords: [PasswordCredential]? = nil, keys: [KeyCredential]? = nil) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "id": .string(app.objectId),
+            "objectId": .string(app.objectId),
+            "appId": .string(app.appId),
+            "tenantId": .string(app.tenantId),
+            "servicePrincipalId": .string(app.servicePrincipalId),
+            "displayName": .string(app.displayName),
+            "identifierUris": .array(app.identifierUris.map(JSONValue.string)),
+            "appRoles": .array(app.appRoles.map(appRole)),
+            "appRoleAssignmentRequired": .bool(app.appRoleAssignmentRequired),
+            "accessTokenSigningAlgorithm": .string(app.accessTokenSigningAlgorithm.rawValue),
+            "accountEnabled": .bool(app.enabled),
+            "createdDateTime": .date(app.createdAt),
+        ]
+        if let passwords { object["passwordCredentials"] = .array(passwords.map(passwordCredential)) }
+        if let keys { object["keyCredentials"] = .array(keys.map(keyCredential)) }
+        return .object(object)
+    }
+
+    static func appRole(_ role: AppRole) -> JSONValue {
+        [
+            "id": .string(role.id), "value": .string(role.value), "displayName": .string(role.displayName),
+            "description": .string(role.description), "isEnabled": true, "allowedMemberTypes": ["AppRegistration"],
+        ]
+    }
+
+    static func passwordCredential(_ credential: PasswordCredential) -> JSONValue {
+        [
+            "keyId": .string(credential.keyId), "displayName": .string(credential.displayName), "hint": .string(credential.hint),
+            "startDateTime": .date(credential.startDateTime), "endDateTime": .date(credential.endDateTime),
+        ]
+    }
+
+    static func keyCredential(_ credential: KeyCredential) -> JSONValue {
+        [
+            "keyId": .string(credential.keyId), "type": .string(credential.kind.rawValue), "usage": "Verify",
+            "displayName": .string(credential.displayName), "kid": .string(credential.kid),
+            "x5t": .optional(credential.x5t), "x5t#S256": .optional(credential.x5tS256),
+            "customKeyIdentifier": .optional(credential.x5t.flatMap { Base64URL.decode($0) }.map { $0.map { String(format: "%02X", $0) }.joined() }),
+            "startDateTime": .date(credential.startDateTime), "endDateTime": .date(credential.endDateTime),
+        ]
+    }
+
+    static func assignment(_ assignment: AppRoleAssignment) -> JSONValue {
+        [
+            "id": .string(assignment.id), "principalId": .string(assignment.principalId),
+            "principalDisplayName": .string(assignment.principalDisplayName), "principalType": "ServicePrincipal",
+            "resourceId": .string(assignment.resourceId), "resourceDisplayName": .string(assignment.resourceDisplayName),
+            "appRoleId": .string(assignment.appRoleId), "appRoleValue": .string(assignment.appRoleValue),
+            "createdDateTime": .date(assignment.createdAt),
+        ]
+    }
+
+    static func signIn(_ event: SignInEvent) -> JSONValue {
+        [
+            "id": .string(event.id), "createdDateTime": .date(event.time), "tenantId": .string(event.tenantId),
+            "appId": .string(event.appId), "appDisplayName": .optional(event.appDisplayName),
+            "servicePrincipalId": .optional(event.servicePrincipalId),
+            "clientCredentialType": .optional(event.credentialType?.rawValue), "credentialKeyId": .optional(event.credentialId),
+            "ipAddress": .string(event.ipAddress), "userAgent": .optional(event.userAgent),
+            "resourceDisplayName": .optional(event.resource), "resourceId": .optional(event.resourceId),
+            "status": [
+                "succeeded": .bool(event.succeeded), "errorCode": event.errorCode.map { .integer(Int64($0)) } ?? .integer(0),
+                "failureReason": .optional(event.failureReason),
+            ],
+            "conditionalAccessStatus": .string(event.conditionalAccessStatus), "riskLevel": .string(event.riskLevel),
+            "correlationId": .string(event.correlationId),
+        ]
+    }
+
+    static func audit(_ event: AuditEvent) -> JSONValue {
+        [
+            "id": .string(event.id), "activityDateTime": .date(event.time), "tenantId": .string(event.tenantId),
+            "initiatedBy": ["id": .string(event.actorId), "displayName": .string(event.actorName), "ipAddress": .string(event.ipAddress)],
+            "activityDisplayName": .string(event.action),
+            "targetResources": [["type": .string(event.targetType), "id": .string(event.targetId)]],
+            "before": event.before ?? .null, "after": event.after ?? .null,
+            "result": .string(event.succeeded ? "success" : "failure"), "correlationId": .string(event.correlationId),
+        ]
+    }
+
+    static func signingKey(_ key: StoredSigningKey) -> JSONValue {
+        [
+            "kid": .string(key.kid), "alg": .string(key.algorithm.rawValue), "state": .string(key.state.rawValue),
+            "createdDateTime": .date(key.createdAt), "activatedDateTime": .date(key.activatedAt), "retiredDateTime": .date(key.retiredAt),
+        ]
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import Logging
+import SigilCore
+import SigilStore
+
+/// The admin key file written on first start: what `sigil login --key` reads to sign its
+/// assertions. Mode 0600; the private key never leaves the data folder.
+public struct AdminKeyFile: Codable, Sendable {
+    public var tenantId: String
+    public var clientId: String
+    public var kid: String
+    public var privateKey: String
+
+    public init(tenantId: String, clientId: String, kid: String, privateKey: String) {
+        self.tenantId = tenantId
+        self.clientId = clientId
+        self.kid = kid
+        self.privateKey = privateKey
+    }
+
+    public static let fileName = "admin-key.json"
+}
+
+/// First start: the default tenant, the admin API application (a resource with an
+/// Administrator role) and the bootstrap administrator, whose only credential is a P-256 key.
+enum TenantBootstrap {
+    static let bootstrapAdminName = "sigil-bootstrap-admin"
+
+    /// Returns the default tenant, creating it (and the admin key file) when the store has none.
+    static func ensureDefaultTenant(store: Store, folder: DataFolder, logger: Logger) async throws -> (tenant: Tenant, created: Bool) {
+        if let tenant = try await store.defaultTenant() { return (tenant, false) }
+        let now = Date()
+        let tenant = Tenant(id: newId(), displayName: "Default tenant", createdAt: now)
+        let adminRole = AppRole(id: newId(), value: AdminAPI.administratorRole, displayName: "Administrator", description: "May do everything.")
+        let adminAPI = AppRegistration(
+            objectId: newId(), appId: newId(), tenantId: tenant.id, servicePrincipalId: newId(), displayName: AdminAPI.displayName,
+            identifierUris: [AdminAPI.identifierUri], appRoles: [adminRole], appRoleAssignmentRequired: true,
+            accessTokenSigningAlgorithm: .es256, enabled: true, createdAt: now)
+        let admin = AppRegistration(
+            objectId: newId(), appId: newId(), tenantId: tenant.id, servicePrincipalId: newId(), displayName: bootstrapAdminName,
+            identifierUris: [], appRoles: [], appRoleAssignmentRequired: false, accessTokenSigningAlgorithm: .es256, enabled: true, createdAt: now)
+        let key = try SigningKey.generate(for: .es256)
+        var jwk = key.publicKey.jwkMembers
+        let kid = key.publicKey.thumbprint
+        jwk["kid"] = .string(kid)
+        let credential = KeyCredential(
+            keyId: newId(), applicationId: admin.objectId, kind: .jwk, displayName: "bootstrap admin key", kid: kid, x5t: nil, x5tS256: nil,
+            material: JSONValue.object(jwk).serialized(), startDateTime: now, endDateTime: nil)
+
+        // The key file is written (atomically) before the tenant commits: a crash in between
+        // leaves an unused file, never a tenant whose administrator has no key.
+        let keyFile = AdminKeyFile(tenantId: tenant.id, clientId: admin.appId, kid: kid, privateKey: key.pemRepresentation)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try folder.write(AdminKeyFile.fileName, String(decoding: try encoder.encode(keyFile), as: UTF8.self), secret: true)
+
+        let created = try await store.createDefaultTenant(tenant) { database in
+            try await Store.insertApplication(adminAPI, on: database)
+            try await Store.insertApplication(admin, on: database)
+            try await Store.insertKeyCredential(credential, on: database)
+            try await Store.insertAppRoleAssignment(
+                id: newId(), tenantId: tenant.id, principalAppId: admin.objectId, resourceAppId: adminAPI.objectId,
+                appRoleId: adminRole.id, on: database)
+        }
+        guard created else {
+            // Another replica created the tenant first; its key file is the one that works.
+            try? FileManager.default.removeItem(atPath: folder.path(AdminKeyFile.fileName))
+            guard let tenant = try await store.defaultTenant() else { throw StoreError.unavailable("the default tenant vanished") }
+            return (tenant, false)
+        }
+        logger.info("created default tenant \(tenant.id) and bootstrap administrator \(admin.appId)")
+        return (tenant, true)
+    }
+
+    static func newId() -> String { UUID().uuidString.lowercased() }
+}
+

@@ -1,0 +1,28 @@
+import Foundation
+import Synchronization
+
+/// The public base URL clients reach the server at (`--issuer-url`, or the bound address), and
+/// every URL derived from it. Set once the listener is bound, which with port 0 is only known
+/// after start.
+public final class ServerURLs: Sendable {
+    private let base: Mutex<String>
+
+    public init(base: String) { self.base = Mutex(Self.trimmed(base)) }
+
+    public var baseURL: String { base.withLock { $0 } }
+
+    func setBase(_ value: String) { base.withLock { $0 = Self.trimmed(value) } }
+
+    static func trimmed(_ value: String) -> String { value.hasSuffix("/") ? String(value.dropLast()) : value }
+
+    public func authority(tenantId: String) -> String { "\(baseURL)/\(tenantId)" }
+    public func issuer(tenantId: String) -> String { "\(baseURL)/\(tenantId)/v2.0" }
+    public func tokenEndpoint(tenantId: String) -> String { "\(baseURL)/\(tenantId)/oauth2/v2.0/token" }
+    public func jwksURI(tenantId: String) -> String { "\(baseURL)/\(tenantId)/discovery/v2.0/keys" }
+
+    /// The `aud` values a client assertion may carry: the v2.0 token endpoint (what msal and
+    /// azure-identity send) and the v1 one.
+    func tokenAudiences(tenantId: String) -> Set<String> {
+        [tokenEndpoint(tenantId: tenantId), "\(baseURL)/\(tenantId)/oauth2/token"]
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import SigilCore
+
+/// The per-request context: Hummingbird's core storage plus the peer address, which the sign-in
+/// and audit logs record.
+public struct SigilRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let peerAddress: String
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        peerAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
+    }
+
+    /// Hummingbird's own cap; the routes read bodies with tighter, route-specific limits.
+    public var maxUploadSize: Int { 1 << 20 }
+}
+
+/// The most bytes any Sigil request body may carry (token requests and admin calls alike).
+let maximumBodySize = 64 * 1024
+
+enum BodyReadError: Error { case tooLarge }
+
+extension Request {
+    /// Collects the body, refusing anything over `limit` bytes.
+    func collectBody(limit: Int = maximumBodySize) async throws(BodyReadError) -> [UInt8] {
+        if let length = headers[.contentLength].flatMap(Int.init), length > limit { throw .tooLarge }
+        do {
+            var buffer = try await body.collect(upTo: limit)
+            return buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch {
+            throw .tooLarge
+        }
+    }
+
+    /// The media type of the body, lower-cased, without parameters.
+    var mediaType: String? {
+        headers[.contentType].map { $0.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? "" }
+    }
+}
+
+extension Response {
+    /// A JSON response. Errors and tokens are never cached by intermediaries.
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers extra: HTTPFields = [:]) -> Response {
+        var headers = extra
+        headers[.contentType] = "application/json; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: value.serialized())))
+    }
+}
+
+extension Date {
+    /// RFC 3339 UTC text, as Graph writes `createdDateTime`.
+    var iso8601: String { formatted(.iso8601) }
+}
+
+extension JSONValue {
+    static func date(_ date: Date?) -> JSONValue { date.map { .string($0.iso8601) } ?? .null }
+}

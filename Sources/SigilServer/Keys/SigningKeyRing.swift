@@ -1,0 +1,149 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SigilCore
+import SigilStore
+
+/// Sigil's token-signing keys, cached from the store. One ring per algorithm (ES256, RS256); each
+/// has an active key that signs, a next key that is already published in the JWKS, and retired
+/// keys that stay published until every token they signed has expired.
+///
+/// Replicas share keys through the store: each refreshes its cache every `refreshInterval`, so a
+/// key that becomes active on one replica has been published by all of them for a whole
+/// rotation period before.
+public actor SigningKeyRing {
+    struct Loaded {
+        let stored: StoredSigningKey
+        let publicKey: VerificationKey
+        let publicJWK: [String: JSONValue]
+    }
+
+    let store: Store
+    let kek: KeyEncryptionKey
+    let logger: Logger
+    public let rotationInterval: TimeInterval
+    private var keys: [Loaded] = []
+    private var signers: [JWSAlgorithm: (kid: String, key: SigningKey)] = [:]
+
+    public init(store: Store, kek: KeyEncryptionKey, rotationInterval: TimeInterval, logger: Logger) {
+        self.store = store
+        self.kek = kek
+        self.rotationInterval = rotationInterval
+        self.logger = logger
+    }
+
+    /// Creates the first keys of each algorithm if the store has none, then loads the cache.
+    public func start() async throws {
+        try await refresh()
+        for algorithm in [JWSAlgorithm.es256, .rs256] where signers[algorithm] == nil {
+            _ = try await store.rotateSigningKeys(
+                algorithm: algorithm, expectedActive: nil, fresh: try makeKey(algorithm), following: try makeKey(algorithm),
+                forgetBefore: .distantPast, now: Date())
+        }
+        try await refresh()
+    }
+
+    /// Reloads keys from the store, unsealing the active private keys.
+    public func refresh() async throws {
+        var loaded: [Loaded] = []
+        var signers: [JWSAlgorithm: (kid: String, key: SigningKey)] = [:]
+        for stored in try await store.signingKeys() {
+            let jwk = try JSONParser.parseObject(Array(stored.publicJWK.utf8))
+            loaded.append(Loaded(stored: stored, publicKey: try VerificationKey(jwk: jwk), publicJWK: jwk))
+            if stored.state == .active {
+                let pem = try kek.open(stored.sealedPrivateKey, context: stored.kid)
+                signers[stored.algorithm] = (stored.kid, try SigningKey(pem: String(decoding: pem, as: UTF8.self)))
+            }
+        }
+        keys = loaded
+        self.signers = signers
+    }
+
+    /// The key that signs tokens of `algorithm` now.
+    public func signer(for algorithm: JWSAlgorithm) throws -> (kid: String, key: SigningKey) {
+        guard let signer = signers[algorithm] else { throw KeyRingError.noActiveKey(algorithm) }
+        return signer
+    }
+
+    /// A published key by `kid` (active, next or retired), for checking Sigil's own tokens.
+    public func verificationKey(kid: String) -> VerificationKey? {
+        keys.first { $0.stored.kid == kid }?.publicKey
+    }
+
+    /// Every published key, as JWKS entries.
+    public func jwks() -> [JSONValue] {
+        keys.map { .object($0.publicJWK) }
+    }
+
+    /// The stored keys without their private halves, for the admin API.
+    public func published() -> [StoredSigningKey] { keys.map(\.stored) }
+
+    /// Rotates `algorithm` now: next → active, active → retired, a fresh next key.
+    @discardableResult
+    public func rotate(_ algorithm: JWSAlgorithm, now: Date = Date()) async throws -> Bool {
+        try await refresh()
+        let rotated = try await store.rotateSigningKeys(
+            algorithm: algorithm, expectedActive: signers[algorithm]?.kid, fresh: try makeKey(algorithm), following: nil,
+            forgetBefore: now.addingTimeInterval(-(AccessToken.lifetime + 600)), now: now)
+        try await refresh()
+        if rotated { logger.info("rotated \(algorithm.rawValue) signing key; now signing with \(signers[algorithm]?.kid ?? "?")") }
+        return rotated
+    }
+
+    /// Rotates every algorithm whose active key is older than the rotation interval.
+    func rotateDueKeys(now: Date = Date()) async throws {
+        for key in keys where key.stored.state == .active {
+            if let activated = key.stored.activatedAt, now.timeIntervalSince(activated) >= rotationInterval {
+                try await rotate(key.stored.algorithm, now: now)
+            }
+        }
+    }
+
+    private func makeKey(_ algorithm: JWSAlgorithm) throws -> StoredSigningKey {
+        let key = try SigningKey.generate(for: algorithm)
+        let kid = key.publicKey.thumbprint
+        var jwk = key.publicKey.jwkMembers
+        jwk["kid"] = .string(kid)
+        jwk["use"] = "sig"
+        jwk["alg"] = .string(algorithm.rawValue)
+        return StoredSigningKey(
+            kid: kid, algorithm: algorithm, state: .next,
+            sealedPrivateKey: try kek.seal(Data(key.pemRepresentation.utf8), context: kid),
+            publicJWK: JSONValue.object(jwk).serialized(), createdAt: Date())
+    }
+}
+
+public enum KeyRingError: Error, CustomStringConvertible {
+    case noActiveKey(JWSAlgorithm)
+    public var description: String {
+        switch self {
+        case .noActiveKey(let algorithm): "no active \(algorithm.rawValue) signing key"
+        }
+    }
+}
+
+/// The background job that keeps the key cache fresh, rotates keys when they are due and forgets
+/// expired assertion ids.
+struct KeyMaintenanceService: Service {
+    let ring: SigningKeyRing
+    let store: Store
+    let refreshInterval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: refreshInterval) }
+            } catch {
+                return
+            }
+            do {
+                try await ring.refresh()
+                try await ring.rotateDueKeys()
+                try await store.forgetExpiredAssertions(before: Date().addingTimeInterval(-ClientAssertionRules.clockSkew))
+            } catch {
+                logger.error("key maintenance failed: \(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+import SigilCore
+import SigilStore
+
+/// What `sigil serve` is told.
+public struct ServerConfiguration: Sendable {
+    public var dataPath = "./sigil-data"
+    public var host = "127.0.0.1"
+    public var port = 8443
+    /// A `postgres://` URL or an SQLite path; `nil` is `DATA/sigil.sqlite`.
+    public var database: String?
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
+    /// The public URL when behind a proxy; default `https://HOST:PORT` of the listener.
+    public var issuerURL: String?
+    public var keyRotationInterval: TimeInterval = 30 * 86_400
+    public var keyRefreshInterval: Duration = .seconds(30)
+
+    public init() {}
+}
+
+/// What a started server tells the operator (and tests).
+public struct ServerReadiness: Sendable {
+    public let tenantId: String
+    public let baseURL: String
+    public let authority: String
+    public let port: Int
+    /// The CA that signed the server's certificate, when Sigil generated it.
+    public let caFile: String?
+    public let adminKeyFile: String?
+    public let tenantCreated: Bool
+}
+
+/// The Sigil server: the token service, discovery, the admin API, and the background jobs, over
+/// one store, shut down together on SIGTERM / SIGINT (or task cancellation).
+public final class SigilServer: Sendable {
+    public let configuration: ServerConfiguration
+    public let store: Store
+    public let keys: SigningKeyRing
+    public let urls: ServerURLs
+    public let tenant: Tenant
+    let folder: DataFolder
+    let tls: (certificate: String, key: String, ca: String?)
+    let tenantCreated: Bool
+    let logger: Logger
+
+    /// Opens the data folder and store, bootstraps the default tenant and the signing keys.
+    public static func prepare(_ configuration: ServerConfiguration, logger: Logger) async throws -> SigilServer {
+        let folder = try DataFolder(path: configuration.dataPath)
+        let tls: (certificate: String, key: String, ca: String?)
+        switch (configuration.tlsCertificatePath, configuration.tlsKeyPath) {
+        case (let certificate?, let key?): tls = (certificate, key, nil)
+        case (nil, nil):
+            let generated = try SelfSignedTLS.ensure(in: folder)
+            tls = (generated.certificate, generated.key, generated.ca)
+        default: throw ServerError.configuration("--tls-cert and --tls-key go together")
+        }
+        let kek = try Self.keyEncryptionKey(folder)
+        let location = StoreLocation(argument: configuration.database ?? folder.path("sigil.sqlite"))
+        let store = try await Store.open(location, logger: logger)
+        do {
+            let (tenant, created) = try await TenantBootstrap.ensureDefaultTenant(store: store, folder: folder, logger: logger)
+            let keys = SigningKeyRing(store: store, kek: kek, rotationInterval: configuration.keyRotationInterval, logger: logger)
+            try await keys.start()
+            let urls = ServerURLs(base: configuration.issuerURL ?? "https://\(configuration.host):\(configuration.port)")
+            return SigilServer(
+                configuration: configuration, store: store, keys: keys, urls: urls, tenant: tenant, folder: folder, tls: tls,
+                tenantCreated: created, logger: logger)
+        } catch {
+            await store.close()
+            throw error
+        }
+    }
+
+    init(
+        configuration: ServerConfiguration, store: Store, keys: SigningKeyRing, urls: ServerURLs, tenant: Tenant, folder: DataFolder,
+        tls: (certificate: String, key: String, ca: String?), tenantCreated: Bool, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.keys = keys
+        self.urls = urls
+        self.tenant = tenant
+        self.folder = folder
+        self.tls = tls
+        self.tenantCreated = tenantCreated
+        self.logger = logger
+    }
+
+    /// The key-encryption key: `SIGIL_KEK` (base64) when set, else `DATA/kek` (created 0600).
+    /// Replicas sharing a PostgreSQL store must share this key.
+    static func keyEncryptionKey(_ folder: DataFolder) throws -> KeyEncryptionKey {
+        if let text = ProcessInfo.processInfo.environment["SIGIL_KEK"] {
+            return try KeyEncryptionKey(base64: text)
+        }
+        if folder.exists("kek") { return try KeyEncryptionKey(base64: try folder.read("kek")) }
+        let key = KeyEncryptionKey()
+        try folder.write("kek", key.base64 + "\n", secret: true)
+        return key
+    }
+
+    func router() -> Router<SigilRequestContext> {
+        let router = Router(context: SigilRequestContext.self)
+        let token = TokenEndpoint(store: store, keys: keys, urls: urls, logger: logger)
+        router.post("/{tenant}/oauth2/v2.0/token") { request, context in await token.handle(request, context: context) }
+        router.get("/{tenant}/oauth2/v2.0/token") { request, _ in
+            TokenEndpoint.errorResponse(
+                OAuthError(error: "invalid_request", code: 900561, message: "The endpoint only accepts POST requests; this was a GET.", status: 405),
+                correlationId: TokenEndpoint.correlationId(request), now: Date())
+        }
+        router.get("/{tenant}/oauth2/v2.0/authorize") { request, _ in
+            TokenEndpoint.errorResponse(
+                OAuthError(error: "unsupported_response_type", code: 700054, message: "Sigil issues app-only tokens; there is no interactive sign-in."),
+                correlationId: TokenEndpoint.correlationId(request), now: Date())
+        }
+        DiscoveryRoutes(store: store, keys: keys, urls: urls).register(on: router)
+        AdminAPI(store: store, keys: keys, urls: urls, logger: logger).register(on: router)
+        router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
+        router.get("/readyz") { _, _ in
+            do {
+                _ = try await self.store.tenant(id: self.tenant.id)
+                return Response.json(["status": "ready"])
+            } catch {
+                return Response.json(["status": "store unavailable"], status: .serviceUnavailable)
+            }
+        }
+        return router
+    }
+
+    /// Serves until SIGTERM / SIGINT or cancellation, then closes the store.
+    public func run(onReady: @escaping @Sendable (ServerReadiness) -> Void = { _ in }) async throws {
+        var tlsConfiguration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificate).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.key, format: .pem)))
+        tlsConfiguration.minimumTLSVersion = .tlsv12
+        let urls = self.urls
+        let explicitIssuer = configuration.issuerURL != nil
+        let host = configuration.host
+        let readiness: @Sendable (Int) -> ServerReadiness = { [self] port in
+            ServerReadiness(
+                tenantId: tenant.id, baseURL: urls.baseURL, authority: urls.authority(tenantId: tenant.id), port: port, caFile: tls.ca,
+                adminKeyFile: folder.exists(AdminKeyFile.fileName) ? folder.path(AdminKeyFile.fileName) : nil, tenantCreated: tenantCreated)
+        }
+        let app = Application(
+            router: router(),
+            server: try .tls(.http1(), tlsConfiguration: tlsConfiguration),
+            configuration: .init(address: .hostname(host, port: configuration.port), serverName: "sigil"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                if !explicitIssuer {
+                    let shownHost = host.contains(":") ? "[\(host)]" : (host == "0.0.0.0" ? "localhost" : host)
+                    urls.setBase("https://\(shownHost):\(port)")
+                }
+                onReady(readiness(port))
+            },
+            logger: logger)
+        let maintenance = KeyMaintenanceService(ring: keys, store: store, refreshInterval: configuration.keyRefreshInterval, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: app), .init(service: maintenance)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+    }
+}
+
+public enum ServerError: Error, CustomStringConvertible {
+    case configuration(String)
+    public var description: String {
+        switch self {
+        case .configuration(let message): message
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import SigilCore
+import SigilStore
+
+/// `POST /{tenant}/oauth2/v2.0/token`: the client credentials grant with every client
+/// authentication method of DESIGN §3. Every request that names a known tenant lands in the
+/// sign-in log, whatever its outcome.
+struct TokenEndpoint {
+    let store: Store
+    let keys: SigningKeyRing
+    let urls: ServerURLs
+    let logger: Logger
+
+    /// What one request produced, for the response and the sign-in log.
+    struct Outcome {
+        var client: AppRegistration?
+        var resource: AppRegistration?
+        var credentialType: CredentialType?
+        var credentialId: String?
+    }
+
+    func handle(_ request: Request, context: SigilRequestContext) async -> Response {
+        let tenantSegment = context.parameters.get("tenant") ?? ""
+        let correlationId = Self.correlationId(request)
+        let now = Date()
+        let tenant: Tenant
+        do {
+            guard let found = try await store.tenant(id: tenantSegment) else {
+                return Self.errorResponse(.tenantNotFound(tenantSegment), correlationId: correlationId, now: now)
+            }
+            tenant = found
+        } catch {
+            logger.error("token request: store unavailable: \(error)")
+            return Self.errorResponse(.serverError(), correlationId: correlationId, now: now)
+        }
+
+        var outcome = Outcome()
+        var clientId = ""
+        var resourceName: String?
+        let result: Result<String, OAuthError>
+        do throws(OAuthError) {
+            guard request.mediaType == "application/x-www-form-urlencoded" else { throw .wrongContentType(request.headers[.contentType]) }
+            let body: [UInt8]
+            do {
+                body = try await request.collectBody()
+            } catch {
+                throw .bodyTooLarge(limit: maximumBodySize)
+            }
+            let form = try FormParameters(decoding: body)
+            clientId = form["client_id"] ?? ""
+            let grant = try ClientCredentialsRequest(form: form, authorization: request.headers[.authorization])
+            clientId = grant.clientId
+            resourceName = grant.resource
+            result = .success(try await issue(grant, tenant: tenant, now: now, outcome: &outcome))
+        } catch {
+            result = .failure(error)
+        }
+
+        let event = SignInEvent(
+            id: UUID().uuidString.lowercased(), time: now, tenantId: tenant.id, appId: String(clientId.prefix(256)),
+            appDisplayName: outcome.client?.displayName, servicePrincipalId: outcome.client?.servicePrincipalId,
+            credentialType: outcome.credentialType, credentialId: outcome.credentialId, ipAddress: context.peerAddress,
+            userAgent: request.headers[.userAgent].map { String($0.prefix(512)) }, resource: resourceName.map { String($0.prefix(512)) },
+            resourceId: outcome.resource?.appId, succeeded: (try? result.get()) != nil,
+            errorCode: result.failure?.code, failureReason: result.failure?.message, correlationId: correlationId)
+        do {
+            try await store.recordSignIn(event)
+        } catch {
+            // A token whose sign-in cannot be recorded is not issued: the log must be complete.
+            logger.error("cannot record sign-in: \(error)")
+            return Self.errorResponse(.serverError(), correlationId: correlationId, now: now)
+        }
+
+        switch result {
+        case .success(let token):
+            return .json([
+                "token_type": "Bearer", "expires_in": .integer(Int64(AccessToken.lifetime) - 1),
+                "ext_expires_in": .integer(Int64(AccessToken.lifetime) - 1), "access_token": .string(token),
+            ], headers: [HTTPField.Name("Pragma")!: "no-cache"])
+        case .failure(let error):
+            return Self.errorResponse(error, correlationId: correlationId, now: now)
+        }
+    }
+
+    /// Authenticates the client, resolves the resource and its roles, and signs the token.
+    private func issue(_ grant: ClientCredentialsRequest, tenant: Tenant, now: Date, outcome: inout Outcome) async throws(OAuthError) -> String {
+        let client = try await lookup { try await store.application(tenantId: tenant.id, appId: grant.clientId) }
+        guard let client else { throw .unknownClient(grant.clientId) }
+        outcome.client = client
+        guard client.enabled else { throw .disabledClient(grant.clientId) }
+
+        let authenticator = ClientAuthenticator(store: store, urls: urls, tenant: tenant, now: now)
+        let proof = try await authenticator.authenticate(client, credential: grant.credential)
+        outcome.credentialType = proof.type
+        outcome.credentialId = proof.credentialId
+
+        let resource = try await lookup { try await store.resource(tenantId: tenant.id, identifier: grant.resource) }
+        guard let resource else { throw .unknownResource(grant.resource) }
+        outcome.resource = resource
+        guard resource.enabled else { throw .disabledResource(grant.resource) }
+
+        let roles = try await lookup { try await store.grantedRoles(principalAppId: client.objectId, resourceAppId: resource.objectId) }
+        if resource.appRoleAssignmentRequired, roles.isEmpty {
+            throw .roleRequired(client: client.displayName, resource: resource.displayName)
+        }
+        let claims = AccessToken.claims(
+            issuer: urls.issuer(tenantId: tenant.id), tenantId: tenant.id, client: client, resource: resource, roles: roles,
+            credentialType: proof.type, now: now)
+        do {
+            let signer = try await keys.signer(for: resource.accessTokenSigningAlgorithm)
+            return try CompactJWS.sign(claims: claims, with: signer.key, kid: signer.kid)
+        } catch {
+            logger.error("cannot sign token: \(error)")
+            throw .serverError()
+        }
+    }
+
+    /// Runs a store read, turning a store failure into a retryable OAuth error.
+    private func lookup<T>(_ body: () async throws -> T) async throws(OAuthError) -> T {
+        do {
+            return try await body()
+        } catch {
+            logger.error("token request: store failure: \(error)")
+            throw .serverError()
+        }
+    }
+
+    /// The client's `client-request-id` when it is a UUID (msal sends one), else a fresh one.
+    static func correlationId(_ request: Request) -> String {
+        if let given = request.headers[HTTPField.Name("client-request-id")!], let uuid = UUID(uuidString: given) {
+            return uuid.uuidString.lowercased()
+        }
+        return UUID().uuidString.lowercased()
+    }
+
+    /// The Entra error body: RFC 6749 fields plus `error_codes`, `timestamp`, `trace_id`, `correlation_id`.
+    static func errorResponse(_ error: OAuthError, correlationId: String, now: Date) -> Response {
+        let traceId = UUID().uuidString.lowercased()
+        let timestamp = now.iso8601
+        var headers: HTTPFields = [HTTPField.Name("Pragma")!: "no-cache"]
+        if error.status == 401 { headers[.wwwAuthenticate] = "Basic realm=\"sigil\"" }
+        return .json([
+            "error": .string(error.error),
+            "error_description": .string("\(error.description) Trace ID: \(traceId) Correlation ID: \(correlationId) Timestamp: \(timestamp)"),
+            "error_codes": [.integer(Int64(error.code))],
+            "timestamp": .string(timestamp),
+            "trace_id": .string(traceId),
+            "correlation_id": .string(correlationId),
+        ], status: .init(code: error.status), headers: headers)
+    }
+}
+
+extension Result {
+    var failure: Failure? { if case .failure(let error) = self { error } else { nil } }
+}

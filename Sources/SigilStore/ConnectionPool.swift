@@ -1,0 +1,85 @@
+import SQLKit
+
+/// A small async pool of database connections, the same for SQLite and PostgreSQL.
+///
+/// A transaction must stay on one connection, so every unit of work borrows a connection for its
+/// whole length (`withConnection`), and at most `maximum` are open at once.
+actor ConnectionPool {
+    struct Connection: Sendable {
+        let database: any SQLDatabase
+        let close: @Sendable () async -> Void
+    }
+
+    private let open: @Sendable () async throws -> Connection
+    private let maximum: Int
+    private var idle: [Connection] = []
+    private var opened = 0
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var closed = false
+
+    init(maximum: Int, open: @escaping @Sendable () async throws -> Connection) {
+        self.maximum = maximum
+        self.open = open
+    }
+
+    /// Runs `body` on a borrowed connection. A connection whose work threw is closed rather than
+    /// reused, so a broken connection never poisons the pool.
+    nonisolated func withConnection<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        let connection = try await acquire()
+        do {
+            let result = try await body(connection.database)
+            await release(connection, healthy: true)
+            return result
+        } catch let error as StoreError where error.isDomainOutcome {
+            await release(connection, healthy: true)
+            throw error
+        } catch {
+            await release(connection, healthy: false)
+            throw error
+        }
+    }
+
+    private func acquire() async throws -> Connection {
+        while true {
+            if closed { throw StoreError.unavailable("the store is closed") }
+            if let connection = idle.popLast() { return connection }
+            if opened < maximum {
+                opened += 1
+                do {
+                    return try await open()
+                } catch {
+                    opened -= 1
+                    wakeOne()
+                    throw StoreError.unavailable("cannot open a database connection: \(error)")
+                }
+            }
+            await withCheckedContinuation { waiters.append($0) }
+        }
+    }
+
+    private func release(_ connection: Connection, healthy: Bool) async {
+        if healthy, !closed {
+            idle.append(connection)
+        } else {
+            opened -= 1
+            await connection.close()
+        }
+        wakeOne()
+    }
+
+    private func wakeOne() {
+        if !waiters.isEmpty { waiters.removeFirst().resume() }
+    }
+
+    func close() async {
+        closed = true
+        let connections = idle
+        idle = []
+        for connection in connections {
+            opened -= 1
+            await connection.close()
+        }
+        for waiter in waiters { waiter.resume() }
+        waiters = []
+    }
+}

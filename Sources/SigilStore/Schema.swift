@@ -1,0 +1,98 @@
+/// The versioned schema. Both dialects run the same statements: only portable types
+/// (TEXT, BIGINT, INTEGER) are used, times are epoch milliseconds and booleans 0/1.
+/// Append new versions; never edit one that has shipped.
+enum Schema {
+    struct Migration {
+        let version: Int
+        let statements: [String]
+    }
+
+    static let migrations: [Migration] = [
+        Migration(version: 1, statements: [
+            """
+            CREATE TABLE tenants (
+                id TEXT PRIMARY KEY, display_name TEXT NOT NULL, is_default INTEGER NOT NULL,
+                created_at BIGINT NOT NULL)
+            """,
+            "CREATE UNIQUE INDEX tenants_one_default ON tenants (is_default) WHERE is_default = 1",
+            """
+            CREATE TABLE applications (
+                object_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants (id),
+                app_id TEXT NOT NULL UNIQUE, service_principal_id TEXT NOT NULL UNIQUE,
+                display_name TEXT NOT NULL, display_name_key TEXT NOT NULL,
+                app_role_assignment_required INTEGER NOT NULL, access_token_alg TEXT NOT NULL,
+                enabled INTEGER NOT NULL, created_at BIGINT NOT NULL)
+            """,
+            "CREATE UNIQUE INDEX applications_name ON applications (tenant_id, display_name_key)",
+            """
+            CREATE TABLE identifier_uris (
+                tenant_id TEXT NOT NULL, uri TEXT NOT NULL,
+                application_id TEXT NOT NULL REFERENCES applications (object_id) ON DELETE CASCADE,
+                PRIMARY KEY (tenant_id, uri))
+            """,
+            """
+            CREATE TABLE app_roles (
+                id TEXT PRIMARY KEY,
+                application_id TEXT NOT NULL REFERENCES applications (object_id) ON DELETE CASCADE,
+                value TEXT NOT NULL, display_name TEXT NOT NULL, description TEXT NOT NULL,
+                UNIQUE (application_id, value))
+            """,
+            """
+            CREATE TABLE app_role_assignments (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL,
+                principal_app_id TEXT NOT NULL REFERENCES applications (object_id) ON DELETE CASCADE,
+                resource_app_id TEXT NOT NULL REFERENCES applications (object_id) ON DELETE CASCADE,
+                app_role_id TEXT NOT NULL REFERENCES app_roles (id) ON DELETE CASCADE,
+                created_at BIGINT NOT NULL,
+                UNIQUE (principal_app_id, app_role_id))
+            """,
+            "CREATE INDEX app_role_assignments_pair ON app_role_assignments (principal_app_id, resource_app_id)",
+            """
+            CREATE TABLE password_credentials (
+                key_id TEXT PRIMARY KEY,
+                application_id TEXT NOT NULL REFERENCES applications (object_id) ON DELETE CASCADE,
+                display_name TEXT NOT NULL, hint TEXT NOT NULL, salt TEXT NOT NULL, digest TEXT NOT NULL,
+                start_at BIGINT NOT NULL, end_at BIGINT NOT NULL, created_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX password_credentials_app ON password_credentials (application_id)",
+            """
+            CREATE TABLE key_credentials (
+                key_id TEXT PRIMARY KEY,
+                application_id TEXT NOT NULL REFERENCES applications (object_id) ON DELETE CASCADE,
+                kind TEXT NOT NULL, display_name TEXT NOT NULL, kid TEXT NOT NULL,
+                x5t TEXT, x5t_s256 TEXT, material TEXT NOT NULL,
+                start_at BIGINT NOT NULL, end_at BIGINT, created_at BIGINT NOT NULL,
+                UNIQUE (application_id, kid))
+            """,
+            """
+            CREATE TABLE signing_keys (
+                kid TEXT PRIMARY KEY, alg TEXT NOT NULL, state TEXT NOT NULL,
+                sealed_private_key TEXT NOT NULL, public_jwk TEXT NOT NULL,
+                created_at BIGINT NOT NULL, activated_at BIGINT, retired_at BIGINT)
+            """,
+            """
+            CREATE TABLE used_assertions (
+                id TEXT PRIMARY KEY, expires_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX used_assertions_expiry ON used_assertions (expires_at)",
+            """
+            CREATE TABLE sign_ins (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, time BIGINT NOT NULL, app_id TEXT NOT NULL,
+                app_display_name TEXT, service_principal_id TEXT, credential_type TEXT, credential_id TEXT,
+                ip_address TEXT NOT NULL, user_agent TEXT, resource TEXT, resource_id TEXT,
+                succeeded INTEGER NOT NULL, error_code BIGINT, failure_reason TEXT,
+                conditional_access_status TEXT NOT NULL, risk_level TEXT NOT NULL, correlation_id TEXT NOT NULL)
+            """,
+            "CREATE INDEX sign_ins_time ON sign_ins (tenant_id, time)",
+            "CREATE INDEX sign_ins_app ON sign_ins (tenant_id, app_id, time)",
+            """
+            CREATE TABLE audit_events (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, time BIGINT NOT NULL,
+                actor_id TEXT NOT NULL, actor_name TEXT NOT NULL, action TEXT NOT NULL,
+                target_type TEXT NOT NULL, target_id TEXT NOT NULL, before_json TEXT, after_json TEXT,
+                ip_address TEXT NOT NULL, succeeded INTEGER NOT NULL, correlation_id TEXT NOT NULL)
+            """,
+            "CREATE INDEX audit_events_time ON audit_events (tenant_id, time)",
+        ]),
+    ]
+}

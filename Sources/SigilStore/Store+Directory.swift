@@ -1,0 +1,336 @@
+import Foundation
+import SQLKit
+import SigilCore
+
+extension Store {
+    // MARK: Tenants
+
+    /// Creates the default tenant with `setUp` run in the same transaction; returns `false` when a
+    /// default tenant already exists (another replica got there first), in which case nothing is written.
+    public func createDefaultTenant(_ tenant: Tenant, setUp: @Sendable (any SQLDatabase) async throws -> Void) async throws -> Bool {
+        do {
+            try await transaction { database in
+                try await database.raw("""
+                    INSERT INTO tenants (id, display_name, is_default, created_at)
+                    VALUES (\(bind: tenant.id), \(bind: tenant.displayName), 1, \(bind: tenant.createdAt.epochMilliseconds))
+                    """).run()
+                try await setUp(database)
+            }
+            return true
+        } catch where Self.isUniqueViolation(error) {
+            return false
+        }
+    }
+
+    public func defaultTenant() async throws -> Tenant? {
+        try await read { database in
+            try await database.raw("SELECT * FROM tenants WHERE is_default = 1").first().map(Self.tenant)
+        }
+    }
+
+    public func tenant(id: String) async throws -> Tenant? {
+        try await read { database in
+            try await database.raw("SELECT * FROM tenants WHERE id = \(bind: id)").first().map(Self.tenant)
+        }
+    }
+
+    static func tenant(_ row: any SQLRow) throws -> Tenant {
+        Tenant(id: try row.string("id"), displayName: try row.string("display_name"), createdAt: try row.date("created_at"))
+    }
+
+    // MARK: Applications
+
+    /// Inserts an application, its service principal, identifier URIs and roles, with its audit event.
+    public func createApplication(_ app: AppRegistration, audit: AuditEvent) async throws {
+        try await transaction { database in
+            try await Self.insertApplication(app, on: database)
+            try await Self.insertAudit(audit, on: database)
+        }
+    }
+
+    /// Inserts an application inside a caller's transaction (bootstrap uses this).
+    public static func insertApplication(_ app: AppRegistration, on database: any SQLDatabase) async throws {
+        do {
+            try await database.raw("""
+                INSERT INTO applications (object_id, tenant_id, app_id, service_principal_id, display_name, display_name_key,
+                    app_role_assignment_required, access_token_alg, enabled, created_at)
+                VALUES (\(bind: app.objectId), \(bind: app.tenantId), \(bind: app.appId), \(bind: app.servicePrincipalId),
+                    \(bind: app.displayName), \(bind: app.displayName.lowercased()), \(bind: app.appRoleAssignmentRequired ? 1 : 0),
+                    \(bind: app.accessTokenSigningAlgorithm.rawValue), \(bind: app.enabled ? 1 : 0), \(bind: app.createdAt.epochMilliseconds))
+                """).run()
+        } catch where isUniqueViolation(error) {
+            throw StoreError.conflict("an application named '\(app.displayName)' already exists in this tenant")
+        }
+        for uri in app.identifierUris {
+            try await insertIdentifierUri(uri, tenantId: app.tenantId, applicationId: app.objectId, on: database)
+        }
+        for role in app.appRoles {
+            try await insertAppRole(role, applicationId: app.objectId, on: database)
+        }
+    }
+
+    static func insertIdentifierUri(_ uri: String, tenantId: String, applicationId: String, on database: any SQLDatabase) async throws {
+        do {
+            try await database.raw("""
+                INSERT INTO identifier_uris (tenant_id, uri, application_id) VALUES (\(bind: tenantId), \(bind: uri), \(bind: applicationId))
+                """).run()
+        } catch where isUniqueViolation(error) {
+            throw StoreError.conflict("the identifier URI '\(uri)' is already used by another application in this tenant")
+        }
+    }
+
+    static func insertAppRole(_ role: AppRole, applicationId: String, on database: any SQLDatabase) async throws {
+        do {
+            try await database.raw("""
+                INSERT INTO app_roles (id, application_id, value, display_name, description)
+                VALUES (\(bind: role.id), \(bind: applicationId), \(bind: role.value), \(bind: role.displayName), \(bind: role.description))
+                """).run()
+        } catch where isUniqueViolation(error) {
+            throw StoreError.conflict("the application already has a role with value '\(role.value)'")
+        }
+    }
+
+    /// Finds an application by objectId, appId, service principal id, display name
+    /// (case-insensitive) or identifier URI.
+    public func application(tenantId: String, reference: String) async throws -> AppRegistration? {
+        try await read { database in
+            let row = try await database.raw("""
+                SELECT * FROM applications WHERE tenant_id = \(bind: tenantId) AND (object_id = \(bind: reference)
+                    OR app_id = \(bind: reference) OR service_principal_id = \(bind: reference) OR display_name_key = \(bind: reference.lowercased())
+                    OR object_id IN (SELECT application_id FROM identifier_uris WHERE tenant_id = \(bind: tenantId) AND uri = \(bind: reference)))
+                ORDER BY CASE WHEN app_id = \(bind: reference) THEN 0 ELSE 1 END
+                LIMIT 1
+                """).first()
+            guard let row else { return nil }
+            return try await Self.loadApplications([row], on: database).first
+        }
+    }
+
+    /// Finds the application a token request names as its client (`client_id` is an appId).
+    public func application(tenantId: String, appId: String) async throws -> AppRegistration? {
+        try await read { database in
+            let row = try await database.raw("SELECT * FROM applications WHERE tenant_id = \(bind: tenantId) AND app_id = \(bind: appId)").first()
+            guard let row else { return nil }
+            return try await Self.loadApplications([row], on: database).first
+        }
+    }
+
+    /// Finds the resource a scope names: by identifier URI, or by appId.
+    public func resource(tenantId: String, identifier: String) async throws -> AppRegistration? {
+        try await read { database in
+            let row = try await database.raw("""
+                SELECT * FROM applications WHERE tenant_id = \(bind: tenantId) AND (app_id = \(bind: identifier)
+                    OR object_id IN (SELECT application_id FROM identifier_uris WHERE tenant_id = \(bind: tenantId) AND uri = \(bind: identifier)))
+                LIMIT 1
+                """).first()
+            guard let row else { return nil }
+            return try await Self.loadApplications([row], on: database).first
+        }
+    }
+
+    public func applications(tenantId: String, limit: Int = 1000) async throws -> [AppRegistration] {
+        try await read { database in
+            let rows = try await database.raw("""
+                SELECT * FROM applications WHERE tenant_id = \(bind: tenantId) ORDER BY display_name_key LIMIT \(bind: limit)
+                """).all()
+            return try await Self.loadApplications(rows, on: database)
+        }
+    }
+
+    static func loadApplications(_ rows: [any SQLRow], on database: any SQLDatabase) async throws -> [AppRegistration] {
+        guard !rows.isEmpty else { return [] }
+        var apps: [AppRegistration] = try rows.map { row in
+            AppRegistration(
+                objectId: try row.string("object_id"), appId: try row.string("app_id"), tenantId: try row.string("tenant_id"),
+                servicePrincipalId: try row.string("service_principal_id"), displayName: try row.string("display_name"),
+                identifierUris: [], appRoles: [], appRoleAssignmentRequired: try row.bool("app_role_assignment_required"),
+                accessTokenSigningAlgorithm: JWSAlgorithm(rawValue: try row.string("access_token_alg")) ?? .es256,
+                enabled: try row.bool("enabled"), createdAt: try row.date("created_at")
+            )
+        }
+        let ids = apps.map(\.objectId)
+        let index = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
+        let idList = SQLList(ids.map { SQLBind($0) })
+        for row in try await database.raw("SELECT * FROM identifier_uris WHERE application_id IN \(idList) ORDER BY uri").all() {
+            if let position = index[try row.string("application_id")] { apps[position].identifierUris.append(try row.string("uri")) }
+        }
+        for row in try await database.raw("SELECT * FROM app_roles WHERE application_id IN \(idList) ORDER BY value").all() {
+            if let position = index[try row.string("application_id")] {
+                apps[position].appRoles.append(AppRole(
+                    id: try row.string("id"), value: try row.string("value"), displayName: try row.string("display_name"),
+                    description: try row.string("description")))
+            }
+        }
+        return apps
+    }
+
+    /// Replaces the mutable fields of an application.
+    public func updateApplication(_ app: AppRegistration, audit: AuditEvent) async throws {
+        try await transaction { database in
+            do {
+                try await database.raw("""
+                    UPDATE applications SET display_name = \(bind: app.displayName), display_name_key = \(bind: app.displayName.lowercased()),
+                        app_role_assignment_required = \(bind: app.appRoleAssignmentRequired ? 1 : 0),
+                        access_token_alg = \(bind: app.accessTokenSigningAlgorithm.rawValue), enabled = \(bind: app.enabled ? 1 : 0)
+                    WHERE object_id = \(bind: app.objectId)
+                    """).run()
+            } catch where Self.isUniqueViolation(error) {
+                throw StoreError.conflict("an application named '\(app.displayName)' already exists in this tenant")
+            }
+            try await database.raw("DELETE FROM identifier_uris WHERE application_id = \(bind: app.objectId)").run()
+            for uri in app.identifierUris {
+                try await Self.insertIdentifierUri(uri, tenantId: app.tenantId, applicationId: app.objectId, on: database)
+            }
+            try await Self.insertAudit(audit, on: database)
+        }
+    }
+
+    /// Deletes an application with everything that hangs off it.
+    public func deleteApplication(objectId: String, audit: AuditEvent) async throws {
+        try await transaction { database in
+            for table in ["app_role_assignments WHERE principal_app_id", "app_role_assignments WHERE resource_app_id",
+                "password_credentials WHERE application_id", "key_credentials WHERE application_id",
+                "app_roles WHERE application_id", "identifier_uris WHERE application_id", "applications WHERE object_id"]
+            {
+                try await database.raw("DELETE FROM \(unsafeRaw: table) = \(bind: objectId)").run()
+            }
+            try await Self.insertAudit(audit, on: database)
+        }
+    }
+
+    public func addAppRole(_ role: AppRole, applicationId: String, audit: AuditEvent) async throws {
+        try await transaction { database in
+            try await Self.insertAppRole(role, applicationId: applicationId, on: database)
+            try await Self.insertAudit(audit, on: database)
+        }
+    }
+
+    // MARK: Credentials
+
+    public func addPasswordCredential(_ credential: PasswordCredential, audit: AuditEvent) async throws {
+        try await transaction { database in
+            try await database.raw("""
+                INSERT INTO password_credentials (key_id, application_id, display_name, hint, salt, digest, start_at, end_at, created_at)
+                VALUES (\(bind: credential.keyId), \(bind: credential.applicationId), \(bind: credential.displayName), \(bind: credential.hint),
+                    \(bind: credential.hash.salt.base64EncodedString()), \(bind: credential.hash.digest.base64EncodedString()),
+                    \(bind: credential.startDateTime.epochMilliseconds), \(bind: credential.endDateTime.epochMilliseconds),
+                    \(bind: Date().epochMilliseconds))
+                """).run()
+            try await Self.insertAudit(audit, on: database)
+        }
+    }
+
+    public func passwordCredentials(applicationId: String) async throws -> [PasswordCredential] {
+        try await read { database in
+            try await database.raw("SELECT * FROM password_credentials WHERE application_id = \(bind: applicationId) ORDER BY start_at")
+                .all().map { row in
+                    PasswordCredential(
+                        keyId: try row.string("key_id"), applicationId: try row.string("application_id"),
+                        displayName: try row.string("display_name"), hint: try row.string("hint"),
+                        hash: SecretHash(salt: Data(base64Encoded: try row.string("salt")) ?? Data(), digest: Data(base64Encoded: try row.string("digest")) ?? Data()),
+                        startDateTime: try row.date("start_at"), endDateTime: try row.date("end_at"))
+                }
+        }
+    }
+
+    /// Removes a password or key credential; `notFound` when the app has no credential with that keyId.
+    public func removeCredential(applicationId: String, keyId: String, audit: AuditEvent) async throws {
+        try await transaction { database in
+            var removed = 0
+            for table in ["password_credentials", "key_credentials"] {
+                let rows = try await database.raw("""
+                    DELETE FROM \(unsafeRaw: table) WHERE application_id = \(bind: applicationId) AND key_id = \(bind: keyId) RETURNING key_id
+                    """).all()
+                removed += rows.count
+            }
+            guard removed > 0 else { throw StoreError.notFound("the application has no credential with keyId '\(keyId)'") }
+            try await Self.insertAudit(audit, on: database)
+        }
+    }
+
+    public func addKeyCredential(_ credential: KeyCredential, audit: AuditEvent) async throws {
+        try await transaction { database in
+            do {
+                try await Self.insertKeyCredential(credential, on: database)
+            } catch where Self.isUniqueViolation(error) {
+                throw StoreError.conflict("the application already has this key registered (kid '\(credential.kid)')")
+            }
+            try await Self.insertAudit(audit, on: database)
+        }
+    }
+
+    public static func insertKeyCredential(_ credential: KeyCredential, on database: any SQLDatabase) async throws {
+        try await database.raw("""
+            INSERT INTO key_credentials (key_id, application_id, kind, display_name, kid, x5t, x5t_s256, material, start_at, end_at, created_at)
+            VALUES (\(bind: credential.keyId), \(bind: credential.applicationId), \(bind: credential.kind.rawValue), \(bind: credential.displayName),
+                \(bind: credential.kid), \(bind: credential.x5t), \(bind: credential.x5tS256), \(bind: credential.material),
+                \(bind: credential.startDateTime.epochMilliseconds), \(bind: credential.endDateTime?.epochMilliseconds), \(bind: Date().epochMilliseconds))
+            """).run()
+    }
+
+    public func keyCredentials(applicationId: String) async throws -> [KeyCredential] {
+        try await read { database in
+            try await database.raw("SELECT * FROM key_credentials WHERE application_id = \(bind: applicationId) ORDER BY start_at")
+                .all().map { row in
+                    KeyCredential(
+                        keyId: try row.string("key_id"), applicationId: try row.string("application_id"),
+                        kind: KeyCredential.Kind(rawValue: try row.string("kind")) ?? .jwk, displayName: try row.string("display_name"),
+                        kid: try row.string("kid"), x5t: try row.optionalString("x5t"), x5tS256: try row.optionalString("x5t_s256"),
+                        material: try row.string("material"), startDateTime: try row.date("start_at"), endDateTime: try row.optionalDate("end_at"))
+                }
+        }
+    }
+
+    // MARK: Role assignments
+
+    public func addAppRoleAssignment(_ assignment: AppRoleAssignment, principalAppId: String, resourceAppId: String, tenantId: String, audit: AuditEvent) async throws {
+        try await transaction { database in
+            do {
+                try await database.raw("""
+                    INSERT INTO app_role_assignments (id, tenant_id, principal_app_id, resource_app_id, app_role_id, created_at)
+                    VALUES (\(bind: assignment.id), \(bind: tenantId), \(bind: principalAppId), \(bind: resourceAppId),
+                        \(bind: assignment.appRoleId), \(bind: assignment.createdAt.epochMilliseconds))
+                    """).run()
+            } catch where Self.isUniqueViolation(error) {
+                throw StoreError.conflict("'\(assignment.principalDisplayName)' already holds role '\(assignment.appRoleValue)' of '\(assignment.resourceDisplayName)'")
+            }
+            try await Self.insertAudit(audit, on: database)
+        }
+    }
+
+    public static func insertAppRoleAssignment(id: String, tenantId: String, principalAppId: String, resourceAppId: String, appRoleId: String, on database: any SQLDatabase) async throws {
+        try await database.raw("""
+            INSERT INTO app_role_assignments (id, tenant_id, principal_app_id, resource_app_id, app_role_id, created_at)
+            VALUES (\(bind: id), \(bind: tenantId), \(bind: principalAppId), \(bind: resourceAppId), \(bind: appRoleId), \(bind: Date().epochMilliseconds))
+            """).run()
+    }
+
+    /// The role values of `resourceAppId` that `principalAppId` holds.
+    public func grantedRoles(principalAppId: String, resourceAppId: String) async throws -> [String] {
+        try await read { database in
+            try await database.raw("""
+                SELECT r.value FROM app_role_assignments a JOIN app_roles r ON r.id = a.app_role_id
+                WHERE a.principal_app_id = \(bind: principalAppId) AND a.resource_app_id = \(bind: resourceAppId)
+                """).all().map { try $0.string("value") }
+        }
+    }
+
+    /// Assignments where the application is the principal or the resource.
+    public func appRoleAssignments(applicationId: String) async throws -> [AppRoleAssignment] {
+        try await read { database in
+            try await database.raw("""
+                SELECT a.id, a.created_at, a.app_role_id, r.value, p.service_principal_id AS principal_id, p.display_name AS principal_name,
+                    s.service_principal_id AS resource_id, s.display_name AS resource_name
+                FROM app_role_assignments a JOIN app_roles r ON r.id = a.app_role_id
+                    JOIN applications p ON p.object_id = a.principal_app_id JOIN applications s ON s.object_id = a.resource_app_id
+                WHERE a.principal_app_id = \(bind: applicationId) OR a.resource_app_id = \(bind: applicationId)
+                ORDER BY a.created_at
+                """).all().map { row in
+                    AppRoleAssignment(
+                        id: try row.string("id"), principalId: try row.string("principal_id"), principalDisplayName: try row.string("principal_name"),
+                        resourceId: try row.string("resource_id"), resourceDisplayName: try row.string("resource_name"),
+                        appRoleId: try row.string("app_role_id"), appRoleValue: try row.string("value"), createdAt: try row.date("created_at"))
+                }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import SQLKit
+import SigilCore
+
+extension Store {
+    static func insertAudit(_ event: AuditEvent, on database: any SQLDatabase) async throws {
+        try await database.raw("""
+            INSERT INTO audit_events (id, tenant_id, time, actor_id, actor_name, action, target_type, target_id,
+                before_json, after_json, ip_address, succeeded, correlation_id)
+            VALUES (\(bind: event.id), \(bind: event.tenantId), \(bind: event.time.epochMilliseconds), \(bind: event.actorId),
+                \(bind: event.actorName), \(bind: event.action), \(bind: event.targetType), \(bind: event.targetId),
+                \(bind: event.before?.serialized()), \(bind: event.after?.serialized()), \(bind: event.ipAddress),
+                \(bind: event.succeeded ? 1 : 0), \(bind: event.correlationId))
+            """).run()
+    }
+
+    /// Records an audit event on its own (for refused admin calls, which change nothing else).
+    public func recordAudit(_ event: AuditEvent) async throws {
+        try await transaction { try await Self.insertAudit(event, on: $0) }
+    }
+
+    public func recordSignIn(_ event: SignInEvent) async throws {
+        try await read { database in
+            try await database.raw("""
+                INSERT INTO sign_ins (id, tenant_id, time, app_id, app_display_name, service_principal_id, credential_type, credential_id,
+                    ip_address, user_agent, resource, resource_id, succeeded, error_code, failure_reason,
+                    conditional_access_status, risk_level, correlation_id)
+                VALUES (\(bind: event.id), \(bind: event.tenantId), \(bind: event.time.epochMilliseconds), \(bind: event.appId),
+                    \(bind: event.appDisplayName), \(bind: event.servicePrincipalId), \(bind: event.credentialType?.rawValue),
+                    \(bind: event.credentialId), \(bind: event.ipAddress), \(bind: event.userAgent), \(bind: event.resource),
+                    \(bind: event.resourceId), \(bind: event.succeeded ? 1 : 0), \(bind: event.errorCode.map(Int64.init)),
+                    \(bind: event.failureReason), \(bind: event.conditionalAccessStatus), \(bind: event.riskLevel), \(bind: event.correlationId))
+                """).run()
+        }
+    }
+
+    /// Sign-ins of a tenant, newest first.
+    public func signIns(tenantId: String, query: LogQuery) async throws -> [SignInEvent] {
+        try await read { database in
+            try await database.raw("""
+                SELECT * FROM sign_ins WHERE tenant_id = \(bind: tenantId) \(Self.filters(query, appColumn: "app_id"))
+                ORDER BY time DESC, id LIMIT \(bind: query.limit)
+                """).all().map { row in
+                    SignInEvent(
+                        id: try row.string("id"), time: try row.date("time"), tenantId: try row.string("tenant_id"),
+                        appId: try row.string("app_id"), appDisplayName: try row.optionalString("app_display_name"),
+                        servicePrincipalId: try row.optionalString("service_principal_id"),
+                        credentialType: try row.optionalString("credential_type").flatMap(CredentialType.init(rawValue:)),
+                        credentialId: try row.optionalString("credential_id"), ipAddress: try row.string("ip_address"),
+                        userAgent: try row.optionalString("user_agent"), resource: try row.optionalString("resource"),
+                        resourceId: try row.optionalString("resource_id"), succeeded: try row.bool("succeeded"),
+                        errorCode: try row.optionalInt64("error_code").map(Int.init), failureReason: try row.optionalString("failure_reason"),
+                        conditionalAccessStatus: try row.string("conditional_access_status"), riskLevel: try row.string("risk_level"),
+                        correlationId: try row.string("correlation_id"))
+                }
+        }
+    }
+
+    /// Audit events of a tenant, newest first; `appId` filters on the target's id.
+    public func auditEvents(tenantId: String, query: LogQuery) async throws -> [AuditEvent] {
+        try await read { database in
+            try await database.raw("""
+                SELECT * FROM audit_events WHERE tenant_id = \(bind: tenantId) \(Self.filters(query, appColumn: "target_id"))
+                ORDER BY time DESC, id LIMIT \(bind: query.limit)
+                """).all().map { row in
+                    AuditEvent(
+                        id: try row.string("id"), time: try row.date("time"), tenantId: try row.string("tenant_id"),
+                        actorId: try row.string("actor_id"), actorName: try row.string("actor_name"), action: try row.string("action"),
+                        targetType: try row.string("target_type"), targetId: try row.string("target_id"),
+                        before: try row.optionalString("before_json").flatMap { try? JSONParser.parse(Array($0.utf8)) },
+                        after: try row.optionalString("after_json").flatMap { try? JSONParser.parse(Array($0.utf8)) },
+                        ipAddress: try row.string("ip_address"), succeeded: try row.bool("succeeded"),
+                        correlationId: try row.string("correlation_id"))
+                }
+        }
+    }
+
+    static func filters(_ query: LogQuery, appColumn: String) -> SQLQueryString {
+        var clause: SQLQueryString = ""
+        if let appId = query.appId { clause = "\(clause) AND \(unsafeRaw: appColumn) = \(bind: appId)" }
+        if let succeeded = query.succeeded { clause = "\(clause) AND succeeded = \(bind: succeeded ? 1 : 0)" }
+        if let since = query.since { clause = "\(clause) AND time >= \(bind: since.epochMilliseconds)" }
+        if let until = query.until { clause = "\(clause) AND time < \(bind: until.epochMilliseconds)" }
+        return clause
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Logging
+import PostgresKit
+import SQLKit
+import SQLiteKit
+import SigilCore
+
+/// Where the store lives: an SQLite file (the embedded default) or a PostgreSQL server.
+public enum StoreLocation: Sendable, Equatable {
+    case sqlite(path: String)
+    case postgres(url: String)
+
+    /// Reads `--database`: a `postgres://` / `postgresql://` URL, or a path to an SQLite file.
+    public init(argument: String) {
+        if argument.hasPrefix("postgres://") || argument.hasPrefix("postgresql://") {
+            self = .postgres(url: argument)
+        } else {
+            self = .sqlite(path: argument)
+        }
+    }
+}
+
+/// The SQL store behind the server: the same schema and queries on SQLite (WAL) and PostgreSQL.
+/// Every write runs in a transaction; a write is acknowledged only after it commits.
+public final class Store: Sendable {
+    public enum Dialect: Sendable { case sqlite, postgres }
+
+    public let dialect: Dialect
+    let pool: ConnectionPool
+    let logger: Logger
+
+    init(dialect: Dialect, pool: ConnectionPool, logger: Logger) {
+        self.dialect = dialect
+        self.pool = pool
+        self.logger = logger
+    }
+
+    /// Opens the store and brings its schema up to date.
+    public static func open(_ location: StoreLocation, logger: Logger) async throws -> Store {
+        let store: Store
+        switch location {
+        case .sqlite(let path):
+            store = Store(dialect: .sqlite, pool: ConnectionPool(maximum: 4) { try await openSQLite(path: path, logger: logger) }, logger: logger)
+        case .postgres(let url):
+            let configuration = try postgresConfiguration(url)
+            store = Store(dialect: .postgres, pool: ConnectionPool(maximum: 8) { try await openPostgres(configuration, logger: logger) }, logger: logger)
+        }
+        try await store.migrate()
+        return store
+    }
+
+    public func close() async { await pool.close() }
+
+    static func openSQLite(path: String, logger: Logger) async throws -> ConnectionPool.Connection {
+        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        let database = connection.sql(queryLogLevel: nil)
+        // busy_timeout first: sqlite-nio otherwise spins forever on a locked database.
+        // WAL with synchronous=NORMAL loses no committed transaction when the process is killed.
+        for pragma in ["PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON"] {
+            try await database.raw(SQLQueryString(pragma)).run()
+        }
+        return .init(database: database, close: { try? await connection.close() })
+    }
+
+    static func postgresConfiguration(_ url: String) throws -> PostgresConnection.Configuration {
+        guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else {
+            throw StoreError.invalidLocation("--database '\(url)' is not a postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE URL")
+        }
+        guard let user = components.user, !user.isEmpty else {
+            throw StoreError.invalidLocation("--database URL names no user: postgres://USER@HOST/DATABASE")
+        }
+        let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        return PostgresConnection.Configuration(
+            host: host, port: components.port ?? 5432, username: user, password: components.password,
+            database: database.isEmpty ? nil : database, tls: .disable
+        )
+    }
+
+    static func openPostgres(_ configuration: PostgresConnection.Configuration, logger: Logger) async throws -> ConnectionPool.Connection {
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: Int.random(in: 0...Int.max), logger: logger)
+        return .init(database: connection.sql(queryLogLevel: nil), close: { try? await connection.close() })
+    }
+
+    /// Runs `body` on one connection without a transaction (single statements, reads).
+    func read<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        try await pool.withConnection(body)
+    }
+
+    /// Runs `body` in a write transaction (`BEGIN IMMEDIATE` on SQLite, so writers queue on the
+    /// busy timeout instead of failing at commit).
+    func transaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        try await pool.withConnection { database in
+            try await database.raw(dialect == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN").run()
+            do {
+                let result = try await body(database)
+                try await database.raw("COMMIT").run()
+                return result
+            } catch {
+                try? await database.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    func migrate() async throws {
+        try await transaction { database in
+            if dialect == .postgres {
+                // Replicas starting together take turns here.
+                try await database.raw("SELECT pg_advisory_xact_lock(7411)").run()
+            }
+            try await database.raw("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)").run()
+            let applied = Set(try await database.raw("SELECT version FROM schema_migrations").all().map { try $0.decode(column: "version", as: Int.self) })
+            for migration in Schema.migrations where !applied.contains(migration.version) {
+                for statement in migration.statements {
+                    try await database.raw(SQLQueryString(statement)).run()
+                }
+                try await database.raw("INSERT INTO schema_migrations (version, applied_at) VALUES (\(bind: migration.version), \(bind: Date().epochMilliseconds))").run()
+                logger.info("applied schema migration \(migration.version)")
+            }
+        }
+    }
+
+    /// True when `error` is the database refusing a duplicate key.
+    static func isUniqueViolation(_ error: any Error) -> Bool {
+        if let error = error as? SQLiteError {
+            return [.constraint, .constraintUniqueFailed, .constraintPrimaryKeyFailed].contains(error.reason)
+        }
+        if let error = error as? PSQLError {
+            return error.serverInfo?[.sqlState] == "23505"
+        }
+        return false
+    }
+}
+
+extension Date {
+    /// Milliseconds since 1970, how the store keeps time.
+    public var epochMilliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+    public init(epochMilliseconds: Int64) { self.init(timeIntervalSince1970: Double(epochMilliseconds) / 1000) }
+}
+
+extension SQLRow {
+    func string(_ column: String) throws -> String { try decode(column: column, as: String.self) }
+    func optionalString(_ column: String) throws -> String? { try decodeNil(column: column) ? nil : decode(column: column, as: String.self) }
+    func int64(_ column: String) throws -> Int64 { try decode(column: column, as: Int64.self) }
+    func optionalInt64(_ column: String) throws -> Int64? { try decodeNil(column: column) ? nil : decode(column: column, as: Int64.self) }
+    func bool(_ column: String) throws -> Bool { try decode(column: column, as: Int64.self) != 0 }
+    func date(_ column: String) throws -> Date { Date(epochMilliseconds: try int64(column)) }
+    func optionalDate(_ column: String) throws -> Date? { try optionalInt64(column).map(Date.init(epochMilliseconds:)) }
+}
