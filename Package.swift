@@ -73,7 +73,10 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .executableTarget(name: "sigil", dependencies: ["SigilCLI"]),
+        .executableTarget(
+            name: "sigil",
+            dependencies: ["SigilCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(name: "SigilCoreTests", dependencies: ["SigilCore"]),
         .testTarget(
             name: "SigilServerTests",

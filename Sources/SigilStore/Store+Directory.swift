@@ -151,10 +151,10 @@ extension Store {
         let ids = apps.map(\.objectId)
         let index = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
         let idList = SQLList(ids.map { SQLBind($0) })
-        for row in try await database.raw("SELECT * FROM identifier_uris WHERE application_id IN \(idList) ORDER BY uri").all() {
+        for row in try await database.raw("SELECT * FROM identifier_uris WHERE application_id IN (\(idList)) ORDER BY uri").all() {
             if let position = index[try row.string("application_id")] { apps[position].identifierUris.append(try row.string("uri")) }
         }
-        for row in try await database.raw("SELECT * FROM app_roles WHERE application_id IN \(idList) ORDER BY value").all() {
+        for row in try await database.raw("SELECT * FROM app_roles WHERE application_id IN (\(idList)) ORDER BY value").all() {
             if let position = index[try row.string("application_id")] {
                 apps[position].appRoles.append(AppRole(
                     id: try row.string("id"), value: try row.string("value"), displayName: try row.string("display_name"),

@@ -1,0 +1,159 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOSSL
+import SigilCore
+import SigilServer
+
+/// The CLI's saved connection: which server, which CA to trust, which admin key to sign with.
+/// Paths only; the key itself stays where the administrator keeps it.
+struct Profile: Codable {
+    var server: String
+    var caFile: String?
+    var keyFile: String
+
+    /// `$SIGIL_PROFILE`, else `~/.config/sigil/profile.json`.
+    static var path: String {
+        if let path = ProcessInfo.processInfo.environment["SIGIL_PROFILE"] { return path }
+        let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+        return home + "/.config/sigil/profile.json"
+    }
+
+    static func load() throws -> Profile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIError("not logged in: run `sigil login --server URL --ca CA.pem --key admin-key.json` first (no profile at \(path))")
+        }
+        do {
+            return try JSONDecoder().decode(Profile.self, from: data)
+        } catch {
+            throw CLIError("the profile \(path) is damaged; run `sigil login` again")
+        }
+    }
+
+    func save() throws {
+        let url = URL(fileURLWithPath: Self.path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try DataFolder.writeAtomically(Self.path, String(decoding: try encoder.encode(self), as: UTF8.self), mode: 0o600)
+    }
+}
+
+/// A one-line error for the user; the CLI prints it and exits non-zero.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// An HTTPS client of the admin API. It signs a short-lived `private_key_jwt` assertion with
+/// the admin key, trades it for an access token to the admin API, and sends that as a bearer token.
+final class AdminClient {
+    let profile: Profile
+    let key: AdminKeyFile
+    let http: HTTPClient
+    private var token: String?
+
+    init(profile: Profile) throws {
+        self.profile = profile
+        guard let data = FileManager.default.contents(atPath: profile.keyFile) else {
+            throw CLIError("cannot read the admin key file \(profile.keyFile)")
+        }
+        do {
+            key = try JSONDecoder().decode(AdminKeyFile.self, from: data)
+        } catch {
+            throw CLIError("\(profile.keyFile) is not a Sigil admin key file")
+        }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let ca = profile.caFile {
+            do {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
+            } catch {
+                throw CLIError("cannot read the CA file \(ca): \(error)")
+            }
+        }
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    func shutdown() async { try? await http.shutdown() }
+
+    var tokenEndpoint: String { "\(profile.server)/\(key.tenantId)/oauth2/v2.0/token" }
+
+    /// An access token for the admin API.
+    func accessToken() async throws -> String {
+        if let token { return token }
+        let now = Int64(Date().timeIntervalSince1970)
+        let claims: [String: JSONValue] = [
+            "iss": .string(key.clientId), "sub": .string(key.clientId), "aud": .string(tokenEndpoint),
+            "iat": .integer(now), "nbf": .integer(now), "exp": .integer(now + 300), "jti": .string(UUID().uuidString),
+        ]
+        let signingKey: SigningKey
+        do {
+            signingKey = try SigningKey(pem: key.privateKey)
+        } catch {
+            throw CLIError("the admin key file \(profile.keyFile) holds no usable private key")
+        }
+        let assertion = try CompactJWS.sign(claims: claims, with: signingKey, kid: key.kid)
+        let form = FormParameters.encode([
+            ("grant_type", "client_credentials"), ("client_id", key.clientId), ("scope", "api://sigil-admin/.default"),
+            ("client_assertion_type", ClientCredentialsRequest.assertionType), ("client_assertion", assertion),
+        ])
+        let (status, body) = try await send("POST", url: tokenEndpoint, body: Data(form.utf8), contentType: "application/x-www-form-urlencoded", bearer: nil)
+        let object = (try? JSONParser.parseObject(Array(body))) ?? [:]
+        guard status == 200, let token = object["access_token"]?.stringValue else {
+            let reason = object["error_description"]?.stringValue ?? "HTTP \(status)"
+            throw CLIError("cannot sign in to \(profile.server): \(reason)")
+        }
+        self.token = token
+        return token
+    }
+
+    /// Calls the admin API; returns the parsed JSON body, or throws the server's error message.
+    @discardableResult
+    func call(_ method: String, _ path: String, json: JSONValue? = nil, query: [(String, String)] = []) async throws -> JSONValue {
+        var url = "\(profile.server)/admin/v1/\(path)"
+        if !query.isEmpty { url += "?" + FormParameters.encode(query) }
+        let (status, body) = try await send(
+            method, url: url, body: json.map { Data($0.serialized().utf8) }, contentType: json == nil ? nil : "application/json",
+            bearer: try await accessToken())
+        let parsed = body.isEmpty ? JSONValue.null : ((try? JSONParser.parse(Array(body))) ?? .null)
+        guard (200..<300).contains(status) else {
+            let message = parsed.objectValue?["error"]?.objectValue?["message"]?.stringValue ?? "HTTP \(status)"
+            throw CLIError(message)
+        }
+        return parsed
+    }
+
+    func send(_ method: String, url: String, body: Data?, contentType: String?, bearer: String?) async throws -> (Int, Data) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .init(rawValue: method)
+        request.headers.add(name: "User-Agent", value: "sigil-cli")
+        if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
+        if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+        if let body { request.body = .bytes(ByteBuffer(data: body)) }
+        do {
+            let response = try await http.execute(request, timeout: .seconds(60))
+            var buffer = try await response.body.collect(upTo: 16 << 20)
+            return (Int(response.status.code), buffer.readData(length: buffer.readableBytes) ?? Data())
+        } catch let error as CLIError {
+            throw error
+        } catch {
+            throw CLIError("cannot reach \(profile.server): \(error)")
+        }
+    }
+}
+
+/// Opens a client from the saved profile, runs `body`, and always shuts the client down.
+func withAdminClient<T>(_ body: (AdminClient) async throws -> T) async throws -> T {
+    let client = try AdminClient(profile: try Profile.load())
+    do {
+        let result = try await body(client)
+        await client.shutdown()
+        return result
+    } catch {
+        await client.shutdown()
+        throw error
+    }
+}

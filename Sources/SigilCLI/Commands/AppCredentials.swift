@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import SigilCore
+
+extension App {
+    struct Secret: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Client secrets (legacy: prefer a certificate, a key or a federated credential).", subcommands: [Add.self, Remove.self])
+
+        struct Add: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Add a client secret; it is printed once and never again.")
+            @Argument var app: String
+            @Option(help: "How long it stays valid, ISO-8601 (P90D, PT12H); at most P2Y.") var lifetime = "P180D"
+            @Option(help: "A name to tell secrets apart.") var name: String?
+            @OptionGroup var output: OutputOptions
+
+            func run() async throws {
+                try await runAdmin { client in
+                    var body: [String: JSONValue] = ["lifetime": .string(lifetime)]
+                    if let name { body["displayName"] = .string(name) }
+                    let credential = try await client.call("POST", App.path(app) + "/passwordCredentials", json: .object(body))
+                    if output.json { return Output.json(credential) }
+                    Output.fields([
+                        ("keyId", credential["keyId"].text), ("endDateTime", credential["endDateTime"].text),
+                        ("secretText", credential["secretText"].text),
+                    ])
+                    print("\nStore the secret now: Sigil keeps only its hash and will not show it again.")
+                }
+            }
+        }
+
+        struct Remove: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Remove a client secret; it stops working at once.")
+            @Argument var app: String
+            @Argument(help: "The secret's keyId.") var keyId: String
+            @OptionGroup var output: OutputOptions
+
+            func run() async throws {
+                try await runAdmin { client in
+                    try await client.call("DELETE", App.path(app) + "/passwordCredentials/" + FormParameters.percentEncode(keyId))
+                    if output.json { Output.json(["removed": .string(keyId)]) } else { print("Removed secret \(keyId).") }
+                }
+            }
+        }
+    }
+
+    struct Cert: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Certificates the app signs client assertions with.", subcommands: [Add.self, Remove.self])
+
+        struct Add: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Register an X.509 certificate (PEM; the private key stays with the app).")
+            @Argument var app: String
+            @Option(help: "PEM file with the certificate.") var cert: String
+            @Option(help: "A name for the credential.") var name: String?
+            @OptionGroup var output: OutputOptions
+
+            func run() async throws {
+                try await runAdmin { client in
+                    guard let pem = try? String(contentsOfFile: cert, encoding: .utf8) else { throw CLIError("cannot read \(cert)") }
+                    var body: [String: JSONValue] = ["type": "AsymmetricX509Cert", "key": .string(pem)]
+                    if let name { body["displayName"] = .string(name) }
+                    let credential = try await client.call("POST", App.path(app) + "/keyCredentials", json: .object(body))
+                    App.printKey(credential, output)
+                }
+            }
+        }
+
+        struct Remove: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Remove a certificate.")
+            @Argument var app: String
+            @Argument(help: "The credential's keyId.") var keyId: String
+            @OptionGroup var output: OutputOptions
+            func run() async throws { try await App.removeKey(app, keyId, output) }
+        }
+    }
+
+    struct Key: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Bare public keys (JWK) the app signs client assertions with.", subcommands: [Add.self, Remove.self])
+
+        struct Add: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Register a public JWK (EC P-256 or RSA ≥ 2048).")
+            @Argument var app: String
+            @Option(help: "File with the public JWK as JSON.") var jwk: String
+            @Option(help: "A name for the credential.") var name: String?
+            @OptionGroup var output: OutputOptions
+
+            func run() async throws {
+                try await runAdmin { client in
+                    guard let data = FileManager.default.contents(atPath: jwk) else { throw CLIError("cannot read \(jwk)") }
+                    let key: JSONValue
+                    do {
+                        key = .object(try JSONParser.parseObject(Array(data)))
+                    } catch {
+                        throw CLIError("\(jwk) is not a JSON object: \(error)")
+                    }
+                    var body: [String: JSONValue] = ["type": "Jwk", "key": key]
+                    if let name { body["displayName"] = .string(name) }
+                    let credential = try await client.call("POST", App.path(app) + "/keyCredentials", json: .object(body))
+                    App.printKey(credential, output)
+                }
+            }
+        }
+
+        struct Remove: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Remove a key.")
+            @Argument var app: String
+            @Argument(help: "The credential's keyId.") var keyId: String
+            @OptionGroup var output: OutputOptions
+            func run() async throws { try await App.removeKey(app, keyId, output) }
+        }
+    }
+
+    static func printKey(_ credential: JSONValue, _ output: OutputOptions) {
+        if output.json { return Output.json(credential) }
+        Output.fields([
+            ("keyId", credential["keyId"].text), ("type", credential["type"].text), ("kid", credential["kid"].text),
+            ("x5t", credential["x5t"].text), ("x5t#S256", credential["x5t#S256"].text), ("endDateTime", credential["endDateTime"].text),
+        ])
+    }
+
+    static func removeKey(_ app: String, _ keyId: String, _ output: OutputOptions) async throws {
+        try await runAdmin { client in
+            try await client.call("DELETE", App.path(app) + "/keyCredentials/" + FormParameters.percentEncode(keyId))
+            if output.json { Output.json(["removed": .string(keyId)]) } else { print("Removed key credential \(keyId).") }
+        }
+    }
+
+    struct Role: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Roles an application exposes to callers.", subcommands: [Add.self])
+
+        struct Add: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Add an app role to a resource application.")
+            @Argument(help: "The resource application.") var resource: String
+            @Argument(help: "The role's value, as it appears in the roles claim.") var role: String
+            @Option(help: "What the role allows.") var description: String?
+            @OptionGroup var output: OutputOptions
+
+            func run() async throws {
+                try await runAdmin { client in
+                    var body: [String: JSONValue] = ["value": .string(role)]
+                    if let description { body["description"] = .string(description) }
+                    let created = try await client.call("POST", App.path(resource) + "/appRoles", json: .object(body))
+                    if output.json { Output.json(created) } else { print("Added role \(created["value"].text) (\(created["id"].text)) to \(resource).") }
+                }
+            }
+        }
+    }
+
+    struct Grant: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Grant a client application one role of a resource application.")
+        @Argument(help: "The client application.") var client: String
+        @Argument(help: "The resource application.") var resource: String
+        @Argument(help: "The role's value or id.") var role: String
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            try await runAdmin { admin in
+                let assignment = try await admin.call("POST", "appRoleAssignments", json: [
+                    "principalId": .string(client), "resourceId": .string(resource), "appRoleId": .string(role),
+                ])
+                if output.json { return Output.json(assignment) }
+                print("Granted \(assignment["appRoleValue"].text) of \(assignment["resourceDisplayName"].text) to \(assignment["principalDisplayName"].text).")
+            }
+        }
+    }
+}

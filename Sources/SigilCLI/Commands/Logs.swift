@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import SigilCore
+
+struct Logs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Read the sign-in and audit logs.", subcommands: [SignIns.self, Audit.self])
+
+    struct Filters: ParsableArguments {
+        @Option(help: "Only this application (appId; for audit, the target's objectId).") var app: String?
+        @Option(help: "success or failure.") var result: String?
+        @Option(help: "From this time: ISO-8601 date-time, or a duration ago such as PT1H or P7D.") var since: String?
+        @Option(help: "Before this time (same forms as --since).") var until: String?
+        @Option(help: "At most this many entries (1–1000).") var top = 50
+
+        func query() throws -> [(String, String)] {
+            var query: [(String, String)] = [("top", String(top))]
+            if let app { query.append(("appId", app)) }
+            if let result { query.append(("result", result)) }
+            if let since { query.append(("since", try Self.time(since, "--since"))) }
+            if let until { query.append(("until", try Self.time(until, "--until"))) }
+            return query
+        }
+
+        static func time(_ text: String, _ option: String) throws -> String {
+            if let seconds = ISO8601Duration.seconds(text) { return Date().addingTimeInterval(-seconds).formatted(.iso8601) }
+            guard (try? Date(text, strategy: .iso8601)) != nil else {
+                throw CLIError("\(option) '\(text)' is neither an ISO-8601 date-time nor a duration such as PT1H")
+            }
+            return text
+        }
+    }
+
+    struct SignIns: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "signins", abstract: "Token requests, successful or not, newest first.")
+        @OptionGroup var filters: Filters
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            try await runAdmin { client in
+                let logs = try await client.call("GET", "signInLogs", query: try filters.query())
+                if output.json { return Output.json(logs) }
+                Output.table(
+                    ["TIME", "APP", "CREDENTIAL", "RESOURCE", "IP", "RESULT"],
+                    (logs["value"].arrayValue ?? []).map { event in
+                        let status = event["status"]
+                        let result = status["succeeded"].boolValue == true ? "success" : "AADSTS\(status["errorCode"].text)"
+                        return [event["createdDateTime"].text, event["appDisplayName"] == .null ? event["appId"].text : event["appDisplayName"].text,
+                            event["clientCredentialType"].text, event["resourceDisplayName"].text, event["ipAddress"].text, result]
+                    })
+            }
+        }
+    }
+
+    struct Audit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Admin changes, newest first.")
+        @OptionGroup var filters: Filters
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            try await runAdmin { client in
+                let logs = try await client.call("GET", "auditLogs", query: try filters.query())
+                if output.json { return Output.json(logs) }
+                Output.table(
+                    ["TIME", "ACTOR", "ACTION", "TARGET", "RESULT"],
+                    (logs["value"].arrayValue ?? []).map { event in
+                        [event["activityDateTime"].text, event["initiatedBy"]["displayName"].text, event["activityDisplayName"].text,
+                            event["targetResources"].arrayValue?.first?["id"].text ?? "-", event["result"].text]
+                    })
+            }
+        }
+    }
+}
+
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Sigil's token-signing keys.", subcommands: [List.self, Rotate.self])
+
+    static func printKeys(_ keys: JSONValue, _ output: OutputOptions) {
+        if output.json { return Output.json(keys) }
+        Output.table(
+            ["KID", "ALG", "STATE", "CREATED", "ACTIVATED"],
+            (keys["value"].arrayValue ?? []).map { [$0["kid"].text, $0["alg"].text, $0["state"].text, $0["createdDateTime"].text, $0["activatedDateTime"].text] })
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Published signing keys: next, active and retired.")
+        @OptionGroup var output: OutputOptions
+        func run() async throws { try await runAdmin { Keys.printKeys(try await $0.call("GET", "signingKeys"), output) } }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Rotate now: the published next key starts signing.")
+        @Option(help: "ES256 or RS256; both when omitted.") var algorithm: String?
+        @OptionGroup var output: OutputOptions
+
+        func run() async throws {
+            try await runAdmin { client in
+                let body: JSONValue? = algorithm.map { ["algorithm": .string($0)] }
+                Keys.printKeys(try await client.call("POST", "signingKeys/rotate", json: body), output)
+            }
+        }
+    }
+}

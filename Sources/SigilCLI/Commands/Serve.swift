@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SigilCore
+import SigilServer
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the Sigil server (SQLite and self-signed TLS in ./sigil-data by default).")
+
+    @Option(help: "Data folder: SQLite file, TLS material, key-encryption key, admin key.")
+    var data = "./sigil-data"
+
+    @Option(help: "Address to listen on, HOST:PORT (port 0 picks a free one).")
+    var listen = "127.0.0.1:8443"
+
+    @Option(help: "postgres://USER[:PASSWORD]@HOST[:PORT]/DB for shared storage, or an SQLite file path.")
+    var database: String?
+
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain to serve instead of the generated one.")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert.")
+    var tlsKey: String?
+
+    @Option(name: .customLong("issuer-url"), help: "Public base URL when behind a proxy, e.g. https://sigil.example.com.")
+    var issuerURL: String?
+
+    @Option(name: .customLong("key-rotation"), help: "How often signing keys rotate, as an ISO-8601 duration.")
+    var keyRotation = "P30D"
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    func validate() throws {
+        guard parseListen() != nil else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8443") }
+        guard ISO8601Duration.seconds(keyRotation).map({ $0 >= 60 }) == true else {
+            throw ValidationError("--key-rotation must be an ISO-8601 duration of at least a minute, e.g. P30D")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+    }
+
+    func parseListen() -> (host: String, port: Int)? {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+            return nil
+        }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "sigil")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        var configuration = ServerConfiguration()
+        configuration.dataPath = data
+        (configuration.host, configuration.port) = parseListen()!
+        configuration.database = database
+        configuration.tlsCertificatePath = tlsCert
+        configuration.tlsKeyPath = tlsKey
+        configuration.issuerURL = issuerURL
+        configuration.keyRotationInterval = ISO8601Duration.seconds(keyRotation)!
+        let server: SigilServer
+        do {
+            server = try await SigilServer.prepare(configuration, logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("error: cannot start: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+        try await server.run { ready in
+            var lines = [
+                "Sigil is listening on \(ready.baseURL)",
+                "  tenant:     \(ready.tenantId)",
+                "  authority:  \(ready.authority)",
+            ]
+            if let ca = ready.caFile { lines.append("  trust CA:   \(ca)") }
+            if let key = ready.adminKeyFile {
+                let caOption = ready.caFile.map { " --ca \($0)" } ?? ""
+                lines.append("  admin CLI:  sigil login --server \(ready.baseURL)\(caOption) --key \(key)")
+            }
+            print(lines.joined(separator: "\n"))
+            fflush(nil)
+        }
+    }
+}

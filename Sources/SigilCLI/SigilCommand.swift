@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+
+/// `sigil`: the server, the admin CLI and (later) the agent and scanner, in one executable.
+public struct SigilCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "sigil",
+        abstract: "Sigil: workload identities without shared secrets.",
+        subcommands: [Serve.self, Login.self, App.self, Logs.self, Keys.self])
+
+    public init() {}
+}
+
+/// Options every admin command takes.
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print JSON (Microsoft Graph field names) instead of a table.")
+    var json = false
+}
+
+/// Runs an admin command body, turning failures into one clear line and exit code 1.
+func runAdmin(_ body: (AdminClient) async throws -> Void) async throws {
+    do {
+        try await withAdminClient(body)
+    } catch let error as CLIError {
+        FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+        throw ExitCode.failure
+    }
+}
