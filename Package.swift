@@ -40,6 +40,7 @@ let package = Package(
             name: "SigilStore",
             dependencies: [
                 "SigilCore",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),
@@ -82,8 +83,10 @@ let package = Package(
             name: "SigilServerTests",
             dependencies: [
                 "SigilServer",
-                "SigilCLI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
     ]

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import ServiceLifecycle
+import Synchronization
 import SigilCore
 import SigilStore
 
@@ -49,6 +50,7 @@ public final class SigilServer: Sendable {
     let tls: (certificate: String, key: String, ca: String?)
     let tenantCreated: Bool
     let logger: Logger
+    private let serviceGroup = Mutex<ServiceGroup?>(nil)
 
     /// Opens the data folder and store, bootstraps the default tenant and the signing keys.
     public static func prepare(_ configuration: ServerConfiguration, logger: Logger) async throws -> SigilServer {
@@ -164,6 +166,7 @@ public final class SigilServer: Sendable {
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: app), .init(service: maintenance)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        serviceGroup.withLock { $0 = group }
         do {
             try await group.run()
         } catch {
@@ -171,6 +174,13 @@ public final class SigilServer: Sendable {
             throw error
         }
         await store.close()
+    }
+}
+
+extension SigilServer {
+    /// Stops serving as SIGTERM would: in-flight requests finish, then `run` returns.
+    public func shutdown() async {
+        await serviceGroup.withLock { $0 }?.triggerGracefulShutdown()
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import PostgresKit
 import SQLKit
 import SQLiteKit
@@ -59,7 +60,11 @@ public final class Store: Sendable {
         for pragma in ["PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON"] {
             try await database.raw(SQLQueryString(pragma)).run()
         }
-        return .init(database: database, close: { try? await connection.close() })
+        return .init(database: database, close: {
+            // The future-returning close still runs when the closing task is cancelled (shutdown).
+            let closed: EventLoopFuture<Void> = connection.close()
+            try? await closed.get()
+        })
     }
 
     static func postgresConfiguration(_ url: String) throws -> PostgresConnection.Configuration {
