@@ -2,6 +2,12 @@ import Foundation
 import SQLKit
 import SigilCore
 
+/// The two kinds of credential an application holds.
+public enum CredentialKind: String, Sendable {
+    case password = "passwordCredential"
+    case key = "keyCredential"
+}
+
 extension Store {
     // MARK: Tenants
 
@@ -233,17 +239,17 @@ extension Store {
         }
     }
 
-    /// Removes a password or key credential; `notFound` when the app has no credential with that keyId.
-    public func removeCredential(applicationId: String, keyId: String, audit: AuditEvent) async throws {
+    /// Removes a password or key credential; `notFound` when the app has no credential of that
+    /// kind with that keyId.
+    public func removeCredential(_ kind: CredentialKind, applicationId: String, keyId: String, audit: AuditEvent) async throws {
         try await transaction { database in
-            var removed = 0
-            for table in ["password_credentials", "key_credentials"] {
-                let rows = try await database.raw("""
-                    DELETE FROM \(unsafeRaw: table) WHERE application_id = \(bind: applicationId) AND key_id = \(bind: keyId) RETURNING key_id
-                    """).all()
-                removed += rows.count
+            let table = kind == .password ? "password_credentials" : "key_credentials"
+            let removed = try await database.raw("""
+                DELETE FROM \(unsafeRaw: table) WHERE application_id = \(bind: applicationId) AND key_id = \(bind: keyId) RETURNING key_id
+                """).all()
+            guard !removed.isEmpty else {
+                throw StoreError.notFound("the application has no \(kind == .password ? "client secret" : "key credential") with keyId '\(keyId)'")
             }
-            guard removed > 0 else { throw StoreError.notFound("the application has no credential with keyId '\(keyId)'") }
             try await Self.insertAudit(audit, on: database)
         }
     }

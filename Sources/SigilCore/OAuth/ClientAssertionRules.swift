@@ -14,11 +14,11 @@ public struct ClientAssertionRules: Sendable {
     }
 
     public let clientId: String
-    /// The token endpoint URLs the `aud` may name.
-    public let audiences: Set<String>
+    /// The token endpoint URLs the `aud` may name, the one to tell clients about first.
+    public let audiences: [String]
     public let now: Date
 
-    public init(clientId: String, audiences: Set<String>, now: Date) {
+    public init(clientId: String, audiences: [String], now: Date) {
         self.clientId = clientId
         self.audiences = audiences
         self.now = now
@@ -37,7 +37,7 @@ public struct ClientAssertionRules: Sendable {
         default: throw .assertionClaim("the assertion has no 'aud' claim; it must be the token endpoint URL")
         }
         guard audienceValues.contains(where: audiences.contains) else {
-            let expected = audiences.sorted().first ?? ""
+            let expected = audiences.first ?? ""
             throw .assertionClaim("'aud' is '\(audienceValues.joined(separator: ", "))' but must be the token endpoint '\(expected)'")
         }
 

@@ -50,11 +50,11 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func unknownClient(_ clientId: String) -> OAuthError {
         OAuthError(
             error: "unauthorized_client", code: 700016,
-            message: "AppRegistration with identifier '\(clientId)' was not found in the directory. Check the client_id."
+            message: "Application with identifier '\(clientId)' was not found in the directory. Check the client_id."
         )
     }
     public static func disabledClient(_ clientId: String) -> OAuthError {
-        OAuthError(error: "unauthorized_client", code: 7000112, message: "AppRegistration '\(clientId)' is disabled.")
+        OAuthError(error: "unauthorized_client", code: 7000112, message: "Application '\(clientId)' is disabled.")
     }
     public static func noCredential() -> OAuthError {
         OAuthError(
@@ -131,7 +131,7 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func roleRequired(client: String, resource: String) -> OAuthError {
         OAuthError(
             error: "invalid_grant", code: 501051,
-            message: "AppRegistration '\(client)' is not assigned to a role for the application '\(resource)', which requires one. Grant it a role with `sigil app grant`."
+            message: "Application '\(client)' is not assigned to a role for the application '\(resource)', which requires one. Grant it a role with `sigil app grant`."
         )
     }
     public static func serverError() -> OAuthError {

@@ -85,7 +85,7 @@ struct AdminAPI {
     // MARK: Applications
 
     func application(_ context: SigilRequestContext, _ caller: AdminCaller, parameter: String = "app") async throws -> AppRegistration {
-        let reference = try context.parameters.require(parameter)
+        let reference = try Self.pathParameter(context, parameter)
         guard let app = try await store.application(tenantId: caller.tenant.id, reference: reference) else {
             throw AdminError.notFound("No application '\(reference)' in this tenant (looked up by appId, objectId, display name and identifier URI).")
         }
@@ -115,8 +115,7 @@ struct AdminAPI {
         let body = try await body(request, allowed: ["displayName", "identifierUris", "appRoleAssignmentRequired", "accessTokenSigningAlgorithm"])
         let displayName = try body.requiredString("displayName")
         try DirectoryRules.checkDisplayName(displayName)
-        let uris = try body.stringArray("identifierUris", maximum: Self.maximumIdentifierUris) ?? []
-        for uri in uris { try DirectoryRules.checkIdentifierUri(uri) }
+        let uris = try Self.identifierUris(body) ?? []
         let app = AppRegistration(
             objectId: Self.newId(), appId: Self.newId(), tenantId: caller.tenant.id, servicePrincipalId: Self.newId(),
             displayName: displayName, identifierUris: uris, appRoles: [],
@@ -143,10 +142,7 @@ struct AdminAPI {
             try DirectoryRules.checkDisplayName(name)
             app.displayName = name
         }
-        if let uris = try body.stringArray("identifierUris", maximum: Self.maximumIdentifierUris) {
-            for uri in uris { try DirectoryRules.checkIdentifierUri(uri) }
-            app.identifierUris = uris
-        }
+        if let uris = try Self.identifierUris(body) { app.identifierUris = uris }
         if let required = try body.bool("appRoleAssignmentRequired") { app.appRoleAssignmentRequired = required }
         if body.members["accessTokenSigningAlgorithm"] != nil { app.accessTokenSigningAlgorithm = try Self.tokenAlgorithm(body) }
         if let enabled = try body.bool("accountEnabled") { app.enabled = enabled }
@@ -203,10 +199,10 @@ struct AdminAPI {
 
     func removeCredential(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
         let app = try await application(context, caller)
-        let keyId = try context.parameters.require("keyId")
-        let kind = request.uri.path.contains("/passwordCredentials/") ? "passwordCredential" : "keyCredential"
-        try await store.removeCredential(applicationId: app.objectId, keyId: keyId, audit: caller.audit(
-            "application.\(kind).remove", targetType: "application", targetId: app.objectId, before: ["keyId": .string(keyId)]))
+        let keyId = try Self.pathParameter(context, "keyId")
+        let kind: CredentialKind = request.uri.path.contains("/passwordCredentials/") ? .password : .key
+        try await store.removeCredential(kind, applicationId: app.objectId, keyId: keyId, audit: caller.audit(
+            "application.\(kind.rawValue).remove", targetType: "application", targetId: app.objectId, before: ["keyId": .string(keyId)]))
         return Response(status: .noContent)
     }
 
@@ -356,4 +352,24 @@ struct AdminAPI {
     }
 
     static func newId() -> String { UUID().uuidString.lowercased() }
+
+    /// A path parameter, percent-decoded (the router hands them over raw; names and identifier
+    /// URIs arrive encoded).
+    static func pathParameter(_ context: SigilRequestContext, _ name: String) throws -> String {
+        let raw = try context.parameters.require(name)
+        guard let decoded = raw.removingPercentEncoding else {
+            throw AdminError.badRequest("The path segment '\(raw)' is not valid percent-encoding.")
+        }
+        return decoded
+    }
+
+    /// Identifier URIs from a request body: each valid, none repeated.
+    static func identifierUris(_ body: JSONBody) throws -> [String]? {
+        guard let uris = try body.stringArray("identifierUris", maximum: maximumIdentifierUris) else { return nil }
+        for uri in uris { try DirectoryRules.checkIdentifierUri(uri) }
+        guard Set(uris).count == uris.count else {
+            throw AdminError.badRequest("identifierUris lists the same URI twice.", target: "identifierUris")
+        }
+        return uris
+    }
 }

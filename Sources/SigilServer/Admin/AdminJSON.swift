@@ -29,7 +29,7 @@ enum AdminJSON {
     static func appRole(_ role: AppRole) -> JSONValue {
         [
             "id": .string(role.id), "value": .string(role.value), "displayName": .string(role.displayName),
-            "description": .string(role.description), "isEnabled": true, "allowedMemberTypes": ["AppRegistration"],
+            "description": .string(role.description), "isEnabled": true, "allowedMemberTypes": ["Application"],
         ]
     }
 

@@ -22,7 +22,7 @@ public final class ServerURLs: Sendable {
 
     /// The `aud` values a client assertion may carry: the v2.0 token endpoint (what msal and
     /// azure-identity send) and the v1 one.
-    func tokenAudiences(tenantId: String) -> Set<String> {
+    func tokenAudiences(tenantId: String) -> [String] {
         [tokenEndpoint(tenantId: tenantId), "\(baseURL)/\(tenantId)/oauth2/token"]
     }
 }

@@ -172,9 +172,8 @@ final class TestServer: Sendable {
     }
 
     func grant(_ client: String, _ resource: String, role: String) async throws {
-        if try await admin("POST", "applications/\(resource)/appRoles", json: ["value": .string(role)]).status != 201 {
-            // The role may exist already; the grant below says whether it does.
-        }
+        // The role may exist already (409); the grant below says whether it is there.
+        _ = try await admin("POST", "applications/\(FormParameters.percentEncode(resource))/appRoles", json: ["value": .string(role)])
         let reply = try await admin("POST", "appRoleAssignments", json: ["principalId": .string(client), "resourceId": .string(resource), "appRoleId": .string(role)])
         guard reply.status == 201 else { throw TestFailure("grant: \(reply.status) \(reply.json)") }
     }

@@ -5,7 +5,7 @@ import SigilStore
 /// A populated tenant for token tests: a resource `orders` (api://orders, role Orders.Read,
 /// assignment required) and a client `billing` holding a secret, an RSA certificate, an EC
 /// certificate and a bare EC JWK, plus `intruder`, another client with its own key.
-struct World {
+struct World: Sendable {
     let server: TestServer
     let resourceAppId: String
     let clientId: String
