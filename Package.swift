@@ -78,6 +78,15 @@ let package = Package(
             name: "sigil",
             dependencies: ["SigilCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .executableTarget(
+            name: "sigil-bench",
+            dependencies: [
+                "SigilCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "bench/Sources/sigil-bench"
+        ),
         .testTarget(name: "SigilCoreTests", dependencies: ["SigilCore"]),
         .testTarget(
             name: "SigilServerTests",

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Crypto
+import Dispatch
+import Foundation
+import SigilCore
+import Synchronization
+
+/// Helpers for `bench/run.sh`: the machine's raw ES256 rate, and the pre-signed client
+/// assertions the load generator sends (each single-use, so each request needs its own).
+@main
+struct SigilBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sigil-bench", abstract: "Benchmark helpers for bench/run.sh.",
+        subcommands: [RawCrypto.self, KeyPair.self, Assertions.self])
+
+    struct RawCrypto: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "crypto", abstract: "ES256 sign-plus-verify pairs per second with swift-crypto, on N threads.")
+        @Option var seconds = 5.0
+        @Option var threads = ProcessInfo.processInfo.activeProcessorCount
+
+        func run() {
+            let key = P256.Signing.PrivateKey()
+            let message = Data(repeating: 7, count: 600)  // about a JWT's signing input
+            let counts = Mutex([Int](repeating: 0, count: threads))
+            let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+            DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                var done = 0
+                while DispatchTime.now().uptimeNanoseconds < deadline {
+                    let signature = try! key.signature(for: SHA256.hash(data: message))
+                    precondition(key.publicKey.isValidSignature(signature, for: SHA256.hash(data: message)))
+                    done += 1
+                }
+                counts.withLock { $0[thread] = done }
+            }
+            let total = counts.withLock { $0.reduce(0, +) }
+            print(String(format: "%.0f", Double(total) / seconds))
+        }
+    }
+
+    struct KeyPair: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "keypair", abstract: "Write a P-256 private key (PEM) and its public JWK with a kid.")
+        @Argument var privateKeyFile: String
+        @Argument var jwkFile: String
+        @Option var kid = "bench-key"
+
+        func run() throws {
+            let key = try SigningKey.generate(for: .es256)
+            try key.pemRepresentation.write(toFile: privateKeyFile, atomically: true, encoding: .utf8)
+            var jwk = key.publicKey.jwkMembers
+            jwk["kid"] = .string(kid)
+            try JSONValue.object(jwk).serialized().write(toFile: jwkFile, atomically: true, encoding: .utf8)
+        }
+    }
+
+    struct Assertions: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "assertions", abstract: "Print N token-request bodies, each with its own signed client assertion.")
+        @Option var key: String
+        @Option var kid: String
+        @Option var client: String
+        @Option var audience: String
+        @Option var scope: String
+        @Option var count = 1
+        @Option(help: "Assertion lifetime in seconds.") var lifetime = 3000
+
+        func run() throws {
+            let signingKey = try SigningKey(pem: String(contentsOfFile: key, encoding: .utf8))
+            let now = Int64(Date().timeIntervalSince1970)
+            var output = ""
+            for _ in 0..<count {
+                let claims: [String: JSONValue] = [
+                    "iss": .string(client), "sub": .string(client), "aud": .string(audience), "jti": .string(UUID().uuidString),
+                    "iat": .integer(now), "nbf": .integer(now), "exp": .integer(now + Int64(lifetime)),
+                ]
+                let assertion = try CompactJWS.sign(claims: claims, with: signingKey, kid: kid)
+                output += FormParameters.encode([
+                    ("grant_type", "client_credentials"), ("client_id", client), ("scope", scope),
+                    ("client_assertion_type", ClientCredentialsRequest.assertionType), ("client_assertion", assertion),
+                ]) + "\n"
+            }
+            FileHandle.standardOutput.write(Data(output.utf8))
+        }
+    }
+}

@@ -1,0 +1,13 @@
+-- wrk script: POSTs the same client_secret token request (FILE holds the body) on every request.
+function init(args)
+    local file = io.open(args[1])
+    wrk.body = file:read("*l")
+    file:close()
+    wrk.method = "POST"
+    wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+end
+
+local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+if pause > 0 then
+    function delay() return pause end
+end
