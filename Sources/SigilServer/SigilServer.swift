@@ -21,7 +21,9 @@ public struct ServerConfiguration: Sendable {
     /// The public URL when behind a proxy; default `https://HOST:PORT` of the listener.
     public var issuerURL: String?
     public var keyRotationInterval: TimeInterval = 30 * 86_400
-    public var keyRefreshInterval: Duration = .seconds(30)
+    /// How often each replica reloads signing keys, which bounds how long it signs with a key
+    /// another replica has just retired (the retired key stays published meanwhile).
+    public var keyRefreshInterval: Duration = .seconds(10)
 
     public init() {}
 }

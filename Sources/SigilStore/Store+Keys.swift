@@ -55,6 +55,10 @@ extension Store {
         algorithm: JWSAlgorithm, expectedActive: String?, fresh: StoredSigningKey, following: StoredSigningKey?, forgetBefore: Date, now: Date
     ) async throws -> Bool {
         try await transaction { database in
+            if dialect == .postgres {
+                // READ COMMITTED would let two replicas both see "no active key"; take turns.
+                try await database.raw("SELECT pg_advisory_xact_lock(7412)").run()
+            }
             let alg = algorithm.rawValue
             let active = try await database.raw("SELECT kid FROM signing_keys WHERE alg = \(bind: alg) AND state = 'active'").first()
                 .map { try $0.string("kid") }
@@ -86,7 +90,7 @@ extension Store {
     /// Remembers a single-use assertion id until it expires. Returns `false` when it was seen
     /// before, by this replica or any other sharing the store.
     public func rememberAssertion(id: String, expiresAt: Date) async throws -> Bool {
-        try await read { database in
+        try await write { database in
             do {
                 try await database.raw("INSERT INTO used_assertions (id, expires_at) VALUES (\(bind: id), \(bind: expiresAt.epochMilliseconds))").run()
                 return true
@@ -98,7 +102,7 @@ extension Store {
 
     /// Forgets assertion ids whose assertions can no longer be presented.
     public func forgetExpiredAssertions(before: Date) async throws {
-        try await read { database in
+        try await write { database in
             try await database.raw("DELETE FROM used_assertions WHERE expires_at < \(bind: before.epochMilliseconds)").run()
         }
     }

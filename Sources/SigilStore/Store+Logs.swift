@@ -20,7 +20,7 @@ extension Store {
     }
 
     public func recordSignIn(_ event: SignInEvent) async throws {
-        try await read { database in
+        try await write { database in
             try await database.raw("""
                 INSERT INTO sign_ins (id, tenant_id, time, app_id, app_display_name, service_principal_id, credential_type, credential_id,
                     ip_address, user_agent, resource, resource_id, succeeded, error_code, failure_reason,

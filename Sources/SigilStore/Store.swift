@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import PostgresKit
 import SQLKit
 import SQLiteKit
@@ -29,11 +30,17 @@ public final class Store: Sendable {
     public let dialect: Dialect
     let pool: ConnectionPool
     let logger: Logger
+    /// SQLite only: serialises this process's writers (see `WriterGate`).
+    let writerGate: WriterGate?
+    /// SQLite only: the threads its blocking calls run on, one per pooled connection.
+    let threadPool: NIOThreadPool?
 
-    init(dialect: Dialect, pool: ConnectionPool, logger: Logger) {
+    init(dialect: Dialect, pool: ConnectionPool, logger: Logger, threadPool: NIOThreadPool? = nil) {
         self.dialect = dialect
         self.pool = pool
         self.logger = logger
+        self.threadPool = threadPool
+        writerGate = dialect == .sqlite ? WriterGate() : nil
     }
 
     /// Opens the store and brings its schema up to date.
@@ -41,7 +48,11 @@ public final class Store: Sendable {
         let store: Store
         switch location {
         case .sqlite(let path):
-            store = Store(dialect: .sqlite, pool: ConnectionPool(maximum: 4) { try await openSQLite(path: path, logger: logger) }, logger: logger)
+            let connections = 4
+            let threads = NIOThreadPool(numberOfThreads: connections)
+            threads.start()
+            let pool = ConnectionPool(maximum: connections) { try await openSQLite(path: path, threadPool: threads, logger: logger) }
+            store = Store(dialect: .sqlite, pool: pool, logger: logger, threadPool: threads)
         case .postgres(let url):
             let configuration = try postgresConfiguration(url)
             store = Store(dialect: .postgres, pool: ConnectionPool(maximum: 8) { try await openPostgres(configuration, logger: logger) }, logger: logger)
@@ -50,10 +61,14 @@ public final class Store: Sendable {
         return store
     }
 
-    public func close() async { await pool.close() }
+    public func close() async {
+        await pool.close()
+        try? await threadPool?.shutdownGracefully()
+    }
 
-    static func openSQLite(path: String, logger: Logger) async throws -> ConnectionPool.Connection {
-        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+    static func openSQLite(path: String, threadPool: NIOThreadPool, logger: Logger) async throws -> ConnectionPool.Connection {
+        let connection = try await SQLiteConnection.open(
+            storage: .file(path: path), threadPool: threadPool, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any())
         let database = connection.sql(queryLogLevel: nil)
         // busy_timeout first: sqlite-nio otherwise spins forever on a locked database.
         // WAL with synchronous=NORMAL loses no committed transaction when the process is killed.
@@ -91,9 +106,20 @@ public final class Store: Sendable {
         try await pool.withConnection(body)
     }
 
-    /// Runs `body` in a write transaction (`BEGIN IMMEDIATE` on SQLite, so writers queue on the
-    /// busy timeout instead of failing at commit).
+    /// Runs a single writing statement outside a transaction, through the writer gate on SQLite.
+    func write<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        guard let writerGate else { return try await read(body) }
+        return try await writerGate.run { try await read(body) }
+    }
+
+    /// Runs `body` in a write transaction: through the writer gate and with `BEGIN IMMEDIATE` on
+    /// SQLite, so writers queue instead of failing at commit.
     func transaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        guard let writerGate else { return try await unguardedTransaction(body) }
+        return try await writerGate.run { try await unguardedTransaction(body) }
+    }
+
+    private func unguardedTransaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
         try await pool.withConnection { database in
             try await database.raw(dialect == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN").run()
             do {

@@ -168,6 +168,12 @@ import Testing
         #expect(code { $0["iat"] = .integer(1_800_000_000 + 301) } == 700024)
     }
 
+    @Test func numericDatesMayBeFractional() {
+        // msal writes exp = time.time() + 600.
+        #expect(code { $0["exp"] = .number(1_800_000_300.25); $0["iat"] = .number(1_799_999_999.75) } == nil)
+        #expect(code { $0["exp"] = .number(1_799_999_699.5) } == 700024)
+    }
+
     @Test func clockSkewIsTolerated() {
         #expect(code { $0["exp"] = .integer(1_800_000_000 - 299) } == nil)
         #expect(code { $0["nbf"] = .integer(1_800_000_000 + 299) } == nil)

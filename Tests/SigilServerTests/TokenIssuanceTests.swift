@@ -18,6 +18,11 @@ import Testing
                 ("PS256 with x5t#S256", world.assertionForm(try Assertions.sign(
                     claims: Assertions.claims(clientId: world.clientId, audience: server.tokenEndpoint), key: world.rsaKey,
                     header: ["x5t#S256": .string(Assertions.x5tS256(rsa))], pss: true)), [], "certificate"),
+                ("msal style: PS256, padded x5t#S256, fractional exp", world.assertionForm(try Assertions.sign(
+                    claims: world.claims { $0["exp"] = .number(Date().timeIntervalSince1970 + 600.5) }, key: world.rsaKey,
+                    header: ["x5t#S256": .string(Assertions.x5tS256(rsa) + "=")], pss: true)), [], "certificate"),
+                ("padded x5t", world.assertionForm(try Assertions.sign(
+                    clientId: world.clientId, audience: server.tokenEndpoint, key: world.rsaKey, header: ["x5t": .string(Assertions.x5t(rsa) + "=")])), [], "certificate"),
                 ("RS256 with x5c", world.assertionForm(try Assertions.sign(
                     clientId: world.clientId, audience: server.tokenEndpoint, key: world.rsaKey,
                     header: ["x5c": [.string(Data(rsa).base64EncodedString())]])), [], "certificate"),

@@ -42,19 +42,19 @@ public struct ClientAssertionRules: Sendable {
         }
 
         guard let expValue = claims["exp"] else { throw .assertionTime("the assertion has no 'exp' claim") }
-        guard let exp = expValue.integerValue else { throw .assertionTime("'exp' must be a NumericDate (seconds since 1970)") }
+        guard let exp = expValue.numericDate else { throw .assertionTime("'exp' must be a NumericDate (seconds since 1970)") }
         let nowSeconds = now.timeIntervalSince1970
-        guard Double(exp) + Self.clockSkew > nowSeconds else {
-            throw .assertionTime("it expired at \(Self.format(exp)); the server time is \(Self.format(Int64(nowSeconds)))")
+        guard exp + Self.clockSkew > nowSeconds else {
+            throw .assertionTime("it expired at \(Self.format(exp)); the server time is \(Self.format(nowSeconds))")
         }
-        guard Double(exp) <= nowSeconds + Self.maximumLifetime + Self.clockSkew else {
+        guard exp <= nowSeconds + Self.maximumLifetime + Self.clockSkew else {
             throw .assertionTime("'exp' \(Self.format(exp)) is more than \(Int(Self.maximumLifetime / 60)) minutes in the future; assertions must be short-lived")
         }
         for name in ["nbf", "iat"] {
             guard let value = claims[name] else { continue }
-            guard let seconds = value.integerValue else { throw .assertionTime("'\(name)' must be a NumericDate (seconds since 1970)") }
-            guard Double(seconds) <= nowSeconds + Self.clockSkew else {
-                throw .assertionTime("'\(name)' \(Self.format(seconds)) is in the future; the server time is \(Self.format(Int64(nowSeconds)))")
+            guard let seconds = value.numericDate else { throw .assertionTime("'\(name)' must be a NumericDate (seconds since 1970)") }
+            guard seconds <= nowSeconds + Self.clockSkew else {
+                throw .assertionTime("'\(name)' \(Self.format(seconds)) is in the future; the server time is \(Self.format(nowSeconds))")
             }
         }
 
@@ -62,10 +62,10 @@ public struct ClientAssertionRules: Sendable {
             throw .assertionClaim("the assertion has no 'jti'; every assertion needs a unique id so it cannot be replayed")
         }
         guard jti.utf8.count <= 256 else { throw .assertionClaim("'jti' is longer than 256 characters") }
-        return Accepted(jti: jti, expiresAt: Date(timeIntervalSince1970: Double(exp)))
+        return Accepted(jti: jti, expiresAt: Date(timeIntervalSince1970: exp))
     }
 
-    static func format(_ seconds: Int64) -> String {
-        Date(timeIntervalSince1970: Double(seconds)).formatted(.iso8601)
+    static func format(_ seconds: Double) -> String {
+        Date(timeIntervalSince1970: seconds).formatted(.iso8601)
     }
 }

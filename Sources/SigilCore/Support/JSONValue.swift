@@ -21,6 +21,13 @@ public enum JSONValue: Sendable, Equatable {
         return Int64(value)
     }
 
+    /// The value as a JWT NumericDate: seconds since 1970, possibly fractional (RFC 7519 §2;
+    /// msal sends `time.time() + 600`).
+    public var numericDate: Double? {
+        guard case .number(let value) = self, value.isFinite, abs(value) < 1e12 else { return nil }
+        return value
+    }
+
     /// A name for the value's type, for error messages ("must be a string, not a number").
     public var typeName: String {
         switch self {

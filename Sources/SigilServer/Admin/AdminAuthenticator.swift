@@ -61,10 +61,10 @@ struct AdminAuthenticator {
             throw AdminError.unauthorized("The bearer token is not for the admin API; request scope \(AdminAPI.scope).")
         }
         let now = Date().timeIntervalSince1970
-        guard let exp = claims["exp"]?.integerValue, Double(exp) + Self.clockSkew > now else {
+        guard let exp = claims["exp"]?.numericDate, exp + Self.clockSkew > now else {
             throw AdminError.unauthorized("The bearer token has expired; get a new one.")
         }
-        if let nbf = claims["nbf"]?.integerValue, Double(nbf) - Self.clockSkew > now {
+        if let nbf = claims["nbf"]?.numericDate, nbf - Self.clockSkew > now {
             throw AdminError.unauthorized("The bearer token is not valid yet.")
         }
         guard let appId = claims["appid"]?.stringValue, let app = try await store.application(tenantId: tenant.id, appId: appId), app.enabled else {

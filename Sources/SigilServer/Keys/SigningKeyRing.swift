@@ -8,7 +8,7 @@ import SigilStore
 /// has an active key that signs, a next key that is already published in the JWKS, and retired
 /// keys that stay published until every token they signed has expired.
 ///
-/// Replicas share keys through the store: each refreshes its cache every `refreshInterval`, so a
+/// Replicas share keys through the store: each refreshes its cache every refresh interval, so a
 /// key that becomes active on one replica has been published by all of them for a whole
 /// rotation period before.
 public actor SigningKeyRing {

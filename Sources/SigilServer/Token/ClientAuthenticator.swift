@@ -90,11 +90,13 @@ struct ClientAuthenticator {
     /// Picks the registered key the header names by `x5t#S256`, `x5t`, `x5c` or `kid`. Headers
     /// that point elsewhere (`jku`, `x5u`, `jwk`) are never followed.
     static func select(from registered: [KeyCredential], header: [String: JSONValue], clientId: String) throws(OAuthError) -> KeyCredential {
-        if let thumbprint = header["x5t#S256"]?.stringValue {
+        // msal pads its base64url thumbprints with '='; Entra accepts both forms, so does Sigil.
+        let unpadded = { (value: String) in String(value.reversed().drop { $0 == "=" }.reversed()) }
+        if let thumbprint = header["x5t#S256"]?.stringValue.map(unpadded) {
             if let match = registered.first(where: { $0.x5tS256 == thumbprint }) { return match }
             throw .assertionKeyNotFound("no certificate registered for app '\(clientId)' has x5t#S256 '\(thumbprint)'")
         }
-        if let thumbprint = header["x5t"]?.stringValue {
+        if let thumbprint = header["x5t"]?.stringValue.map(unpadded) {
             if let match = registered.first(where: { $0.x5t == thumbprint }) { return match }
             throw .assertionKeyNotFound("no certificate registered for app '\(clientId)' has x5t '\(thumbprint)'")
         }
