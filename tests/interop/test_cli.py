@@ -1,0 +1,120 @@
+"""The admin CLI as an administrator uses it: readable tables, --json with Graph field names, the
+secret shown exactly once, and every mistake answered with one clear line and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import requests
+
+from conftest import SigilCli
+
+
+def fails(cli: SigilCli, *args: str) -> str:
+    """Runs a command that must fail; returns its one-line error."""
+    result = cli.run(*args, check=False)
+    assert result.returncode != 0, f"sigil {' '.join(args)} succeeded: {result.stdout}"
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one error line, got: {result.stderr!r}"
+    assert lines[0].startswith("error: "), lines[0]
+    assert result.stdout == "", f"stdout should be empty on error: {result.stdout!r}"
+    return lines[0]
+
+
+def test_create_show_list_in_tables_and_json(cli):
+    name = f"cli-orders-{uuid.uuid4().hex[:6]}"
+    text = cli.run("app", "create", name, "--identifier-uri", f"api://{name}").stdout
+    assert "displayName" in text and name in text and f"api://{name}" in text
+    shown = cli.json("app", "show", f"api://{name}")          # found by identifier URI
+    for field in ("appId", "objectId", "tenantId", "displayName", "identifierUris", "servicePrincipalId",
+                  "passwordCredentials", "keyCredentials", "appRoles", "createdDateTime"):
+        assert field in shown, field
+    assert shown["displayName"] == name
+    listed = cli.run("app", "list").stdout.splitlines()
+    assert listed[0].split() == ["NAME", "APP", "ID", "IDENTIFIER", "URIS", "ENABLED"]
+    assert any(line.startswith(name + " ") for line in listed[1:])
+    assert any(app["appId"] == shown["appId"] for app in cli.json("app", "list")["value"])
+
+
+def test_secret_is_printed_once_and_never_again(cli, sigil):
+    name = f"cli-secret-{uuid.uuid4().hex[:6]}"
+    cli.run("app", "create", name)
+    added = cli.json("app", "secret", "add", name, "--lifetime", "P7D", "--name", "ci")
+    secret = added["secretText"]
+    assert secret.startswith("sgs_") and len(secret) == 50
+    shown = cli.run("app", "show", name).stdout + cli.run("app", "show", name, "--json").stdout
+    assert secret not in shown
+    assert added["keyId"] in shown and secret[4:7] + "…" in shown     # the hint, not the secret
+    audit = cli.run("logs", "audit", "--json").stdout
+    assert secret not in audit
+    # The human form says to store it now.
+    human = cli.run("app", "secret", "add", name).stdout
+    assert "secretText" in human and "will not show it again" in human
+    cli.run("app", "secret", "remove", name, added["keyId"])
+    assert added["keyId"] not in cli.run("app", "show", name).stdout
+
+
+def test_grant_and_sign_in_log(cli, sigil):
+    api, worker = f"cli-api-{uuid.uuid4().hex[:6]}", f"cli-worker-{uuid.uuid4().hex[:6]}"
+    cli.run("app", "create", api, "--identifier-uri", f"api://{api}", "--role-required")
+    assert "Added role Data.Read" in cli.run("app", "role", "add", api, "Data.Read").stdout
+    cli.run("app", "create", worker)
+    granted = cli.json("app", "grant", worker, api, "Data.Read")
+    assert granted["appRoleValue"] == "Data.Read" and granted["principalDisplayName"] == worker
+    secret = cli.json("app", "secret", "add", worker)["secretText"]
+    worker_id = cli.json("app", "show", worker)["appId"]
+    r = requests.post(sigil.token_endpoint, timeout=10, data={
+        "grant_type": "client_credentials", "client_id": worker_id, "client_secret": secret, "scope": f"api://{api}/.default"})
+    assert r.status_code == 200, r.text
+    rows = cli.run("logs", "signins", "--app", worker_id).stdout.splitlines()
+    assert rows[0].split() == ["TIME", "APP", "CREDENTIAL", "RESOURCE", "IP", "RESULT"]
+    assert any(worker in row and "clientSecret" in row and "success" in row for row in rows[1:])
+    events = cli.json("logs", "signins", "--app", worker_id, "--result", "success", "--since", "PT1H")["value"]
+    assert events and all(e["status"]["succeeded"] for e in events)
+
+
+def test_disable_and_enable(cli, sigil):
+    name = f"cli-toggle-{uuid.uuid4().hex[:6]}"
+    cli.run("app", "create", name)
+    assert "is disabled" in cli.run("app", "disable", name).stdout
+    assert cli.json("app", "show", name)["accountEnabled"] is False
+    assert "is enabled" in cli.run("app", "enable", name).stdout
+
+
+def test_mistakes_get_one_clear_line(cli, tmp_path):
+    assert "No application 'no-such-app'" in fails(cli, "app", "show", "no-such-app")
+    taken = f"cli-dup-{uuid.uuid4().hex[:6]}"
+    cli.run("app", "create", taken)
+    assert "already exists" in fails(cli, "app", "create", taken)
+    assert "at most two years" in fails(cli, "app", "secret", "add", taken, "--lifetime", "P10Y")
+    assert "cannot read" in fails(cli, "app", "cert", "add", taken, "--cert", str(tmp_path / "missing.pem"))
+    not_pem = tmp_path / "not.pem"
+    not_pem.write_text("hello")
+    assert "not a PEM-encoded X.509 certificate" in fails(cli, "app", "cert", "add", taken, "--cert", str(not_pem))
+    private = tmp_path / "private.jwk"
+    private.write_text(json.dumps({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA", "d": "AA"}))
+    assert "private member 'd'" in fails(cli, "app", "key", "add", taken, "--jwk", str(private))
+    assert "neither an ISO-8601 date-time nor a duration" in fails(cli, "logs", "signins", "--since", "yesterday")
+
+
+def test_not_logged_in_and_bad_login(sigil, tmp_path):
+    fresh = SigilCli(tmp_path / "profile.json", binary=sigil.binary)
+    assert "not logged in" in fails(fresh, "app", "list")
+    assert "https://" in fails(fresh, "login", "--server", "http://127.0.0.1:1", "--key", sigil.admin_key_file)
+    # A key file for a client the server does not know: refused, and the profile is not saved.
+    other = tmp_path / "other-key.json"
+    other.write_text(json.dumps({"tenantId": sigil.tenant, "clientId": str(uuid.uuid4()), "kid": "x",
+                                 "privateKey": json.load(open(sigil.admin_key_file))["privateKey"]}))
+    assert "cannot sign in" in fails(fresh, "login", "--server", sigil.base_url, "--ca", sigil.ca_file, "--key", str(other))
+    assert not (tmp_path / "profile.json").exists()
+
+
+def test_serve_rejects_bad_flags(sigil_bin, tmp_path):
+    cli = SigilCli(tmp_path / "profile.json", binary=sigil_bin)
+    for args, says in [(("--listen", "nonsense"), "--listen must be HOST:PORT"),
+                       (("--key-rotation", "soon"), "--key-rotation must be an ISO-8601 duration"),
+                       (("--tls-cert", "x.pem"), "--tls-cert and --tls-key go together")]:
+        result = cli.run("serve", "--data", str(tmp_path / "data"), *args, check=False)
+        assert result.returncode != 0
+        assert says in result.stderr, result.stderr
