@@ -112,7 +112,8 @@ public final class SigilServer: Sendable {
     func router() -> Router<SigilRequestContext> {
         let router = Router(context: SigilRequestContext.self)
         router.add(middleware: ErrorShapeMiddleware())
-        let token = TokenEndpoint(store: store, keys: keys, urls: urls, logger: logger)
+        let token = TokenEndpoint(
+            directory: DirectoryCache(store: store), recorder: SignInRecorder(store: store), keys: keys, urls: urls, logger: logger)
         router.post("/{tenant}/oauth2/v2.0/token") { request, context in await token.handle(request, context: context) }
         router.get("/{tenant}/oauth2/v2.0/token") { request, _ in
             TokenEndpoint.errorResponse(

@@ -94,5 +94,9 @@ enum Schema {
             """,
             "CREATE INDEX audit_events_time ON audit_events (tenant_id, time)",
         ]),
+        Migration(version: 2, statements: [
+            "CREATE TABLE directory_generation (id INTEGER PRIMARY KEY, value BIGINT NOT NULL)",
+            "INSERT INTO directory_generation (id, value) VALUES (1, 0)",
+        ]),
     ]
 }

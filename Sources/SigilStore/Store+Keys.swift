@@ -54,7 +54,7 @@ extension Store {
     public func rotateSigningKeys(
         algorithm: JWSAlgorithm, expectedActive: String?, fresh: StoredSigningKey, following: StoredSigningKey?, forgetBefore: Date, now: Date
     ) async throws -> Bool {
-        try await transaction { database in
+        try await transaction(changesDirectory: false) { database in
             if dialect == .postgres {
                 // READ COMMITTED would let two replicas both see "no active key"; take turns.
                 try await database.raw("SELECT pg_advisory_xact_lock(7412)").run()

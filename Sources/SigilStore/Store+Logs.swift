@@ -16,22 +16,62 @@ extension Store {
 
     /// Records an audit event on its own (for refused admin calls, which change nothing else).
     public func recordAudit(_ event: AuditEvent) async throws {
-        try await transaction { try await Self.insertAudit(event, on: $0) }
+        try await transaction(changesDirectory: false) { try await Self.insertAudit(event, on: $0) }
     }
 
     public func recordSignIn(_ event: SignInEvent) async throws {
-        try await write { database in
-            try await database.raw("""
-                INSERT INTO sign_ins (id, tenant_id, time, app_id, app_display_name, service_principal_id, credential_type, credential_id,
-                    ip_address, user_agent, resource, resource_id, succeeded, error_code, failure_reason,
-                    conditional_access_status, risk_level, correlation_id)
-                VALUES (\(bind: event.id), \(bind: event.tenantId), \(bind: event.time.epochMilliseconds), \(bind: event.appId),
-                    \(bind: event.appDisplayName), \(bind: event.servicePrincipalId), \(bind: event.credentialType?.rawValue),
-                    \(bind: event.credentialId), \(bind: event.ipAddress), \(bind: event.userAgent), \(bind: event.resource),
-                    \(bind: event.resourceId), \(bind: event.succeeded ? 1 : 0), \(bind: event.errorCode.map(Int64.init)),
-                    \(bind: event.failureReason), \(bind: event.conditionalAccessStatus), \(bind: event.riskLevel), \(bind: event.correlationId))
-                """).run()
+        _ = try await recordSignIns([SignInRecord(event: event)])
+    }
+
+    /// Records many token requests in one transaction (the token endpoint's group commit): each
+    /// request's single-use assertion, if any, and its sign-in. A request whose assertion id was
+    /// already used (before, or earlier in the batch) is recorded with its `eventIfReplayed`.
+    /// Returns the indices of those replays.
+    public func recordSignIns(_ records: [SignInRecord]) async throws -> Set<Int> {
+        guard !records.isEmpty else { return [] }
+        return try await transaction(changesDirectory: false) { database in
+            var replayed = Set<Int>()
+            var firstUse: [String: Int] = [:]
+            for (index, record) in records.enumerated() {
+                guard let use = record.assertionUse else { continue }
+                if firstUse[use.id] == nil { firstUse[use.id] = index } else { replayed.insert(index) }
+            }
+            if !firstUse.isEmpty {
+                var insert = database.insert(into: "used_assertions").columns("id", "expires_at")
+                for (id, index) in firstUse {
+                    insert = insert.values(id, records[index].assertionUse!.expiresAt.epochMilliseconds)
+                }
+                let inserted = Set(try await insert.ignoringConflicts(with: "id").returning("id").all().map { try $0.string("id") })
+                for (id, index) in firstUse where !inserted.contains(id) { replayed.insert(index) }
+            }
+            let events = records.enumerated().map { index, record in
+                replayed.contains(index) ? (record.eventIfReplayed ?? record.event) : record.event
+            }
+            // 18 columns a row; 200 rows keep every statement under SQLite's bind limit.
+            for start in stride(from: 0, to: events.count, by: 200) {
+                var insert = database.insert(into: "sign_ins").columns(Self.signInColumns)
+                for event in events[start..<min(start + 200, events.count)] {
+                    insert = insert.values(Self.signInValues(event))
+                }
+                try await insert.run()
+            }
+            return replayed
         }
+    }
+
+    static let signInColumns = [
+        "id", "tenant_id", "time", "app_id", "app_display_name", "service_principal_id", "credential_type", "credential_id",
+        "ip_address", "user_agent", "resource", "resource_id", "succeeded", "error_code", "failure_reason",
+        "conditional_access_status", "risk_level", "correlation_id",
+    ]
+
+    static func signInValues(_ event: SignInEvent) -> [any Encodable & Sendable] {
+        [
+            event.id, event.tenantId, event.time.epochMilliseconds, event.appId, event.appDisplayName, event.servicePrincipalId,
+            event.credentialType?.rawValue, event.credentialId, event.ipAddress, event.userAgent, event.resource, event.resourceId,
+            Int64(event.succeeded ? 1 : 0), event.errorCode.map(Int64.init), event.failureReason, event.conditionalAccessStatus,
+            event.riskLevel, event.correlationId,
+        ]
     }
 
     /// Sign-ins of a tenant, newest first.

@@ -113,17 +113,21 @@ public final class Store: Sendable {
     }
 
     /// Runs `body` in a write transaction: through the writer gate and with `BEGIN IMMEDIATE` on
-    /// SQLite, so writers queue instead of failing at commit.
-    func transaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        guard let writerGate else { return try await unguardedTransaction(body) }
-        return try await writerGate.run { try await unguardedTransaction(body) }
+    /// SQLite, so writers queue instead of failing at commit. Unless told otherwise the
+    /// transaction changes the directory, and bumps the directory generation with it.
+    func transaction<T: Sendable>(changesDirectory: Bool = true, _ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        guard let writerGate else { return try await unguardedTransaction(changesDirectory: changesDirectory, body) }
+        return try await writerGate.run { try await unguardedTransaction(changesDirectory: changesDirectory, body) }
     }
 
-    private func unguardedTransaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+    private func unguardedTransaction<T: Sendable>(changesDirectory: Bool, _ body: (any SQLDatabase) async throws -> T) async throws -> T {
         try await pool.withConnection { database in
             try await database.raw(dialect == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN").run()
             do {
                 let result = try await body(database)
+                if changesDirectory {
+                    try await database.raw("UPDATE directory_generation SET value = value + 1 WHERE id = 1").run()
+                }
                 try await database.raw("COMMIT").run()
                 return result
             } catch {
@@ -134,7 +138,7 @@ public final class Store: Sendable {
     }
 
     func migrate() async throws {
-        try await transaction { database in
+        try await transaction(changesDirectory: false) { database in
             if dialect == .postgres {
                 // Replicas starting together take turns here.
                 try await database.raw("SELECT pg_advisory_xact_lock(7411)").run()
@@ -148,6 +152,14 @@ public final class Store: Sendable {
                 try await database.raw("INSERT INTO schema_migrations (version, applied_at) VALUES (\(bind: migration.version), \(bind: Date().epochMilliseconds))").run()
                 logger.info("applied schema migration \(migration.version)")
             }
+        }
+    }
+
+    /// A number that changes whenever any replica commits a directory change. Caches of
+    /// directory objects compare it on every use, so a change made anywhere applies everywhere at once.
+    public func directoryGeneration() async throws -> Int64 {
+        try await read { database in
+            try await database.raw("SELECT value FROM directory_generation WHERE id = 1").first()?.int64("value") ?? 0
         }
     }
 

@@ -123,3 +123,20 @@ import Testing
         #expect(Base64URL.encode(Data([0xFB, 0xFF])) == "-_8")
     }
 }
+
+@Suite struct Base64URLTests {
+    @Test func matchesFoundationsBase64ForEveryLength() {
+        for length in 0..<70 {
+            let data = Data((0..<length).map { UInt8(($0 * 37 + 11) & 0xFF) })
+            let expected = data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+            #expect(Base64URL.encode(data) == expected)
+            #expect(Base64URL.decode(expected) == data)
+        }
+    }
+
+    @Test func refusesNonCanonicalEncodings() {
+        #expect(Base64URL.decode("YR") == nil)  // 'R' leaves non-zero stray bits; "YQ" is the encoding of "a"
+        #expect(Base64URL.decode("YQ") == Data("a".utf8))
+    }
+}

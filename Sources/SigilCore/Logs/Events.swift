@@ -50,6 +50,31 @@ public struct SignInEvent: Sendable, Equatable {
     }
 }
 
+/// What a token request leaves behind: its sign-in and, for a single-use client assertion, the
+/// use of its id, recorded together so a replay and its refusal are one decision.
+public struct SignInRecord: Sendable {
+    /// A single-use assertion's id (scoped to the client) and how long it must be remembered.
+    public struct AssertionUse: Sendable, Equatable {
+        public var id: String
+        public var expiresAt: Date
+        public init(id: String, expiresAt: Date) {
+            self.id = id
+            self.expiresAt = expiresAt
+        }
+    }
+
+    public var event: SignInEvent
+    public var assertionUse: AssertionUse?
+    /// The sign-in to record instead when the assertion turns out to be a replay.
+    public var eventIfReplayed: SignInEvent?
+
+    public init(event: SignInEvent, assertionUse: AssertionUse? = nil, eventIfReplayed: SignInEvent? = nil) {
+        self.event = event
+        self.assertionUse = assertionUse
+        self.eventIfReplayed = eventIfReplayed
+    }
+}
+
 /// One admin change (DESIGN §8). `before` / `after` describe the object, never a secret value.
 public struct AuditEvent: Sendable, Equatable {
     public var id: String

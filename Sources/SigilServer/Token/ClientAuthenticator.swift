@@ -1,49 +1,46 @@
 import Crypto
 import Foundation
 import SigilCore
-import SigilStore
 
 /// Client authentication in one place (as node-oidc-provider's `client_auth`): a secret checked
 /// against the app's salted hashes, or a `private_key_jwt` assertion checked against the app's
 /// registered keys. The algorithm always comes from the registered key, never from the token.
 struct ClientAuthenticator {
-    let store: Store
-    let urls: ServerURLs
-    let tenant: Tenant
+    let directory: DirectoryCache
+    /// The token endpoint URLs a client assertion's `aud` may name.
+    let audiences: [String]
     let now: Date
 
     struct Proof {
         let type: CredentialType
         let credentialId: String
+        /// For a key-signed assertion: its id, which must not have been used before.
+        let assertionUse: SignInRecord.AssertionUse?
     }
 
-    func authenticate(_ client: AppRegistration, credential: ClientCredential) async throws(OAuthError) -> Proof {
+    func authenticate(_ client: DirectoryCache.Client, credential: ClientCredential) throws(OAuthError) -> Proof {
         switch credential {
-        case .secret(let secret, _): try await authenticateSecret(secret, client: client)
-        case .assertion(let assertion): try await authenticateAssertion(assertion, client: client)
+        case .secret(let secret, _): try authenticateSecret(secret, client: client)
+        case .assertion(let assertion): try authenticateAssertion(assertion, client: client)
         }
     }
 
-    private func authenticateSecret(_ secret: String, client: AppRegistration) async throws(OAuthError) -> Proof {
+    private func authenticateSecret(_ secret: String, client: DirectoryCache.Client) throws(OAuthError) -> Proof {
+        let appId = client.app.appId
         if case .failure(let problem) = SigilSecretFormat.validate(secret) {
-            throw .invalidSecret(client.appId, detail: "is not a Sigil client secret: \(problem)")
-        }
-        let credentials: [PasswordCredential]
-        do {
-            credentials = try await store.passwordCredentials(applicationId: client.objectId)
-        } catch {
-            throw .serverError()
+            throw .invalidSecret(appId, detail: "is not a Sigil client secret: \(problem)")
         }
         // Check every credential so the time taken does not say which one (if any) matched.
         var matched: PasswordCredential?
-        for credential in credentials where credential.hash.matches(secret: secret) { matched = credential }
-        guard let matched else { throw .invalidSecret(client.appId) }
-        guard now < matched.endDateTime else { throw .expiredSecret(client.appId, keyId: matched.keyId) }
-        guard now >= matched.startDateTime else { throw .secretNotYetValid(client.appId, keyId: matched.keyId) }
-        return Proof(type: .clientSecret, credentialId: matched.keyId)
+        for credential in client.passwords where credential.hash.matches(secret: secret) { matched = credential }
+        guard let matched else { throw .invalidSecret(appId) }
+        guard now < matched.endDateTime else { throw .expiredSecret(appId, keyId: matched.keyId) }
+        guard now >= matched.startDateTime else { throw .secretNotYetValid(appId, keyId: matched.keyId) }
+        return Proof(type: .clientSecret, credentialId: matched.keyId, assertionUse: nil)
     }
 
-    private func authenticateAssertion(_ assertion: String, client: AppRegistration) async throws(OAuthError) -> Proof {
+    private func authenticateAssertion(_ assertion: String, client: DirectoryCache.Client) throws(OAuthError) -> Proof {
+        let appId = client.app.appId
         let jws: CompactJWS
         do {
             jws = try CompactJWS(parsing: assertion)
@@ -51,19 +48,13 @@ struct ClientAuthenticator {
         } catch {
             throw .malformedAssertion(error.reason)
         }
-        let registered: [KeyCredential]
-        do {
-            registered = try await store.keyCredentials(applicationId: client.objectId)
-        } catch {
-            throw .serverError()
-        }
-        let credential = try Self.select(from: registered, header: jws.header, clientId: client.appId)
+        let credential = try Self.select(from: client.keys, header: jws.header, clientId: appId)
         if let end = credential.endDateTime, end < now {
             throw .badAssertionSignature("the registered key \(credential.keyId) expired on \(end.iso8601)")
         }
         let key: VerificationKey
         do {
-            key = try credential.verificationKey()
+            key = try directory.verificationKey(credential)
         } catch {
             throw .serverError()
         }
@@ -72,19 +63,14 @@ struct ClientAuthenticator {
         } catch {
             throw .badAssertionSignature(error.reason)
         }
-        let rules = ClientAssertionRules(clientId: client.appId, audiences: urls.tokenAudiences(tenantId: tenant.id), now: now)
-        let accepted = try rules.check(jws.claims)
-        let replayKey = client.appId + ":" + Base64URL.encode(SHA256.hash(data: Data(accepted.jti.utf8)))
-        let fresh: Bool
-        do {
-            fresh = try await store.rememberAssertion(id: replayKey, expiresAt: accepted.expiresAt.addingTimeInterval(ClientAssertionRules.clockSkew))
-        } catch {
-            throw .serverError()
-        }
-        guard fresh else { throw .assertionReplayed() }
+        let accepted = try ClientAssertionRules(clientId: appId, audiences: audiences, now: now).check(jws.claims)
+        let use = SignInRecord.AssertionUse(
+            id: appId + ":" + Base64URL.encode(SHA256.hash(data: Data(accepted.jti.utf8))),
+            expiresAt: accepted.expiresAt.addingTimeInterval(ClientAssertionRules.clockSkew))
         return Proof(
             type: credential.kind == .certificate ? .certificate : .clientAssertion,
-            credentialId: credential.x5t.flatMap { Base64URL.decode($0) }.map { $0.map { String(format: "%02X", $0) }.joined() } ?? credential.kid)
+            credentialId: credential.x5t.flatMap { Base64URL.decode($0) }.map { $0.map { String(format: "%02X", $0) }.joined() } ?? credential.kid,
+            assertionUse: use)
     }
 
     /// Picks the registered key the header names by `x5t#S256`, `x5t`, `x5c` or `kid`. Headers

@@ -10,7 +10,8 @@ import SigilStore
 /// authentication method of DESIGN §3. Every request that names a known tenant lands in the
 /// sign-in log, whatever its outcome.
 struct TokenEndpoint {
-    let store: Store
+    let directory: DirectoryCache
+    let recorder: SignInRecorder
     let keys: SigningKeyRing
     let urls: ServerURLs
     let logger: Logger
@@ -21,6 +22,7 @@ struct TokenEndpoint {
         var resource: AppRegistration?
         var credentialType: CredentialType?
         var credentialId: String?
+        var assertionUse: SignInRecord.AssertionUse?
     }
 
     func handle(_ request: Request, context: SigilRequestContext) async -> Response {
@@ -29,7 +31,7 @@ struct TokenEndpoint {
         let now = Date()
         let tenant: Tenant
         do {
-            guard let found = try await store.tenant(id: tenantSegment) else {
+            guard let found = try await directory.tenant(id: tenantSegment) else {
                 return Self.errorResponse(.tenantNotFound(tenantSegment), correlationId: correlationId, now: now)
             }
             tenant = found
@@ -60,55 +62,70 @@ struct TokenEndpoint {
             result = .failure(error)
         }
 
-        let event = SignInEvent(
-            id: UUID().uuidString.lowercased(), time: now, tenantId: tenant.id, appId: String(clientId.prefix(256)),
-            appDisplayName: outcome.client?.displayName, servicePrincipalId: outcome.client?.servicePrincipalId,
-            credentialType: outcome.credentialType, credentialId: outcome.credentialId, ipAddress: context.peerAddress,
-            userAgent: request.headers[.userAgent].map { String($0.prefix(512)) }, resource: resourceName.map { String($0.prefix(512)) },
-            resourceId: outcome.resource?.appId, succeeded: (try? result.get()) != nil,
-            errorCode: result.failure?.code, failureReason: result.failure?.message, correlationId: correlationId)
+        func event(_ result: Result<String, OAuthError>) -> SignInEvent {
+            SignInEvent(
+                id: UUID().uuidString.lowercased(), time: now, tenantId: tenant.id, appId: String(clientId.prefix(256)),
+                appDisplayName: outcome.client?.displayName, servicePrincipalId: outcome.client?.servicePrincipalId,
+                credentialType: outcome.credentialType, credentialId: outcome.credentialId, ipAddress: context.peerAddress,
+                userAgent: request.headers[.userAgent].map { String($0.prefix(512)) }, resource: resourceName.map { String($0.prefix(512)) },
+                resourceId: outcome.resource?.appId, succeeded: (try? result.get()) != nil,
+                errorCode: result.failure?.code, failureReason: result.failure?.message, correlationId: correlationId)
+        }
+        var record = SignInRecord(event: event(result))
+        if case .success = result, let use = outcome.assertionUse {
+            record.assertionUse = use
+            record.eventIfReplayed = event(.failure(.assertionReplayed()))
+        }
+        let replayed: Bool
         do {
-            try await store.recordSignIn(event)
+            replayed = try await recorder.record(record)
         } catch {
             // A token whose sign-in cannot be recorded is not issued: the log must be complete.
             logger.error("cannot record sign-in: \(error)")
             return Self.errorResponse(.serverError(), correlationId: correlationId, now: now)
         }
 
-        switch result {
-        case .success(let token):
+        switch (result, replayed) {
+        case (_, true):
+            return Self.errorResponse(.assertionReplayed(), correlationId: correlationId, now: now)
+        case (.success(let token), false):
             return .json([
                 "token_type": "Bearer", "expires_in": .integer(Int64(AccessToken.lifetime) - 1),
                 "ext_expires_in": .integer(Int64(AccessToken.lifetime) - 1), "access_token": .string(token),
             ], headers: [HTTPField.Name("Pragma")!: "no-cache"])
-        case .failure(let error):
+        case (.failure(let error), false):
             return Self.errorResponse(error, correlationId: correlationId, now: now)
         }
     }
 
-    /// Authenticates the client, resolves the resource and its roles, and signs the token.
+    /// Authenticates the client, resolves the resource and its roles, and signs the token. The
+    /// assertion's single use is settled when the sign-in is recorded.
     private func issue(_ grant: ClientCredentialsRequest, tenant: Tenant, now: Date, outcome: inout Outcome) async throws(OAuthError) -> String {
-        let client = try await lookup { try await store.application(tenantId: tenant.id, appId: grant.clientId) }
+        let generation = try await lookup { try await directory.currentGeneration() }
+        let client = try await lookup { try await directory.client(tenantId: tenant.id, appId: grant.clientId, generation: generation) }
         guard let client else { throw .unknownClient(grant.clientId) }
-        outcome.client = client
-        guard client.enabled else { throw .disabledClient(grant.clientId) }
+        outcome.client = client.app
+        guard client.app.enabled else { throw .disabledClient(grant.clientId) }
 
-        let authenticator = ClientAuthenticator(store: store, urls: urls, tenant: tenant, now: now)
-        let proof = try await authenticator.authenticate(client, credential: grant.credential)
+        let authenticator = ClientAuthenticator(directory: directory, audiences: urls.tokenAudiences(tenantId: tenant.id), now: now)
+        let proof = try authenticator.authenticate(client, credential: grant.credential)
         outcome.credentialType = proof.type
         outcome.credentialId = proof.credentialId
+        outcome.assertionUse = proof.assertionUse
 
-        let resource = try await lookup { try await store.resource(tenantId: tenant.id, identifier: grant.resource) }
+        let resource = try await lookup { try await directory.resource(tenantId: tenant.id, identifier: grant.resource, generation: generation) }
         guard let resource else { throw .unknownResource(grant.resource) }
         outcome.resource = resource
         guard resource.enabled else { throw .disabledResource(grant.resource) }
 
-        let roles = try await lookup { try await store.grantedRoles(principalAppId: client.objectId, resourceAppId: resource.objectId) }
+        let roles = try await lookup {
+            try await directory.grantedRoles(principalAppId: client.app.objectId, resourceAppId: resource.objectId, generation: generation)
+        }
         if resource.appRoleAssignmentRequired, roles.isEmpty {
-            throw .roleRequired(client: client.displayName, resource: resource.displayName)
+            throw .roleRequired(client: client.app.displayName, resource: resource.displayName)
         }
         let claims = AccessToken.claims(
-            issuer: urls.issuer(tenantId: tenant.id), tenantId: tenant.id, client: client, resource: resource, roles: roles,
+            issuer: urls.issuer(tenantId: tenant.id), tenantId: tenant.id, client: client.app, resource: resource, roles: roles,
             credentialType: proof.type, now: now)
         do {
             let signer = try await keys.signer(for: resource.accessTokenSigningAlgorithm)

@@ -1,0 +1,99 @@
+import Foundation
+import SigilCore
+import SigilStore
+import Synchronization
+
+/// What the token endpoint reads on every request, kept in memory: tenants, clients with their
+/// credentials (keys already parsed), resources and granted roles.
+///
+/// Every entry belongs to one directory generation. A request first reads the store's current
+/// generation (one indexed read); if any replica has committed a directory change since, the
+/// cache starts over. A removed secret or a disabled app therefore stops working everywhere at
+/// once, while an unchanged directory costs no further queries.
+final class DirectoryCache: Sendable {
+    struct Client: Sendable {
+        let app: AppRegistration
+        let passwords: [PasswordCredential]
+        let keys: [KeyCredential]
+    }
+
+    private struct State {
+        var generation: Int64 = -1
+        var clients: [String: Client] = [:]
+        var resources: [String: AppRegistration] = [:]
+        var roles: [String: [String]] = [:]
+        var verificationKeys: [String: VerificationKey] = [:]
+        /// Tenants are never changed once created; they outlive generations.
+        var tenants: [String: Tenant] = [:]
+    }
+
+    /// Entries kept per generation before the cache starts over (bounds memory).
+    static let maximumEntries = 50_000
+
+    let store: Store
+    private let state = Mutex(State())
+
+    init(store: Store) { self.store = store }
+
+    /// The current generation, read from the store; pass it to the lookups of one request.
+    func currentGeneration() async throws -> Int64 {
+        let generation = try await store.directoryGeneration()
+        state.withLock { state in
+            if state.generation != generation {
+                state = State(generation: generation, tenants: state.tenants)
+            }
+        }
+        return generation
+    }
+
+    func tenant(id: String) async throws -> Tenant? {
+        if let tenant = state.withLock({ $0.tenants[id] }) { return tenant }
+        guard let tenant = try await store.tenant(id: id) else { return nil }
+        state.withLock { $0.tenants[id] = tenant }
+        return tenant
+    }
+
+    func client(tenantId: String, appId: String, generation: Int64) async throws -> Client? {
+        try await cached(\.clients, key: tenantId + "/" + appId, generation: generation) {
+            guard let app = try await store.application(tenantId: tenantId, appId: appId) else { return nil }
+            return Client(
+                app: app, passwords: try await store.passwordCredentials(applicationId: app.objectId),
+                keys: try await store.keyCredentials(applicationId: app.objectId))
+        }
+    }
+
+    func resource(tenantId: String, identifier: String, generation: Int64) async throws -> AppRegistration? {
+        try await cached(\.resources, key: tenantId + "/" + identifier, generation: generation) {
+            try await store.resource(tenantId: tenantId, identifier: identifier)
+        }
+    }
+
+    func grantedRoles(principalAppId: String, resourceAppId: String, generation: Int64) async throws -> [String] {
+        try await cached(\.roles, key: principalAppId + "/" + resourceAppId, generation: generation) {
+            try await store.grantedRoles(principalAppId: principalAppId, resourceAppId: resourceAppId)
+        } ?? []
+    }
+
+    /// The parsed key of a credential (parsing certificates on every request is the costly part).
+    func verificationKey(_ credential: KeyCredential) throws -> VerificationKey {
+        if let key = state.withLock({ $0.verificationKeys[credential.keyId] }) { return key }
+        let key = try credential.verificationKey()
+        state.withLock { $0.verificationKeys[credential.keyId] = key }
+        return key
+    }
+
+    /// Looks `key` up in one of the maps; on a miss loads it and keeps it if the generation has
+    /// not moved meanwhile. Absent objects are not remembered, so a new app is found at once.
+    private func cached<Value: Sendable>(
+        _ map: WritableKeyPath<State, [String: Value]>, key: String, generation: Int64, load: () async throws -> Value?
+    ) async throws -> Value? {
+        if let hit = state.withLock({ $0.generation == generation ? $0[keyPath: map][key] : nil }) { return hit }
+        guard let value = try await load() else { return nil }
+        state.withLock { state in
+            guard state.generation == generation else { return }
+            if state[keyPath: map].count >= Self.maximumEntries { state[keyPath: map] = [:] }
+            state[keyPath: map][key] = value
+        }
+        return value
+    }
+}
