@@ -83,8 +83,11 @@ public struct CompactJWS: Sendable {
         header["alg"] = .string(key.algorithm.rawValue)
         header["kid"] = .string(kid)
         header["typ"] = "JWT"
-        let input = Base64URL.encode(Data(JSONValue.object(header).serialized().utf8)) + "."
-            + Base64URL.encode(Data(JSONValue.object(claims).serialized().utf8))
+        var headerJSON: [UInt8] = []
+        JSONValue.object(header).write(into: &headerJSON)
+        var claimsJSON: [UInt8] = []
+        JSONValue.object(claims).write(into: &claimsJSON)
+        let input = Base64URL.encode(headerJSON) + "." + Base64URL.encode(claimsJSON)
         let signature = try key.sign(Data(input.utf8))
         return input + "." + Base64URL.encode(signature)
     }

@@ -44,7 +44,7 @@ public enum Base64URL {
     public static func decode(_ text: some StringProtocol) -> Data? {
         let input = Array(text.utf8)
         guard input.count % 4 != 1 else { return nil }
-        var output = Data()
+        var output: [UInt8] = []
         output.reserveCapacity(input.count * 3 / 4)
         var accumulator: UInt32 = 0
         var bits = 0
@@ -60,6 +60,6 @@ public enum Base64URL {
         }
         // Leftover bits must be zero, as in a canonical encoding.
         guard accumulator & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
-        return output
+        return Data(output)
     }
 }
