@@ -57,18 +57,22 @@ public final class SigilServer: Sendable {
     /// Opens the data folder and store, bootstraps the default tenant and the signing keys.
     public static func prepare(_ configuration: ServerConfiguration, logger: Logger) async throws -> SigilServer {
         let folder = try DataFolder(path: configuration.dataPath)
-        let tls: (certificate: String, key: String, ca: String?)
-        switch (configuration.tlsCertificatePath, configuration.tlsKeyPath) {
-        case (let certificate?, let key?): tls = (certificate, key, nil)
-        case (nil, nil):
-            let generated = try SelfSignedTLS.ensure(in: folder)
-            tls = (generated.certificate, generated.key, generated.ca)
-        default: throw ServerError.configuration("--tls-cert and --tls-key go together")
+        guard (configuration.tlsCertificatePath == nil) == (configuration.tlsKeyPath == nil) else {
+            throw ServerError.configuration("--tls-cert and --tls-key go together")
         }
-        let kek = try Self.keyEncryptionKey(folder)
+        // The store first: it refuses a second process on an SQLite file before anything else
+        // in the data folder is touched.
         let location = StoreLocation(argument: configuration.database ?? folder.path("sigil.sqlite"))
         let store = try await Store.open(location, logger: logger)
         do {
+            let tls: (certificate: String, key: String, ca: String?)
+            if let certificate = configuration.tlsCertificatePath, let key = configuration.tlsKeyPath {
+                tls = (certificate, key, nil)
+            } else {
+                let generated = try SelfSignedTLS.ensure(in: folder)
+                tls = (generated.certificate, generated.key, generated.ca)
+            }
+            let kek = try Self.keyEncryptionKey(folder)
             let (tenant, created) = try await TenantBootstrap.ensureDefaultTenant(store: store, folder: folder, logger: logger)
             let keys = SigningKeyRing(store: store, kek: kek, rotationInterval: configuration.keyRotationInterval, logger: logger)
             try await keys.start()

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import PostgresKit
 import SQLKit
 import SQLiteKit
@@ -34,12 +35,18 @@ public final class Store: Sendable {
     let writerGate: WriterGate?
     /// SQLite only: the threads its blocking calls run on, one per pooled connection.
     let threadPool: NIOThreadPool?
+    /// SQLite only: the lock that keeps a second process off the file (see `ProcessLock`).
+    let processLock: ProcessLock?
+    /// SQLite only: the directory generation, counted in memory. One process owns an SQLite
+    /// store, so it sees every commit and needs no query to know the generation.
+    let localGeneration = Atomic<Int64>(0)
 
-    init(dialect: Dialect, pool: ConnectionPool, logger: Logger, threadPool: NIOThreadPool? = nil) {
+    init(dialect: Dialect, pool: ConnectionPool, logger: Logger, threadPool: NIOThreadPool? = nil, processLock: ProcessLock? = nil) {
         self.dialect = dialect
         self.pool = pool
         self.logger = logger
         self.threadPool = threadPool
+        self.processLock = processLock
         writerGate = dialect == .sqlite ? WriterGate() : nil
     }
 
@@ -48,11 +55,12 @@ public final class Store: Sendable {
         let store: Store
         switch location {
         case .sqlite(let path):
+            let lock = try ProcessLock(path: path + ".lock")
             let connections = 4
             let threads = NIOThreadPool(numberOfThreads: connections)
             threads.start()
             let pool = ConnectionPool(maximum: connections) { try await openSQLite(path: path, threadPool: threads, logger: logger) }
-            store = Store(dialect: .sqlite, pool: pool, logger: logger, threadPool: threads)
+            store = Store(dialect: .sqlite, pool: pool, logger: logger, threadPool: threads, processLock: lock)
         case .postgres(let url):
             let configuration = try postgresConfiguration(url)
             store = Store(dialect: .postgres, pool: ConnectionPool(maximum: 8) { try await openPostgres(configuration, logger: logger) }, logger: logger)
@@ -64,6 +72,7 @@ public final class Store: Sendable {
     public func close() async {
         await pool.close()
         try? await threadPool?.shutdownGracefully()
+        processLock?.release()
     }
 
     static func openSQLite(path: String, threadPool: NIOThreadPool, logger: Logger) async throws -> ConnectionPool.Connection {
@@ -129,6 +138,7 @@ public final class Store: Sendable {
                     try await database.raw("UPDATE directory_generation SET value = value + 1 WHERE id = 1").run()
                 }
                 try await database.raw("COMMIT").run()
+                if changesDirectory { localGeneration.add(1, ordering: .sequentiallyConsistent) }
                 return result
             } catch {
                 try? await database.raw("ROLLBACK").run()
@@ -158,7 +168,8 @@ public final class Store: Sendable {
     /// A number that changes whenever any replica commits a directory change. Caches of
     /// directory objects compare it on every use, so a change made anywhere applies everywhere at once.
     public func directoryGeneration() async throws -> Int64 {
-        try await read { database in
+        if dialect == .sqlite { return localGeneration.load(ordering: .sequentiallyConsistent) }
+        return try await read { database in
             try await database.raw("SELECT value FROM directory_generation WHERE id = 1").first()?.int64("value") ?? 0
         }
     }

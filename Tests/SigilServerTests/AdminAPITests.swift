@@ -225,7 +225,7 @@ import Testing
 
     @Test func everyBadAdminCallIsRefusedAndChangesNothing() async throws {
         try await TestServer.with { server in
-            try await server.admin("POST", "applications/api%3A%2F%2Fsigil-admin/appRoles", json: ["value": "Reader"])
+            _ = try await server.admin("POST", "applications/api%3A%2F%2Fsigil-admin/appRoles", json: ["value": "Reader"])
             for testCase in Self.cases {
                 let before = try await server.admin("GET", "applications").json
                 let reply = try await testCase.request(server)

@@ -118,3 +118,12 @@ def test_serve_rejects_bad_flags(sigil_bin, tmp_path):
         result = cli.run("serve", "--data", str(tmp_path / "data"), *args, check=False)
         assert result.returncode != 0
         assert says in result.stderr, result.stderr
+
+
+def test_a_second_server_on_the_same_sqlite_store_is_refused(sigil, tmp_path):
+    if sigil.database:
+        return  # PostgreSQL stores are meant to be shared by replicas
+    cli = SigilCli(tmp_path / "profile.json", binary=sigil.binary)
+    result = cli.run("serve", "--data", str(sigil.data_dir), "--listen", "127.0.0.1:0", check=False, timeout=30)
+    assert result.returncode != 0
+    assert "another sigil process is serving the SQLite store" in result.stderr, result.stderr

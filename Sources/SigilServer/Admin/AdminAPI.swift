@@ -62,7 +62,7 @@ struct AdminAPI {
             .json(["value": .array(try await store.auditEvents(tenantId: caller.tenant.id, query: try logQuery(request)).map(AdminJSON.audit))])
         })
         group.get("signingKeys", use: authorized { _, _, _ in
-            .json(["value": .array(await keys.published().map(AdminJSON.signingKey))])
+            .json(["value": .array(keys.published().map(AdminJSON.signingKey))])
         })
         group.post("signingKeys/rotate", use: authorized(rotateKeys))
     }
@@ -344,7 +344,7 @@ struct AdminAPI {
             }
         }
         for algorithm in algorithms { try await keys.rotate(algorithm) }
-        let published = await keys.published()
+        let published = keys.published()
         try await store.recordAudit(caller.audit(
             "signingKeys.rotate", targetType: "signingKeys", targetId: algorithms.map(\.rawValue).joined(separator: ","),
             after: .array(published.filter { $0.state == .active }.map(AdminJSON.signingKey))))

@@ -41,7 +41,7 @@ struct AdminAuthenticator {
         } catch {
             throw AdminError.unauthorized("The bearer token is malformed: \(error.reason).")
         }
-        guard let kid = jws.header["kid"]?.stringValue, let key = await keys.verificationKey(kid: kid) else {
+        guard let kid = jws.header["kid"]?.stringValue, let key = keys.verificationKey(kid: kid) else {
             throw AdminError.unauthorized("The bearer token is not signed by a key this server publishes.")
         }
         do {

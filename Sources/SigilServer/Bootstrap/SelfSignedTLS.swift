@@ -14,7 +14,9 @@ enum SelfSignedTLS {
     static func ensure(in folder: DataFolder, now: Date = Date()) throws -> (certificate: String, key: String, ca: String) {
         try FileManager.default.createDirectory(atPath: folder.path("tls"), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         if folder.exists(certificateFile), folder.exists(keyFile), folder.exists(caFile),
-            let leaf = try? Certificate(pemEncoded: folder.read(certificateFile)), leaf.notValidAfter > now.addingTimeInterval(86_400)
+            // server.pem holds the leaf and then the CA: the leaf is the first document.
+            let leafDocument = try? PEMDocument.parseMultiple(pemString: folder.read(certificateFile)).first,
+            let leaf = try? Certificate(pemDocument: leafDocument), leaf.notValidAfter > now.addingTimeInterval(86_400)
         {
             return (folder.path(certificateFile), folder.path(keyFile), folder.path(caFile))
         }

@@ -19,7 +19,7 @@ struct DiscoveryRoutes {
         }
         router.get("/{tenant}/discovery/v2.0/keys") { _, context in
             guard try await store.tenant(id: context.parameters.require("tenant")) != nil else { return notFound(context) }
-            return Response.json(["keys": .array(await keys.jwks())], headers: [.cacheControl: "public, max-age=300"])
+            return Response.json(["keys": .array(keys.jwks())], headers: [.cacheControl: "public, max-age=300"])
         }
     }
 

@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import SigilCore
 import SigilStore
+import Synchronization
 
 /// Sigil's token-signing keys, cached from the store. One ring per algorithm (ES256, RS256); each
 /// has an active key that signs, a next key that is already published in the JWKS, and retired
@@ -12,7 +13,7 @@ import SigilStore
 /// key that becomes active on one replica has been published by all of them for a whole
 /// rotation period before.
 public actor SigningKeyRing {
-    struct Loaded {
+    struct Loaded: Sendable {
         let stored: StoredSigningKey
         let publicKey: VerificationKey
         let publicJWK: [String: JSONValue]
@@ -22,8 +23,13 @@ public actor SigningKeyRing {
     let kek: KeyEncryptionKey
     let logger: Logger
     public let rotationInterval: TimeInterval
-    private var keys: [Loaded] = []
-    private var signers: [JWSAlgorithm: (kid: String, key: SigningKey)] = [:]
+    /// What requests read: behind a lock rather than the actor, so signing a token does not
+    /// hop to the actor's executor.
+    private struct Published {
+        var keys: [Loaded] = []
+        var signers: [JWSAlgorithm: (kid: String, key: SigningKey)] = [:]
+    }
+    private let current = Mutex(Published())
 
     public init(store: Store, kek: KeyEncryptionKey, rotationInterval: TimeInterval, logger: Logger) {
         self.store = store
@@ -35,7 +41,7 @@ public actor SigningKeyRing {
     /// Creates the first keys of each algorithm if the store has none, then loads the cache.
     public func start() async throws {
         try await refresh()
-        for algorithm in [JWSAlgorithm.es256, .rs256] where signers[algorithm] == nil {
+        for algorithm in [JWSAlgorithm.es256, .rs256] where current.withLock({ $0.signers[algorithm] }) == nil {
             _ = try await store.rotateSigningKeys(
                 algorithm: algorithm, expectedActive: nil, fresh: try makeKey(algorithm), following: try makeKey(algorithm),
                 forgetBefore: .distantPast, now: Date())
@@ -55,44 +61,43 @@ public actor SigningKeyRing {
                 signers[stored.algorithm] = (stored.kid, try SigningKey(pem: String(decoding: pem, as: UTF8.self)))
             }
         }
-        keys = loaded
-        self.signers = signers
+        current.withLock { $0 = Published(keys: loaded, signers: signers) }
     }
 
     /// The key that signs tokens of `algorithm` now.
-    public func signer(for algorithm: JWSAlgorithm) throws -> (kid: String, key: SigningKey) {
-        guard let signer = signers[algorithm] else { throw KeyRingError.noActiveKey(algorithm) }
+    public nonisolated func signer(for algorithm: JWSAlgorithm) throws -> (kid: String, key: SigningKey) {
+        guard let signer = current.withLock({ $0.signers[algorithm] }) else { throw KeyRingError.noActiveKey(algorithm) }
         return signer
     }
 
     /// A published key by `kid` (active, next or retired), for checking Sigil's own tokens.
-    public func verificationKey(kid: String) -> VerificationKey? {
-        keys.first { $0.stored.kid == kid }?.publicKey
+    public nonisolated func verificationKey(kid: String) -> VerificationKey? {
+        current.withLock { $0.keys.first { $0.stored.kid == kid }?.publicKey }
     }
 
     /// Every published key, as JWKS entries.
-    public func jwks() -> [JSONValue] {
-        keys.map { .object($0.publicJWK) }
+    public nonisolated func jwks() -> [JSONValue] {
+        current.withLock { $0.keys.map { .object($0.publicJWK) } }
     }
 
     /// The stored keys without their private halves, for the admin API.
-    public func published() -> [StoredSigningKey] { keys.map(\.stored) }
+    public nonisolated func published() -> [StoredSigningKey] { current.withLock { $0.keys.map(\.stored) } }
 
     /// Rotates `algorithm` now: next → active, active → retired, a fresh next key.
     @discardableResult
     public func rotate(_ algorithm: JWSAlgorithm, now: Date = Date()) async throws -> Bool {
         try await refresh()
         let rotated = try await store.rotateSigningKeys(
-            algorithm: algorithm, expectedActive: signers[algorithm]?.kid, fresh: try makeKey(algorithm), following: nil,
+            algorithm: algorithm, expectedActive: current.withLock { $0.signers[algorithm]?.kid }, fresh: try makeKey(algorithm), following: nil,
             forgetBefore: now.addingTimeInterval(-(AccessToken.lifetime + 600)), now: now)
         try await refresh()
-        if rotated { logger.info("rotated \(algorithm.rawValue) signing key; now signing with \(signers[algorithm]?.kid ?? "?")") }
+        if rotated { logger.info("rotated \(algorithm.rawValue) signing key; now signing with \((try? signer(for: algorithm))?.kid ?? "?")") }
         return rotated
     }
 
     /// Rotates every algorithm whose active key is older than the rotation interval.
     func rotateDueKeys(now: Date = Date()) async throws {
-        for key in keys where key.stored.state == .active {
+        for key in current.withLock({ $0.keys }) where key.stored.state == .active {
             if let activated = key.stored.activatedAt, now.timeIntervalSince(activated) >= rotationInterval {
                 try await rotate(key.stored.algorithm, now: now)
             }

@@ -128,7 +128,7 @@ struct TokenEndpoint {
             issuer: urls.issuer(tenantId: tenant.id), tenantId: tenant.id, client: client.app, resource: resource, roles: roles,
             credentialType: proof.type, now: now)
         do {
-            let signer = try await keys.signer(for: resource.accessTokenSigningAlgorithm)
+            let signer = try keys.signer(for: resource.accessTokenSigningAlgorithm)
             return try CompactJWS.sign(claims: claims, with: signer.key, kid: signer.kid)
         } catch {
             logger.error("cannot sign token: \(error)")

@@ -24,8 +24,8 @@ final class TestServer: Sendable {
     var store: Store { server.store }
     var tokenEndpoint: String { "\(baseURL)/\(tenantId)/oauth2/v2.0/token" }
 
-    static func start(configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sigil-test-\(UUID().uuidString)")
+    static func start(folder given: URL? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+        let folder = given ?? FileManager.default.temporaryDirectory.appendingPathComponent("sigil-test-\(UUID().uuidString)")
         var configuration = ServerConfiguration()
         configuration.dataPath = folder.path
         configuration.port = 0
@@ -57,11 +57,11 @@ final class TestServer: Sendable {
         self.http = http
     }
 
-    func stop() async {
+    func stop(keepingData: Bool = false) async {
         try? await http.shutdown()
         await server.shutdown()
         _ = await task.result
-        try? FileManager.default.removeItem(at: folder)
+        if !keepingData { try? FileManager.default.removeItem(at: folder) }
     }
 
     /// Runs `body` against a fresh server and always stops it.

@@ -1,0 +1,60 @@
+"""The OpenAPI document the server serves is valid OpenAPI 3.1 and describes every admin route the
+server answers, with the security the server enforces."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import requests
+import yaml
+from openapi_spec_validator import validate
+
+ROUTES = Path(__file__).resolve().parents[2] / "Sources/SigilServer/Admin/AdminAPI.swift"
+
+
+def served_document(sigil) -> dict:
+    r = requests.get(f"{sigil.base_url}/admin/v1/openapi.yaml", timeout=10)   # no token needed
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/yaml")
+    return yaml.safe_load(r.text)
+
+
+def test_served_document_is_valid_openapi_3_1(sigil):
+    document = served_document(sigil)
+    assert document["openapi"].startswith("3.1")
+    validate(document)
+
+
+def test_every_admin_route_is_documented(sigil):
+    document = served_document(sigil)
+    registered = set()
+    for method, path in re.findall(r'group\.(get|post|patch|delete)\("([^"]+)"', ROUTES.read_text()):
+        registered.add((method, "/admin/v1/" + path))
+    assert len(registered) >= 18
+    documented = {(method, path) for path, item in document["paths"].items() for method in item
+                  if method in {"get", "post", "patch", "delete"}}
+    missing = registered - documented
+    assert not missing, f"routes the server answers but the document does not describe: {sorted(missing)}"
+    stale = {route for route in documented if route[1].startswith("/admin/v1/")} - registered
+    assert not stale, f"documented admin routes the server does not have: {sorted(stale)}"
+
+
+def test_documented_security_matches_the_server(sigil):
+    """Every admin operation but the document itself needs a bearer token; without one the server
+    answers 401, as documented."""
+    document = served_document(sigil)
+    for path, item in document["paths"].items():
+        if not path.startswith("/admin/v1/"):
+            continue
+        for method, operation in item.items():
+            if method not in {"get", "post", "patch", "delete"}:
+                continue
+            open_route = path == "/admin/v1/openapi.yaml"
+            security = operation.get("security", document.get("security"))
+            assert (security == []) == open_route, f"{method} {path}: security {security}"
+            if not open_route:
+                assert "401" in operation["responses"], f"{method} {path} documents no 401"
+                concrete = re.sub(r"\{[^}]+\}", "x", path)
+                r = requests.request(method.upper(), sigil.base_url + concrete, timeout=10)
+                assert r.status_code == 401, f"{method} {concrete} without a token: {r.status_code}"
