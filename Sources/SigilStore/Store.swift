@@ -81,7 +81,12 @@ public final class Store: Sendable {
         let database = connection.sql(queryLogLevel: nil)
         // busy_timeout first: sqlite-nio otherwise spins forever on a locked database.
         // WAL with synchronous=NORMAL loses no committed transaction when the process is killed.
-        for pragma in ["PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON"] {
+        // Automatic checkpoints would run inside some unlucky request's commit; `checkpoint()`
+        // runs them in the background instead.
+        for pragma in [
+            "PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON",
+            "PRAGMA wal_autocheckpoint = 0",
+        ] {
             try await database.raw(SQLQueryString(pragma)).run()
         }
         return .init(database: database, close: {
@@ -163,6 +168,13 @@ public final class Store: Sendable {
                 logger.info("applied schema migration \(migration.version)")
             }
         }
+    }
+
+    /// Copies committed WAL pages into the SQLite database file without blocking writers (a
+    /// passive checkpoint); PostgreSQL does its own. Run every second by the server.
+    public func checkpoint() async throws {
+        guard dialect == .sqlite else { return }
+        try await read { database in try await database.raw("PRAGMA wal_checkpoint(PASSIVE)").run() }
     }
 
     /// A number that changes whenever any replica commits a directory change. Caches of
