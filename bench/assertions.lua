@@ -9,12 +9,6 @@ function init(args)
     wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 end
 
--- Optional pacing for the fixed-rate run: BENCH_DELAY_MS between requests on each connection.
-local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
-if pause > 0 then
-    function delay() return pause end
-end
-
 function request()
     local body = bodies[next_body]
     if body == nil then

@@ -6,8 +6,3 @@ function init(args)
     wrk.method = "POST"
     wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 end
-
-local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
-if pause > 0 then
-    function delay() return pause end
-end

@@ -8,10 +8,10 @@ import Synchronization
 /// Helpers for `bench/run.sh`: the machine's raw ES256 rate, and the pre-signed client
 /// assertions the load generator sends (each single-use, so each request needs its own).
 @main
-struct SigilBench: ParsableCommand {
+struct SigilBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sigil-bench", abstract: "Benchmark helpers for bench/run.sh.",
-        subcommands: [RawCrypto.self, KeyPair.self, Assertions.self])
+        subcommands: [RawCrypto.self, KeyPair.self, Assertions.self, PacedLoad.self])
 
     struct RawCrypto: ParsableCommand {
         static let configuration = CommandConfiguration(
