@@ -86,10 +86,10 @@ PY
     # from when each was due (sigil-bench paced), so stalls are not hidden.
     local half=$(( ${jwt_peak%% *} / 2 ))
     "$bin/sigil-bench" assertions --key "$work/client.pem" --kid bench-key --client "$client" --audience "$token_url" \
-        --scope api://bench/.default --count $(( half * duration + 100 )) >"$work/assertions.body"
+        --scope api://bench/.default --count $(( half * (duration + 2) + 100 )) >"$work/assertions.body"
     local jwt_half
     jwt_half=$("$bin/sigil-bench" paced --url "$token_url" --ca "$data/tls/ca.pem" --bodies "$work/assertions.body" \
-        --rate "$half" --seconds "$duration")
+        --rate "$half" --seconds "$duration" --warmup 2)
 
     kill "$server_pid"
     wait "$server_pid" || true

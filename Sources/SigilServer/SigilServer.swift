@@ -172,7 +172,7 @@ public final class SigilServer: Sendable {
             logger: logger)
         let maintenance = KeyMaintenanceService(ring: keys, store: store, refreshInterval: configuration.keyRefreshInterval, logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: app), .init(service: maintenance), .init(service: CheckpointService(store: store, logger: logger))],
+            services: [.init(service: app), .init(service: maintenance)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         serviceGroup.withLock { $0 = group }
         do {

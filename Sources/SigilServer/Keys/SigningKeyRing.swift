@@ -127,27 +127,6 @@ public enum KeyRingError: Error, CustomStringConvertible {
     }
 }
 
-/// Copies the SQLite write-ahead log into the database file every second, off the request path.
-struct CheckpointService: Service {
-    let store: Store
-    let logger: Logger
-
-    func run() async throws {
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
-            } catch {
-                return
-            }
-            do {
-                try await store.checkpoint()
-            } catch {
-                logger.error("checkpoint failed: \(error)")
-            }
-        }
-    }
-}
-
 /// The background job that keeps the key cache fresh, rotates keys when they are due and forgets
 /// expired assertion ids.
 struct KeyMaintenanceService: Service {

@@ -19,10 +19,11 @@ struct PacedLoad: AsyncParsableCommand {
     @Option(help: "Requests per second.") var rate: Int
     @Option var seconds: Int = 15
     @Option var connections: Int = 32
+    @Option(help: "Seconds sent at the same rate before measuring (connections open, caches fill).") var warmup: Int = 2
 
     func run() async throws {
         let lines = try String(contentsOfFile: bodies, encoding: .utf8).split(separator: "\n").map(String.init)
-        let total = rate * seconds
+        let total = rate * (warmup + seconds)
         guard lines.count >= total else { throw ValidationError("\(bodies) has \(lines.count) bodies; \(total) are needed") }
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
@@ -31,11 +32,13 @@ struct PacedLoad: AsyncParsableCommand {
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
 
         let results = Results()
-        let start = ContinuousClock.now
+        let begin = ContinuousClock.now
+        let start = begin + .seconds(warmup)
         let interval = Duration.seconds(1) / rate
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<total {
-                let due = start + interval * index
+                let due = begin + interval * index
+                let measured = due >= start
                 try? await Task.sleep(until: due, clock: .continuous)
                 group.addTask {
                     var request = HTTPClientRequest(url: url)
@@ -45,19 +48,23 @@ struct PacedLoad: AsyncParsableCommand {
                     do {
                         let response = try await client.execute(request, timeout: .seconds(30))
                         _ = try await response.body.collect(upTo: 1 << 20)
-                        results.record(due: due, failed: response.status != .ok)
+                        if measured { results.record(due: due, since: start, failed: response.status != .ok) }
                     } catch {
-                        results.record(due: due, failed: true)
+                        if measured { results.record(due: due, since: start, failed: true) }
                     }
                 }
             }
         }
         let wall = ContinuousClock.now - start
         try await client.shutdown()
-        let (sorted, errors) = results.state.withLock { ($0.latencies.sorted(), $0.errors) }
+        let (sorted, errors, slow) = results.state.withLock { ($0.latencies.sorted(), $0.errors, $0.slowBySecond) }
+        if !slow.isEmpty {
+            let seconds = slow.keys.sorted().map { "\($0)s: \(slow[$0]!)" }.joined(separator: ", ")
+            FileHandle.standardError.write(Data("requests over 50 ms, by second of the run: \(seconds)\n".utf8))
+        }
         func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
         let wallSeconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
-        print(String(format: "%.0f %.2f %.2f %d", Double(total) / wallSeconds, percentile(0.5), percentile(0.99), errors))
+        print(String(format: "%.0f %.2f %.2f %d", Double(rate * seconds) / wallSeconds, percentile(0.5), percentile(0.99), errors))
     }
 }
 
@@ -66,15 +73,19 @@ final class Results: Sendable {
     struct State {
         var latencies: [Double] = []
         var errors = 0
+        /// How many requests took over 50 ms, by the second of the run they were due in.
+        var slowBySecond: [Int64: Int] = [:]
     }
     let state = Mutex(State())
 
-    func record(due: ContinuousClock.Instant, failed: Bool) {
+    func record(due: ContinuousClock.Instant, since start: ContinuousClock.Instant, failed: Bool) {
         let elapsed = ContinuousClock.now - due
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        let second = (due - start).components.seconds
         state.withLock {
             $0.latencies.append(milliseconds)
             if failed { $0.errors += 1 }
+            if milliseconds > 50 { $0.slowBySecond[second, default: 0] += 1 }
         }
     }
 }
