@@ -17,9 +17,11 @@ import Testing
         try await first.createApp("survivor", identifierUri: "api://survivor")
         let (_, secret) = try await first.addSecret("survivor")
         let appId = try #require(try await first.admin("GET", "applications/survivor").json["appId"]?.stringValue)
+        let database = first.server.configuration.database
         await first.stop(keepingData: true)
 
-        let second = try await TestServer.start(folder: folder)
+        // The same data folder and, on PostgreSQL, the same database.
+        let second = try await TestServer.start(folder: folder) { $0.database = database }
         #expect(second.tenantId == tenant)
         #expect(try contents() == before, "restart must not regenerate the CA, certificate or keys")
         let reply = try await second.token([("grant_type", "client_credentials"), ("client_id", appId), ("client_secret", secret), ("scope", "api://survivor/.default")])
