@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 import PostgresKit
 import SQLKit
@@ -55,7 +56,7 @@ public final class Store: Sendable {
         let store: Store
         switch location {
         case .sqlite(let path):
-            let lock = try ProcessLock(path: path + ".lock")
+            let lock = try ProcessLock(path: path)
             let connections = 4
             let threads = NIOThreadPool(numberOfThreads: connections)
             threads.start()
@@ -96,7 +97,8 @@ public final class Store: Sendable {
 
     static func postgresConfiguration(_ url: String) throws -> PostgresConnection.Configuration {
         guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else {
-            throw StoreError.invalidLocation("--database '\(url)' is not a postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE URL")
+            // The URL may carry a password: say what is wrong without repeating it.
+            throw StoreError.invalidLocation("--database is not a postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE URL")
         }
         guard let user = components.user, !user.isEmpty else {
             throw StoreError.invalidLocation("--database URL names no user: postgres://USER@HOST/DATABASE")
@@ -104,8 +106,39 @@ public final class Store: Sendable {
         let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
         return PostgresConnection.Configuration(
             host: host, port: components.port ?? 5432, username: user, password: components.password,
-            database: database.isEmpty ? nil : database, tls: .disable
+            database: database.isEmpty ? nil : database, tls: try postgresTLS(components, host: host)
         )
+    }
+
+    /// libpq's `sslmode` (and `sslrootcert`): `disable`, `prefer`, `require` (encrypted, not
+    /// verified), `verify-ca`, `verify-full`. Without one, a loopback server is reached in the
+    /// clear and any other host with full verification: the store holds sign-ins and sealed keys,
+    /// and a forged answer could hand out an administrator's key.
+    static func postgresTLS(_ components: URLComponents, host: String) throws -> PostgresConnection.Configuration.TLS {
+        let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { _, last in last })
+        let loopback = ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host)
+        let mode = query["sslmode"] ?? (loopback ? "disable" : "verify-full")
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let rootCertificate = query["sslrootcert"] {
+            tls.trustRoots = .file(rootCertificate)
+        }
+        switch mode {
+        case "disable": return .disable
+        case "prefer":
+            tls.certificateVerification = .none
+            return .prefer(try NIOSSLContext(configuration: tls))
+        case "require":
+            tls.certificateVerification = .none
+            return .require(try NIOSSLContext(configuration: tls))
+        case "verify-ca":
+            tls.certificateVerification = .noHostnameVerification
+            return .require(try NIOSSLContext(configuration: tls))
+        case "verify-full":
+            tls.certificateVerification = .fullVerification
+            return .require(try NIOSSLContext(configuration: tls))
+        default:
+            throw StoreError.invalidLocation("sslmode '\(mode)' is not one of disable, prefer, require, verify-ca, verify-full")
+        }
     }
 
     static func openPostgres(_ configuration: PostgresConnection.Configuration, logger: Logger) async throws -> ConnectionPool.Connection {

@@ -218,6 +218,20 @@ import Testing
         Case(name: "bad log date", status: 400, says: "ISO-8601 date-time", target: "since") { server in
             try await server.admin("GET", "auditLogs?since=yesterday")
         },
+        Case(name: "a name that looks like an identifier URI", status: 400, says: "must not look like an id or an identifier URI", target: "displayName") { server in
+            try await server.admin("POST", "applications", json: ["displayName": "api://sigil-admin"])
+        },
+        Case(name: "a name that looks like an id", status: 400, says: "must not look like an id", target: "displayName") { server in
+            try await server.admin("POST", "applications", json: ["displayName": .string(UUID().uuidString)])
+        },
+        Case(name: "NUL in a path", status: 400, says: "without control characters", target: nil) { server in
+            try await server.admin("GET", "applications/a%00b")
+        },
+        Case(name: "removing your own last credential", status: 403, says: "last credential of the application you are signed in as", target: nil) { server in
+            let admin = try await server.admin("GET", "applications/sigil-bootstrap-admin").json
+            let keyId = admin["keyCredentials"]?.arrayValue?.first?["keyId"]?.stringValue ?? "none"
+            return try await server.admin("DELETE", "applications/sigil-bootstrap-admin/keyCredentials/\(keyId)")
+        },
         Case(name: "unknown admin route", status: 404, says: "There is no GET /admin/v1/widgets", target: nil) { server in
             try await server.admin("GET", "widgets")
         },

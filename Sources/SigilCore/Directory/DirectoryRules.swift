@@ -30,6 +30,12 @@ public enum DirectoryRules {
         guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw DirectoryRuleViolation(field: field, message: "\(field) must not contain control characters")
         }
+        // Apps are referred to by name, id or identifier URI alike; a name that looks like an id
+        // or a URI could stand for another app.
+        let lowered = name.lowercased()
+        guard UUID(uuidString: name) == nil, !["api://", "https://", "http://", "urn:"].contains(where: lowered.hasPrefix) else {
+            throw DirectoryRuleViolation(field: field, message: "\(field) must not look like an id or an identifier URI ('\(name)'); those refer to apps already")
+        }
     }
 
     /// App ID URIs: `api://…`, `https://…` or `urn:…`, no whitespace, query or fragment.

@@ -26,9 +26,9 @@ public struct ClientAssertionRules: Sendable {
 
     public func check(_ claims: [String: JSONValue]) throws(OAuthError) -> Accepted {
         guard let iss = claims["iss"]?.stringValue else { throw .assertionClaim("the assertion has no 'iss' claim; it must be the client id") }
-        guard iss == clientId else { throw .assertionClaim("'iss' is '\(iss)' but must be the client id '\(clientId)'") }
+        guard iss == clientId else { throw .assertionClaim("'iss' is '\(OAuthError.quoted(iss))' but must be the client id '\(clientId)'") }
         guard let sub = claims["sub"]?.stringValue else { throw .assertionClaim("the assertion has no 'sub' claim; it must be the client id") }
-        guard sub == clientId else { throw .assertionClaim("'sub' is '\(sub)' but must be the client id '\(clientId)'") }
+        guard sub == clientId else { throw .assertionClaim("'sub' is '\(OAuthError.quoted(sub))' but must be the client id '\(clientId)'") }
 
         let audienceValues: [String]
         switch claims["aud"] {
@@ -38,7 +38,7 @@ public struct ClientAssertionRules: Sendable {
         }
         guard audienceValues.contains(where: audiences.contains) else {
             let expected = audiences.first ?? ""
-            throw .assertionClaim("'aud' is '\(audienceValues.joined(separator: ", "))' but must be the token endpoint '\(expected)'")
+            throw .assertionClaim("'aud' is '\(OAuthError.quoted(audienceValues.joined(separator: ", ")))' but must be the token endpoint '\(expected)'")
         }
 
         guard let expValue = claims["exp"] else { throw .assertionTime("the assertion has no 'exp' claim") }

@@ -70,11 +70,11 @@ public struct ClientCredentialsRequest: Sendable, Equatable {
     public static func resource(fromScope scope: String) throws(OAuthError) -> String {
         let scopes = scope.split(separator: " ", omittingEmptySubsequences: true)
         guard scopes.count == 1 else {
-            throw .invalidScope("The scope '\(scope)' names \(scopes.count) scopes; the client credentials flow takes exactly one, RESOURCE/.default.")
+            throw .invalidScope("The scope '\(OAuthError.quoted(scope))' names \(scopes.count) scopes; the client credentials flow takes exactly one, RESOURCE/.default.")
         }
         let single = String(scopes[0])
         guard single.hasSuffix("/.default"), single.count > "/.default".count else {
-            throw .invalidScope("The provided value for the input parameter 'scope' is not valid. The scope '\(single)' must be RESOURCE/.default, for example api://my-api/.default.")
+            throw .invalidScope("The provided value for the input parameter 'scope' is not valid. The scope '\(OAuthError.quoted(single))' must be RESOURCE/.default, for example api://my-api/.default.")
         }
         return String(single.dropLast("/.default".count))
     }

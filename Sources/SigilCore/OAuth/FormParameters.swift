@@ -12,17 +12,18 @@ public struct FormParameters: Sendable, Equatable {
         for pair in body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
             guard let name = FormParameters.percentDecode(parts[0]) else {
-                throw .malformedRequest("A form parameter name is not valid percent-encoded UTF-8.")
+                throw .malformedRequest("A form parameter name is not valid percent-encoded UTF-8 text without NUL.")
             }
             guard let value = FormParameters.percentDecode(parts.count > 1 ? Array(parts[1]) : []) else {
-                throw .malformedRequest("The value of form parameter '\(name)' is not valid percent-encoded UTF-8.")
+                throw .malformedRequest("The value of form parameter '\(OAuthError.quoted(name))' is not valid percent-encoded UTF-8 text without NUL.")
             }
             guard values[name] == nil else { throw .duplicateParameter(name) }
             values[name] = value
         }
     }
 
-    /// Decodes `+` and `%XX`; `nil` on a broken escape or invalid UTF-8.
+    /// Decodes `+` and `%XX`; `nil` on a broken escape, invalid UTF-8 or a NUL (which no
+    /// parameter needs and PostgreSQL cannot store).
     public static func percentDecode(_ bytes: some Collection<UInt8>) -> String? {
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
@@ -36,6 +37,7 @@ public struct FormParameters: Sendable, Equatable {
             default: output.append(byte)
             }
         }
+        guard !output.contains(0) else { return nil }
         return String(validating: output, as: UTF8.self)
     }
 

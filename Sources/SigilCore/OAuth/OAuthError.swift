@@ -18,13 +18,19 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     /// "AADSTS7000215: Invalid client secret provided. …"
     public var description: String { "AADSTS\(code): \(message)" }
 
-    // The catalogue. Numbers are Entra's where Entra has one for the same condition.
+    /// Client input as it may appear in a message: at most 128 characters.
+    public static func quoted(_ value: String) -> String {
+        value.count <= 128 ? value : String(value.prefix(128)) + "…"
+    }
+
+    // The catalogue. Numbers are Entra's where Entra has one for the same condition. Every
+    // value a client sent goes through `quoted`, so a message is bounded whatever the input.
 
     public static func missingParameter(_ name: String) -> OAuthError {
-        OAuthError(error: "invalid_request", code: 900144, message: "The request body must contain the following parameter: '\(name)'.")
+        OAuthError(error: "invalid_request", code: 900144, message: "The request body must contain the following parameter: '\(quoted(name))'.")
     }
     public static func duplicateParameter(_ name: String) -> OAuthError {
-        OAuthError(error: "invalid_request", code: 90015, message: "The parameter '\(name)' is given more than once; send each parameter once.")
+        OAuthError(error: "invalid_request", code: 90015, message: "The parameter '\(quoted(name))' is given more than once; send each parameter once.")
     }
     public static func malformedRequest(_ detail: String) -> OAuthError {
         OAuthError(error: "invalid_request", code: 90014, message: detail)
@@ -32,7 +38,7 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func wrongContentType(_ given: String?) -> OAuthError {
         OAuthError(
             error: "invalid_request", code: 900144,
-            message: "The token endpoint takes an application/x-www-form-urlencoded body; this request sent '\(given ?? "no content type")'."
+            message: "The token endpoint takes an application/x-www-form-urlencoded body; this request sent '\(quoted(given ?? "no content type"))'."
         )
     }
     public static func bodyTooLarge(limit: Int) -> OAuthError {
@@ -41,20 +47,20 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func unsupportedGrantType(_ grant: String) -> OAuthError {
         OAuthError(
             error: "unsupported_grant_type", code: 70003,
-            message: "The app requested an unsupported grant type '\(grant)'; this endpoint supports client_credentials."
+            message: "The app requested an unsupported grant type '\(quoted(grant))'; this endpoint supports client_credentials."
         )
     }
     public static func tenantNotFound(_ tenant: String) -> OAuthError {
-        OAuthError(error: "invalid_request", code: 90002, message: "Tenant '\(tenant)' not found. Check the tenant id in the authority URL.", status: 400)
+        OAuthError(error: "invalid_request", code: 90002, message: "Tenant '\(quoted(tenant))' not found. Check the tenant id in the authority URL.", status: 400)
     }
     public static func unknownClient(_ clientId: String) -> OAuthError {
         OAuthError(
             error: "unauthorized_client", code: 700016,
-            message: "Application with identifier '\(clientId)' was not found in the directory. Check the client_id."
+            message: "Application with identifier '\(quoted(clientId))' was not found in the directory. Check the client_id."
         )
     }
     public static func disabledClient(_ clientId: String) -> OAuthError {
-        OAuthError(error: "unauthorized_client", code: 7000112, message: "Application '\(clientId)' is disabled.")
+        OAuthError(error: "unauthorized_client", code: 7000112, message: "Application '\(quoted(clientId))' is disabled.")
     }
     public static func noCredential() -> OAuthError {
         OAuthError(
@@ -72,19 +78,19 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         OAuthError(error: "invalid_request", code: 90015, message: "The client_id in the body differs from the one in the Authorization header.")
     }
     public static func invalidSecret(_ clientId: String, detail: String? = nil) -> OAuthError {
-        var message = "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '\(clientId)'."
+        var message = "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '\(quoted(clientId))'."
         if let detail { message += " The secret \(detail)." }
         return OAuthError(error: "invalid_client", code: 7000215, message: message, status: 401)
     }
     public static func expiredSecret(_ clientId: String, keyId: String) -> OAuthError {
         OAuthError(
             error: "invalid_client", code: 7000222,
-            message: "The provided client secret keys for app '\(clientId)' are expired (key id \(keyId)). Create a new secret, or better, a certificate or federated credential.",
+            message: "The provided client secret keys for app '\(quoted(clientId))' are expired (key id \(keyId)). Create a new secret, or better, a certificate or federated credential.",
             status: 401
         )
     }
     public static func secretNotYetValid(_ clientId: String, keyId: String) -> OAuthError {
-        OAuthError(error: "invalid_client", code: 7000215, message: "The client secret \(keyId) of app '\(clientId)' is not valid yet.", status: 401)
+        OAuthError(error: "invalid_client", code: 7000215, message: "The client secret \(keyId) of app '\(quoted(clientId))' is not valid yet.", status: 401)
     }
     public static func malformedAuthorizationHeader(_ detail: String) -> OAuthError {
         OAuthError(error: "invalid_client", code: 7000215, message: "The Authorization header is not valid HTTP Basic client authentication: \(detail).", status: 401)
@@ -92,7 +98,7 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func wrongAssertionType(_ given: String) -> OAuthError {
         OAuthError(
             error: "invalid_request", code: 700025,
-            message: "client_assertion_type '\(given)' is not supported; use urn:ietf:params:oauth:client-assertion-type:jwt-bearer."
+            message: "client_assertion_type '\(quoted(given))' is not supported; use urn:ietf:params:oauth:client-assertion-type:jwt-bearer."
         )
     }
     public static func malformedAssertion(_ detail: String) -> OAuthError {
@@ -122,16 +128,16 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func unknownResource(_ resource: String) -> OAuthError {
         OAuthError(
             error: "invalid_resource", code: 500011,
-            message: "The resource principal named \(resource) was not found in the tenant. Check the App ID URI or appId in the scope."
+            message: "The resource principal named \(quoted(resource)) was not found in the tenant. Check the App ID URI or appId in the scope."
         )
     }
     public static func disabledResource(_ resource: String) -> OAuthError {
-        OAuthError(error: "invalid_resource", code: 7000112, message: "The resource application \(resource) is disabled.")
+        OAuthError(error: "invalid_resource", code: 7000112, message: "The resource application \(quoted(resource)) is disabled.")
     }
     public static func roleRequired(client: String, resource: String) -> OAuthError {
         OAuthError(
             error: "invalid_grant", code: 501051,
-            message: "Application '\(client)' is not assigned to a role for the application '\(resource)', which requires one. Grant it a role with `sigil app grant`."
+            message: "Application '\(client)' is not assigned to a role for the application '\(quoted(resource))', which requires one. Grant it a role with `sigil app grant`."
         )
     }
     public static func serverError() -> OAuthError {

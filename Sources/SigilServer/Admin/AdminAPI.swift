@@ -200,6 +200,13 @@ struct AdminAPI {
     func removeCredential(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
         let app = try await application(context, caller)
         let keyId = try Self.pathParameter(context, "keyId")
+        if app.objectId == caller.app.objectId {
+            let remaining = try await store.passwordCredentials(applicationId: app.objectId).count
+                + (try await store.keyCredentials(applicationId: app.objectId).count)
+            guard remaining > 1 else {
+                throw AdminError.forbidden("Refusing to remove the last credential of the application you are signed in as: it would lock administrators out.")
+            }
+        }
         let kind: CredentialKind = request.uri.path.contains("/passwordCredentials/") ? .password : .key
         try await store.removeCredential(kind, applicationId: app.objectId, keyId: keyId, audit: caller.audit(
             "application.\(kind.rawValue).remove", targetType: "application", targetId: app.objectId, before: ["keyId": .string(keyId)]))
@@ -266,7 +273,9 @@ struct AdminAPI {
         let displayName = try body.string("displayName") ?? value
         try DirectoryRules.checkDisplayName(displayName)
         let description = try body.string("description") ?? ""
-        guard description.count <= 1024 else { throw AdminError.badRequest("'description' may be at most 1024 characters.", target: "description") }
+        guard description.count <= 1024, !description.unicodeScalars.contains(where: { $0.value == 0 }) else {
+            throw AdminError.badRequest("'description' may be at most 1024 characters, without NUL.", target: "description")
+        }
         let role = AppRole(id: Self.newId(), value: value, displayName: displayName, description: description)
         let json = AdminJSON.appRole(role)
         try await store.addAppRole(role, applicationId: app.objectId, audit: caller.audit(
@@ -309,6 +318,9 @@ struct AdminAPI {
             throw AdminError.badRequest("Unknown query parameter '\(name)'. Allowed: appId, result, since, until, top.", target: String(name))
         }
         query.appId = parameters["appId"].map(String.init)
+        if let appId = query.appId, appId.count > 256 || appId.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw AdminError.badRequest("appId must be at most 256 characters without control characters.", target: "appId")
+        }
         if let result = parameters["result"] {
             switch result {
             case "success": query.succeeded = true
@@ -357,8 +369,8 @@ struct AdminAPI {
     /// URIs arrive encoded).
     static func pathParameter(_ context: SigilRequestContext, _ name: String) throws -> String {
         let raw = try context.parameters.require(name)
-        guard let decoded = raw.removingPercentEncoding else {
-            throw AdminError.badRequest("The path segment '\(raw)' is not valid percent-encoding.")
+        guard let decoded = raw.removingPercentEncoding, !decoded.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw AdminError.badRequest("The path segment '\(OAuthError.quoted(raw))' is not valid percent-encoded text without control characters.")
         }
         return decoded
     }

@@ -48,9 +48,14 @@ struct ClientAuthenticator {
         } catch {
             throw .malformedAssertion(error.reason)
         }
+        // RFC 7515 §4.1.11: extensions a recipient does not understand must be refused.
+        if jws.header["crit"] != nil { throw .malformedAssertion("the 'crit' header names extensions Sigil does not support") }
         let credential = try Self.select(from: client.keys, header: jws.header, clientId: appId)
         if let end = credential.endDateTime, end < now {
             throw .badAssertionSignature("the registered key \(credential.keyId) expired on \(end.iso8601)")
+        }
+        guard credential.startDateTime <= now.addingTimeInterval(ClientAssertionRules.clockSkew) else {
+            throw .badAssertionSignature("the registered key \(credential.keyId) is not valid before \(credential.startDateTime.iso8601)")
         }
         let key: VerificationKey
         do {

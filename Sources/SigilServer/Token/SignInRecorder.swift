@@ -45,6 +45,15 @@ final class SignInRecorder: Sendable {
             do {
                 let replayed = try await store.recordSignIns(batch.map(\.record))
                 for (index, item) in batch.enumerated() { item.continuation.resume(returning: replayed.contains(index)) }
+            } catch where batch.count > 1 {
+                // One record the store refuses must not fail the others: write them one by one.
+                for item in batch {
+                    do {
+                        item.continuation.resume(returning: !(try await store.recordSignIns([item.record])).isEmpty)
+                    } catch {
+                        item.continuation.resume(throwing: error)
+                    }
+                }
             } catch {
                 for item in batch { item.continuation.resume(throwing: error) }
             }

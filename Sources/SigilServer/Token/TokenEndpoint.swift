@@ -69,7 +69,7 @@ struct TokenEndpoint {
                 credentialType: outcome.credentialType, credentialId: outcome.credentialId, ipAddress: context.peerAddress,
                 userAgent: request.headers[.userAgent].map { String($0.prefix(512)) }, resource: resourceName.map { String($0.prefix(512)) },
                 resourceId: outcome.resource?.appId, succeeded: (try? result.get()) != nil,
-                errorCode: result.failure?.code, failureReason: result.failure?.message, correlationId: correlationId)
+                errorCode: result.failure?.code, failureReason: result.failure.map { String($0.message.prefix(1024)) }, correlationId: correlationId)
         }
         var record = SignInRecord(event: event(result))
         if case .success = result, let use = outcome.assertionUse {
