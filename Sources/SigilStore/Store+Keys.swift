@@ -87,19 +87,6 @@ extension Store {
             """).run()
     }
 
-    /// Remembers a single-use assertion id until it expires. Returns `false` when it was seen
-    /// before, by this replica or any other sharing the store.
-    public func rememberAssertion(id: String, expiresAt: Date) async throws -> Bool {
-        try await write { database in
-            do {
-                try await database.raw("INSERT INTO used_assertions (id, expires_at) VALUES (\(bind: id), \(bind: expiresAt.epochMilliseconds))").run()
-                return true
-            } catch where Self.isUniqueViolation(error) {
-                return false
-            }
-        }
-    }
-
     /// Forgets assertion ids whose assertions can no longer be presented.
     public func forgetExpiredAssertions(before: Date) async throws {
         try await write { database in

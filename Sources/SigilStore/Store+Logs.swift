@@ -19,10 +19,6 @@ extension Store {
         try await transaction(changesDirectory: false) { try await Self.insertAudit(event, on: $0) }
     }
 
-    public func recordSignIn(_ event: SignInEvent) async throws {
-        _ = try await recordSignIns([SignInRecord(event: event)])
-    }
-
     /// Records many token requests in one transaction (the token endpoint's group commit): each
     /// request's single-use assertion, if any, and its sign-in. A request whose assertion id was
     /// already used (before, or earlier in the batch) is recorded with its `eventIfReplayed`.
