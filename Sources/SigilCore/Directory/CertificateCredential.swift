@@ -17,7 +17,7 @@ public struct CertificateCredential: Sendable {
     /// base64url SHA-256 of the DER (`x5t#S256`).
     public var x5tS256: String { Base64URL.encode(SHA256.hash(data: der)) }
     /// Upper-case hex SHA-1, the "thumbprint" Entra shows.
-    public var thumbprintHex: String { Insecure.SHA1.hash(data: der).map { String(format: "%02X", $0) }.joined() }
+    public var thumbprintHex: String { Insecure.SHA1.hash(data: der).upperHex }
 
     public init(pem: String) throws(JWSError) {
         let certificate: Certificate

@@ -27,7 +27,7 @@ public enum DirectoryRules {
         guard name.count <= maximumDisplayNameLength else {
             throw DirectoryRuleViolation(field: field, message: "\(field) is \(name.count) characters; at most \(maximumDisplayNameLength) are allowed")
         }
-        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        guard !name.containsControlCharacters else {
             throw DirectoryRuleViolation(field: field, message: "\(field) must not contain control characters")
         }
         // Apps are referred to by name, id or identifier URI alike; a name that looks like an id

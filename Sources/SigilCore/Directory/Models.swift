@@ -129,6 +129,9 @@ public struct KeyCredential: Sendable, Equatable {
         self.lastUsedAt = lastUsedAt
     }
 
+    /// The certificate's SHA-1 thumbprint in upper-case hex, as Entra shows it; nil for a bare key.
+    public var thumbprintHex: String? { x5t.flatMap { Base64URL.decode($0) }?.upperHex }
+
     /// The verification key inside `material`.
     public func verificationKey() throws -> VerificationKey {
         switch kind {

@@ -318,7 +318,7 @@ struct AdminAPI {
             throw AdminError.badRequest("Unknown query parameter '\(name)'. Allowed: appId, result, since, until, top.", target: String(name))
         }
         query.appId = parameters["appId"].map(String.init)
-        if let appId = query.appId, appId.count > 256 || appId.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        if let appId = query.appId, appId.count > 256 || appId.containsControlCharacters {
             throw AdminError.badRequest("appId must be at most 256 characters without control characters.", target: "appId")
         }
         if let result = parameters["result"] {
@@ -369,7 +369,7 @@ struct AdminAPI {
     /// URIs arrive encoded).
     static func pathParameter(_ context: SigilRequestContext, _ name: String) throws -> String {
         let raw = try context.parameters.require(name)
-        guard let decoded = raw.removingPercentEncoding, !decoded.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        guard let decoded = raw.removingPercentEncoding, !decoded.containsControlCharacters else {
             throw AdminError.badRequest("The path segment '\(OAuthError.quoted(raw))' is not valid percent-encoded text without control characters.")
         }
         return decoded

@@ -45,7 +45,7 @@ enum AdminJSON {
             "keyId": .string(credential.keyId), "type": .string(credential.kind.rawValue), "usage": "Verify",
             "displayName": .string(credential.displayName), "kid": .string(credential.kid),
             "x5t": .optional(credential.x5t), "x5t#S256": .optional(credential.x5tS256),
-            "customKeyIdentifier": .optional(credential.x5t.flatMap { Base64URL.decode($0) }.map { $0.map { String(format: "%02X", $0) }.joined() }),
+            "customKeyIdentifier": .optional(credential.thumbprintHex),
             "startDateTime": .date(credential.startDateTime), "endDateTime": .date(credential.endDateTime),
         ]
     }

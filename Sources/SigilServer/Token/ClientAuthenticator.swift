@@ -74,7 +74,7 @@ struct ClientAuthenticator {
             expiresAt: accepted.expiresAt.addingTimeInterval(ClientAssertionRules.clockSkew))
         return Proof(
             type: credential.kind == .certificate ? .certificate : .clientAssertion,
-            credentialId: credential.x5t.flatMap { Base64URL.decode($0) }.map { $0.map { String(format: "%02X", $0) }.joined() } ?? credential.kid,
+            credentialId: credential.thumbprintHex ?? credential.kid,
             assertionUse: use)
     }
 
