@@ -56,12 +56,9 @@ extension App {
             @OptionGroup var output: OutputOptions
 
             func run() async throws {
-                try await runAdmin { client in
+                try await App.addKey(app, name: name, output) {
                     guard let pem = try? String(contentsOfFile: cert, encoding: .utf8) else { throw CLIError("cannot read \(cert)") }
-                    var body: [String: JSONValue] = ["type": "AsymmetricX509Cert", "key": .string(pem)]
-                    if let name { body["displayName"] = .string(name) }
-                    let credential = try await client.call("POST", App.path(app) + "/keyCredentials", json: .object(body))
-                    App.printKey(credential, output)
+                    return ("AsymmetricX509Cert", .string(pem))
                 }
             }
         }
@@ -87,18 +84,13 @@ extension App {
             @OptionGroup var output: OutputOptions
 
             func run() async throws {
-                try await runAdmin { client in
+                try await App.addKey(app, name: name, output) {
                     guard let data = FileManager.default.contents(atPath: jwk) else { throw CLIError("cannot read \(jwk)") }
-                    let key: JSONValue
                     do {
-                        key = .object(try JSONParser.parseObject(Array(data)))
+                        return ("Jwk", .object(try JSONParser.parseObject(Array(data))))
                     } catch {
                         throw CLIError("\(jwk) is not a JSON object: \(error)")
                     }
-                    var body: [String: JSONValue] = ["type": "Jwk", "key": key]
-                    if let name { body["displayName"] = .string(name) }
-                    let credential = try await client.call("POST", App.path(app) + "/keyCredentials", json: .object(body))
-                    App.printKey(credential, output)
                 }
             }
         }
@@ -109,6 +101,16 @@ extension App {
             @Argument(help: "The credential's keyId.") var keyId: String
             @OptionGroup var output: OutputOptions
             func run() async throws { try await App.removeKey(app, keyId, output) }
+        }
+    }
+
+    /// Registers the key credential `read` produces (its type and key), under an optional name.
+    static func addKey(_ app: String, name: String?, _ output: OutputOptions, read: () throws -> (type: String, key: JSONValue)) async throws {
+        try await runAdmin { client in
+            let (type, key) = try read()
+            var body: [String: JSONValue] = ["type": .string(type), "key": key]
+            if let name { body["displayName"] = .string(name) }
+            printKey(try await client.call("POST", App.path(app) + "/keyCredentials", json: .object(body)), output)
         }
     }
 
