@@ -30,21 +30,21 @@ enum TenantBootstrap {
     static func ensureDefaultTenant(store: Store, folder: DataFolder, logger: Logger) async throws -> (tenant: Tenant, created: Bool) {
         if let tenant = try await store.defaultTenant() { return (tenant, false) }
         let now = Date()
-        let tenant = Tenant(id: newId(), displayName: "Default tenant", createdAt: now)
-        let adminRole = AppRole(id: newId(), value: AdminAPI.administratorRole, displayName: "Administrator", description: "May do everything.")
+        let tenant = Tenant(id: AdminAPI.newId(), displayName: "Default tenant", createdAt: now)
+        let adminRole = AppRole(id: AdminAPI.newId(), value: AdminAPI.administratorRole, displayName: "Administrator", description: "May do everything.")
         let adminAPI = AppRegistration(
-            objectId: newId(), appId: newId(), tenantId: tenant.id, servicePrincipalId: newId(), displayName: AdminAPI.displayName,
+            objectId: AdminAPI.newId(), appId: AdminAPI.newId(), tenantId: tenant.id, servicePrincipalId: AdminAPI.newId(), displayName: AdminAPI.displayName,
             identifierUris: [AdminAPI.identifierUri], appRoles: [adminRole], appRoleAssignmentRequired: true,
             accessTokenSigningAlgorithm: .es256, enabled: true, createdAt: now)
         let admin = AppRegistration(
-            objectId: newId(), appId: newId(), tenantId: tenant.id, servicePrincipalId: newId(), displayName: bootstrapAdminName,
+            objectId: AdminAPI.newId(), appId: AdminAPI.newId(), tenantId: tenant.id, servicePrincipalId: AdminAPI.newId(), displayName: bootstrapAdminName,
             identifierUris: [], appRoles: [], appRoleAssignmentRequired: false, accessTokenSigningAlgorithm: .es256, enabled: true, createdAt: now)
         let key = try SigningKey.generate(for: .es256)
         var jwk = key.publicKey.jwkMembers
         let kid = key.publicKey.thumbprint
         jwk["kid"] = .string(kid)
         let credential = KeyCredential(
-            keyId: newId(), applicationId: admin.objectId, kind: .jwk, displayName: "bootstrap admin key", kid: kid, x5t: nil, x5tS256: nil,
+            keyId: AdminAPI.newId(), applicationId: admin.objectId, kind: .jwk, displayName: "bootstrap admin key", kid: kid, x5t: nil, x5tS256: nil,
             material: JSONValue.object(jwk).serialized(), startDateTime: now, endDateTime: nil)
 
         // The key file is written (atomically) before the tenant commits: a crash in between
@@ -59,7 +59,7 @@ enum TenantBootstrap {
             try await Store.insertApplication(admin, on: database)
             try await Store.insertKeyCredential(credential, on: database)
             try await Store.insertAppRoleAssignment(
-                id: newId(), tenantId: tenant.id, principalAppId: admin.objectId, resourceAppId: adminAPI.objectId,
+                id: AdminAPI.newId(), tenantId: tenant.id, principalAppId: admin.objectId, resourceAppId: adminAPI.objectId,
                 appRoleId: adminRole.id, on: database)
         }
         guard created else {
@@ -71,7 +71,5 @@ enum TenantBootstrap {
         logger.info("created default tenant \(tenant.id) and bootstrap administrator \(admin.appId)")
         return (tenant, true)
     }
-
-    static func newId() -> String { UUID().uuidString.lowercased() }
 }
 

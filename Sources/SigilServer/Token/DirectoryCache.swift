@@ -39,7 +39,9 @@ final class DirectoryCache: Sendable {
     func currentGeneration() async throws -> Int64 {
         let generation = try await store.directoryGeneration()
         state.withLock { state in
-            if state.generation != generation {
+            // Generations only grow; a request that read an older one late must not roll the
+            // cache back (its lookups then simply miss).
+            if generation > state.generation {
                 state = State(generation: generation, tenants: state.tenants)
             }
         }
