@@ -140,6 +140,7 @@ def test_kill9_under_concurrent_admin_writes_loses_no_acknowledged_write(start_s
     admin = AdminAPI(server, key_file=key_file)
 
     lost = []
+    by_object = {}
     for app in apps:
         r = admin.call("GET", app_ref(app["objectId"]))
         if r.status_code != 200:
@@ -148,11 +149,7 @@ def test_kill9_under_concurrent_admin_writes_loses_no_acknowledged_write(start_s
         body = r.json()
         if (body["appId"], body["displayName"]) != (app["appId"], app["displayName"]):
             lost.append(f"app {app['objectId']} came back as {body['appId']} / {body['displayName']}")
-    by_object = {}
-    for app in apps:
-        r = admin.call("GET", app_ref(app["objectId"]))
-        if r.status_code == 200:
-            by_object[app["objectId"]] = {c["keyId"] for c in r.json().get("passwordCredentials", [])}
+        by_object[app["objectId"]] = {c["keyId"] for c in body.get("passwordCredentials", [])}
     for secret in secrets:
         if secret["keyId"] not in by_object.get(secret["objectId"], set()):
             lost.append(f"secret {secret['keyId']} of {secret['objectId']} is gone")
