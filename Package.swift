@@ -3,7 +3,9 @@ import PackageDescription
 
 /// Sigil: one `sigil` executable over a domain core (`SigilCore`, no I/O) and adapters around it:
 /// `SigilStore` (SQLite / PostgreSQL rows), `SigilServer` (HTTP routes, TLS, background jobs) and
-/// `SigilCLI` (the admin client). Dependencies point inward.
+/// `SigilCLI` (the admin client and the scanner's command line). The secret scanner's core is
+/// `SigilScanner` (rules and reports, no I/O), read by `SigilScanSources` (files, git, hooks).
+/// Dependencies point inward.
 let package = Package(
     name: "sigil",
     platforms: [.macOS(.v15)],
@@ -25,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
     ],
     targets: [
         .target(
@@ -34,6 +38,21 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
+        .target(
+            name: "SigilScanner",
+            dependencies: [
+                "SigilCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        .target(
+            name: "SigilScanSources",
+            dependencies: [
+                "SigilScanner",
+                .product(name: "Subprocess", package: "swift-subprocess"),
             ]
         ),
         .target(
@@ -71,6 +90,8 @@ let package = Package(
             dependencies: [
                 "SigilCore",
                 "SigilServer",
+                "SigilScanner",
+                "SigilScanSources",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -92,6 +113,11 @@ let package = Package(
             path: "bench/Sources/sigil-bench"
         ),
         .testTarget(name: "SigilCoreTests", dependencies: ["SigilCore"]),
+        .testTarget(
+            name: "SigilScannerTests",
+            dependencies: ["SigilScanner", "SigilScanSources"],
+            exclude: ["Corpus"]
+        ),
         .testTarget(
             name: "SigilServerTests",
             dependencies: [

@@ -1,12 +1,12 @@
 import ArgumentParser
 import Foundation
 
-/// `sigil`: the server, the admin CLI and (later) the agent and scanner, in one executable.
+/// `sigil`: the server, the admin CLI and the secret scanner (later the agent), in one executable.
 public struct SigilCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "sigil",
         abstract: "Sigil: workload identities without shared secrets.",
-        subcommands: [Serve.self, Login.self, App.self, Logs.self, Keys.self])
+        subcommands: [Serve.self, Login.self, App.self, Logs.self, Keys.self, Scan.self])
 
     public init() {}
 }

@@ -1,0 +1,194 @@
+import ArgumentParser
+import Foundation
+import SigilScanner
+import SigilScanSources
+
+/// One `sigil scan` invocation: reads the configuration, runs the source the flags chose, applies
+/// the baseline and a hook's bypass, and prints the report. Returns the exit status.
+struct ScanRun {
+    let command: Scan
+
+    /// A failure that stops the scan (exit status 2), already worded for the user.
+    struct Stop: Error {
+        let message: String
+    }
+
+    func execute() async -> Int32 {
+        do {
+            let configuration = try loadConfiguration()
+            let scanner = SecretScanner(configuration: configuration)
+            var report = try await scan(with: scanner)
+            if let path = command.writeBaseline {
+                try write(Baseline.serialize(report.findings), to: path)
+                FileHandle.standardError.write(Data("Wrote \(Set(report.findings.map(\.fingerprint)).count) fingerprints to \(path).\n".utf8))
+                return 0
+            }
+            if let path = command.baseline {
+                let baseline = try readBaseline(path)
+                let before = report.findings.count
+                report.findings.removeAll(where: baseline.contains)
+                report.suppressed = before - report.findings.count
+            }
+            if command.hook, !report.findings.isEmpty, let reason = bypassReason() {
+                report.bypassReason = reason
+            }
+            print(report)
+            if report.bypassReason != nil { return 0 }
+            if !report.findings.isEmpty { return 1 }
+            return report.incomplete ? 2 : 0
+        } catch let stop as Stop {
+            FileHandle.standardError.write(Data("error: \(stop.message)\n".utf8))
+            return 2
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            return 2
+        }
+    }
+
+    private func scan(with scanner: SecretScanner) async throws -> ScanReport {
+        let repository = command.paths.first
+        let git = GitSource(scanner: scanner, repository: repository)
+        do {
+            if command.git { return try await git.history(range: command.range, since: command.since) }
+            if command.staged { return try await git.staged() }
+            if command.preReceive { return try await git.preReceive(updates: readStandardInput()) }
+            if command.prePush { return try await git.prePush(updates: readStandardInput()) }
+        } catch let failure as GitSource.Failure {
+            throw Stop(message: "git: \(failure.description)")
+        }
+        var options = FileSource.Options()
+        options.respectGitignore = !command.noIgnore
+        options.maximumFileSize = try Scan.bytes(command.maxFileSize)
+        if let jobs = command.jobs { options.workers = jobs }
+        let source = FileSource(scanner: scanner, options: options)
+        if command.stdin { return source.scanStandardInput(name: command.stdinName) }
+        let progress = Progress.start(enabled: command.format == .text && !command.hook)
+        defer { progress?.finish() }
+        return source.scan(command.paths.isEmpty ? ["."] : command.paths, progress: progress?.update)
+    }
+
+    private func loadConfiguration() throws -> ScanConfiguration {
+        var path = command.config
+        if path == nil {
+            let folder = command.paths.first.flatMap { isDirectory($0) ? $0 : nil } ?? "."
+            let candidate = folder + "/" + ScanConfiguration.fileName
+            if FileManager.default.fileExists(atPath: candidate) { path = candidate }
+        }
+        guard let path else { return ScanConfiguration() }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Stop(message: "cannot read the configuration file \(path)")
+        }
+        do {
+            return try ScanConfiguration.parse(String(decoding: data, as: UTF8.self), file: path)
+        } catch {
+            throw Stop(message: error.description)
+        }
+    }
+
+    private func readBaseline(_ path: String) throws -> Baseline {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Stop(message: "cannot read the baseline file \(path); write one with --write-baseline")
+        }
+        do {
+            return try Baseline.parse(data, file: path)
+        } catch {
+            throw Stop(message: error.description)
+        }
+    }
+
+    private func write(_ text: String, to path: String) throws {
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw Stop(message: "cannot write \(path): \(error.localizedDescription)")
+        }
+    }
+
+    private func isDirectory(_ path: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
+    private func readStandardInput() -> String {
+        String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+    }
+
+    /// A hook's bypass reason: the `sigil-bypass=` push option on a git server, or
+    /// `SIGIL_SCAN_BYPASS` for local hooks. Blank reasons do not count.
+    private func bypassReason() -> String? {
+        let environment = ProcessInfo.processInfo.environment
+        var reason = environment["SIGIL_SCAN_BYPASS"]
+        if command.preReceive, let count = environment["GIT_PUSH_OPTION_COUNT"].flatMap(Int.init) {
+            reason = (0..<count).compactMap { environment["GIT_PUSH_OPTION_\($0)"] }
+                .first { $0.hasPrefix("sigil-bypass=") }
+                .map { String($0.dropFirst("sigil-bypass=".count)) }
+        }
+        guard let trimmed = reason?.trimmingCharacters(in: .whitespacesAndNewlines), !trimmed.isEmpty else { return nil }
+        return trimmed
+    }
+
+    /// Prints the report in the chosen format; a hook writes to standard error, where git shows it.
+    private func print(_ report: ScanReport) {
+        let text: String
+        switch command.format {
+        case .json: text = report.json() + "\n"
+        case .sarif: text = report.sarif(toolVersion: SigilVersion.current) + "\n"
+        case .text:
+            text = command.hook ? hookText(report) : report.text(colour: isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
+        }
+        FileHandle(fileDescriptor: command.hook ? STDERR_FILENO : STDOUT_FILENO).write(Data(text.utf8))
+    }
+
+    /// What a blocked (or bypassed) hook prints: each finding as `file:line rule value`, and
+    /// how to get the secret out of history.
+    private func hookText(_ report: ScanReport) -> String {
+        guard !report.findings.isEmpty else { return "" }
+        let what = command.preReceive || command.prePush ? "push" : "commit"
+        var lines: [String] = []
+        if let reason = report.bypassReason {
+            lines.append("sigil: \(report.findings.count) secret(s) found; \(what) allowed by bypass: \(reason)")
+        } else {
+            lines.append("sigil: \(what) blocked: \(report.findings.count) secret(s) found")
+        }
+        for finding in report.sortedFindings {
+            var line = "  \(finding.file):\(finding.line) \(finding.rule.id) \(finding.redacted)"
+            if let commit = finding.commit { line += " (commit \(commit.id.prefix(12)))" }
+            lines.append(line)
+        }
+        if report.bypassReason == nil {
+            let kind: HookInstaller.Kind = command.preReceive ? .preReceive : command.prePush ? .prePush : .preCommit
+            lines += [
+                "",
+                "Revoke or rotate each secret first: treat it as already leaked. Then take it out:",
+                command.staged
+                    ? "  - edit the file (read the value from the environment or a vault), `git add` it and commit again."
+                    : "  - in the last commit: edit the file, then `git commit --amend`;",
+                command.staged ? "" : "  - in older commits not yet pushed: `git rebase -i <first-bad-commit>^` and edit each;",
+                command.staged ? "" : "  - across a long history: `git filter-repo --replace-text expressions.txt`, then push again.",
+                "A false positive? Add a `sigil:allow` comment on its line, or a .sigil-scan.toml allowlist entry.",
+                "To go ahead anyway, give a reason (it is recorded): \(kind.bypassHint)",
+            ].filter { !$0.isEmpty }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// A one-line progress display on a terminal, rewritten in place.
+final class Progress: Sendable {
+    static func start(enabled: Bool) -> Progress? {
+        enabled && isatty(STDERR_FILENO) == 1 ? Progress() : nil
+    }
+
+    @Sendable func update(files: Int, bytes: Int) {
+        FileHandle.standardError.write(Data("\r\u{1B}[2KScanning: \(files) files, \(ScanReport.megabytes(bytes))".utf8))
+    }
+
+    func finish() {
+        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+    }
+}
+
+/// The version printed in SARIF output.
+enum SigilVersion {
+    static let current = "0.1.0"
+}

@@ -1,0 +1,159 @@
+import Foundation
+import SigilScanner
+import Subprocess
+
+/// Scans what git knows: the history reachable from all refs (or a range), the index (for a
+/// pre-commit hook), and the commits a push adds (pre-push and pre-receive hooks). Git itself
+/// produces the patches (`git log -p`); only added lines are scanned, each finding carrying the
+/// commit, author, date and path.
+///
+/// Merge commits are read as git shows them by default, without a diff: what a merge adds was
+/// added, and scanned, in the commits it merges.
+public struct GitSource: Sendable {
+    let scanner: SecretScanner
+    /// The repository (its work tree or a bare repository); nil for the current folder.
+    let repository: String?
+
+    public init(scanner: SecretScanner, repository: String?) {
+        self.scanner = scanner
+        self.repository = repository
+    }
+
+    /// A git command that failed; its message is git's own first error line.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    static let zeroId = String(repeating: "0", count: 40)
+
+    /// Every commit reachable from all refs, or those in `range` (`A..B`), or those since `since`.
+    public func history(range: String? = nil, since: String? = nil) async throws -> ScanReport {
+        var revisions = ["--all"]
+        if let range { revisions = [range] }
+        if let since { revisions = ["--all", "--not", since] }
+        var report = try await scanLog(revisions)
+        if try await output(["rev-parse", "--is-shallow-repository"]).trimmingCharacters(in: .whitespacesAndNewlines) == "true" {
+            report.problems.append(SourceProblem(
+                path: repository ?? ".",
+                message: "shallow repository: commits older than its shallow boundary are not here and were not scanned (git fetch --unshallow first)"))
+        }
+        return report
+    }
+
+    /// The staged changes (`git diff --cached`), for a pre-commit hook.
+    public func staged() async throws -> ScanReport {
+        try await scanPatches(["diff", "--cached", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-renames"])
+    }
+
+    /// The commits a push adds, from a pre-receive hook's `old new ref` lines: each update's new
+    /// commits not already reachable from any ref. A deleted ref adds nothing.
+    public func preReceive(updates: String) async throws -> ScanReport {
+        var report = ScanReport(findings: [])
+        for line in updates.split(whereSeparator: \.isNewline) {
+            let fields = line.split(separator: " ")
+            guard fields.count == 3 else {
+                throw Failure(description: "expected 'old new ref' lines on standard input, got '\(line.prefix(120))'")
+            }
+            let new = String(fields[1])
+            guard new != Self.zeroId else { continue }
+            report.merge(try await scanLog([new, "--not", "--all"]))
+        }
+        return report
+    }
+
+    /// The commits a `git push` sends, from a pre-push hook's
+    /// `local-ref local-id remote-ref remote-id` lines: each local id's commits the remote does
+    /// not have yet.
+    public func prePush(updates: String) async throws -> ScanReport {
+        var report = ScanReport(findings: [])
+        for line in updates.split(whereSeparator: \.isNewline) {
+            let fields = line.split(separator: " ")
+            guard fields.count == 4 else {
+                throw Failure(description: "expected 'local-ref local-id remote-ref remote-id' lines on standard input, got '\(line.prefix(120))'")
+            }
+            let local = String(fields[1]), remote = String(fields[3])
+            guard local != Self.zeroId else { continue }
+            var revisions = [local, "--not", "--remotes"]
+            if remote != Self.zeroId, (try? await output(["cat-file", "-e", remote + "^{commit}"])) != nil {
+                revisions.append(remote)
+            }
+            report.merge(try await scanLog(revisions))
+        }
+        return report
+    }
+
+    private func scanLog(_ revisions: [String]) async throws -> ScanReport {
+        try await scanPatches(["log", "-p", "-U0", "--no-color", "--no-ext-diff", "--format=" + PatchParser.commitFormat] + revisions)
+    }
+
+    private func scanPatches(_ arguments: [String]) async throws -> ScanReport {
+        var parser = PatchParser()
+        var report = ScanReport(findings: [])
+        var seen = Set<String>()
+        let scanner = self.scanner
+        let emit: (FileAdditions) -> Void = { additions in
+            report.scannedObjects += 1
+            guard !scanner.isAllowed(path: additions.path) else { return }
+            let findings = additions.text.withUnsafeBufferPointer { bytes in
+                scanner.findings(in: bytes, source: ScanSource(path: additions.path, commit: additions.commit, lineNumbers: additions.lineNumbers))
+            }
+            for finding in findings where seen.insert("\(finding.commit?.id ?? "")\(finding.fingerprint)\(finding.line)").inserted {
+                report.findings.append(finding)
+            }
+        }
+        do {
+            try await stream(arguments) { chunk in parser.feed(chunk, emit: emit) }
+        } catch let failure as Failure {
+            // A corrupt object ends git's output early: keep what was found before it.
+            report.problems.append(SourceProblem(path: repository ?? ".", message: "git: \(failure.description)"))
+            report.incomplete = true
+        }
+        parser.finish(emit: emit)
+        report.scannedBytes = parser.bytesRead
+        return report
+    }
+
+    /// Runs git and hands its standard output over as it comes.
+    func stream(_ arguments: [String], consume: (UnsafeRawBufferPointer) -> Void) async throws {
+        let result = try await run(
+            .name("git"), arguments: Arguments(baseArguments + arguments), input: .none, output: .sequence,
+            error: .string(limit: 64 << 10)
+        ) { execution in
+            for try await buffer in execution.standardOutput {
+                buffer.withUnsafeBytes { consume($0) }
+            }
+        }
+        try check(result.terminationStatus, stderr: result.standardError)
+    }
+
+    /// Runs git and returns its (small) standard output.
+    func output(_ arguments: [String]) async throws -> String {
+        let result = try await run(
+            .name("git"), arguments: Arguments(baseArguments + arguments), output: .string(limit: 1 << 20), error: .string(limit: 64 << 10))
+        try check(result.terminationStatus, stderr: result.standardError)
+        return result.standardOutput
+    }
+
+    private var baseArguments: [String] {
+        (repository.map { ["-C", $0] } ?? []) + ["-c", "core.quotePath=false"]
+    }
+
+    private func check(_ status: TerminationStatus, stderr: String?) throws {
+        guard case .exited(0) = status else {
+            let message = (stderr ?? "").split(whereSeparator: \.isNewline).first.map(String.init) ?? "git failed (\(status))"
+            throw Failure(description: message)
+        }
+    }
+}
+
+extension ScanReport {
+    /// Adds another report's findings, problems and counts to this one.
+    public mutating func merge(_ other: ScanReport) {
+        findings += other.findings
+        problems += other.problems
+        scannedObjects += other.scannedObjects
+        scannedBytes += other.scannedBytes
+        suppressed += other.suppressed
+        incomplete = incomplete || other.incomplete
+    }
+}

@@ -1,0 +1,94 @@
+import SigilCore
+
+/// A credential with a fixed shape: an optional part before a literal keyword, the keyword, and a
+/// part after it, each a `TokenPattern`. The match must stand alone: the byte before it and the
+/// byte after it are not letters or digits.
+public struct TokenDetector: Detector {
+    /// What a format's own structure can prove beyond its shape.
+    public enum Check: Sendable {
+        case none
+        /// GitHub and npm: the last 6 characters are the base-62 CRC32 of the characters between
+        /// the prefix and them.
+        case base62CRC32(prefixLength: Int)
+        /// Sigil's own `sgs_` / `sgj_` secrets.
+        case sigilSecret
+        /// A JWT: the header decodes to a JSON object with `alg`.
+        case jwtHeader
+    }
+
+    public let rule: Rule
+    let keyword: Keyword
+    let before: TokenPattern?
+    let after: TokenPattern
+    let check: Check
+    /// Whether the trailing boundary is enforced (off for formats that end in a class of their own).
+    let boundedEnd: Bool
+
+    public init(
+        _ rule: Rule, before: String? = nil, keyword: String, after: String, check: Check = .none,
+        boundedEnd: Bool = true
+    ) {
+        self.rule = rule
+        self.keyword = Keyword(keyword)
+        self.before = before.map(TokenPattern.init)
+        self.after = TokenPattern(after)
+        self.check = check
+        self.boundedEnd = boundedEnd
+    }
+
+    public var keywords: [Keyword] { [keyword] }
+
+    public func detect(in text: ScanText, at keyword: Range<Int>, into detections: inout [Detection]) {
+        var start = keyword.lowerBound
+        if let before {
+            guard let found = before.matchBackward(text.bytes, endingAt: start) else { return }
+            start = found
+        }
+        guard !ASCII.isAlphanumeric(text.at(start - 1)) else { return }
+        guard let end = after.matchForward(text.bytes, from: keyword.upperBound) else { return }
+        if boundedEnd, ASCII.isAlphanumeric(text.at(end)) { return }
+        let range = start..<end
+        guard passes(text, range) else { return }
+        if check.isChecksum == false, ValueJudgement.isKnownExampleOrPlaceholder(text.string(range)) { return }
+        detections.append(Detection(rule: rule, secret: range))
+    }
+
+    private func passes(_ text: ScanText, _ range: Range<Int>) -> Bool {
+        switch check {
+        case .none:
+            return true
+        case .base62CRC32(let prefixLength):
+            let body = UnsafeBufferPointer(rebasing: text.bytes[(range.lowerBound + prefixLength)..<(range.upperBound - 6)])
+            let expected = SigilSecretFormat.checksum(of: body)
+            return Array(expected.utf8).elementsEqual(text.bytes[(range.upperBound - 6)..<range.upperBound])
+        case .sigilSecret:
+            if case .success = SigilSecretFormat.validate(text.string(range)) { return true }
+            return false
+        case .jwtHeader:
+            return JWTShape.isPlausible(text.string(range))
+        }
+    }
+}
+
+extension TokenDetector.Check {
+    var isChecksum: Bool {
+        switch self {
+        case .base62CRC32, .sigilSecret: true
+        case .none, .jwtHeader: false
+        }
+    }
+}
+
+/// Whether a `header.payload.signature` string is a JWT rather than three base64url words.
+enum JWTShape {
+    static func isPlausible(_ token: String) -> Bool {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[2].utf8.count >= 16,
+              let header = Base64URL.decode(String(parts[0])),
+              case .object(let fields)? = try? JSONParser.parse(header), fields["alg"] != nil,
+              let payload = Base64URL.decode(String(parts[1])),
+              case .object? = try? JSONParser.parse(payload)
+        else { return false }
+        return true
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+
+/// Judges whether a value found next to a credential-looking name is a credential, or a
+/// placeholder, a reference, a hash or a word. These judgements are what keep a secret scanner's
+/// precision up on real code; each one is a documented "not a secret" in docs/scanner-rules.md.
+public enum ValueJudgement {
+    /// Values published in vendors' documentation; they are never real credentials.
+    static let knownExamples: Set<String> = [
+        "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AKIAI44QH8DHBEXAMPLE",
+        "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY", "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+        "pk_test_TYooMQauvdEDq54NiTphI7jx", "sk_test_BQokikJOvBiI2HlWgH4olfQ2",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+        "xoxb-not-a-real-token-this-will-not-work", "SG.xxxxxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    ]
+
+    /// Fragments that mark a value as a stand-in for a credential, lowercase.
+    static let placeholderFragments: [String] = [
+        "example", "xxxx", "****", "....", "placeholder", "changeme", "change_me", "change-me",
+        "changeit", "your_", "your-", "yourpass", "yoursecret", "yourtoken", "yourkey", "yourapi",
+        "<", ">", "${", "{{", "}}", "%(", "%s", "$(", "dummy", "fake", "sample", "redacted",
+        "replace", "insert", "foobar", "lorem", "todo", "fixme", "_here", "-here", "not-a-real",
+        "notreal", "not_real", "secretsmanager", "keyvault", "vault:", "env:", "ssm:",
+    ]
+
+    /// Whole values that are words, not secrets, lowercase.
+    static let stopWords: Set<String> = [
+        "password", "passwd", "pass", "secret", "token", "admin", "root", "test", "guest", "user",
+        "default", "none", "null", "nil", "true", "false", "empty", "string", "undefined", "qwerty",
+        "letmein", "123456", "12345678", "123456789", "password1", "secret123", "bearer", "basic",
+        "required", "optional", "hidden", "masked", "unset", "changeme", "postgres", "mysql", "redis",
+    ]
+
+    public static func isKnownExampleOrPlaceholder(_ value: String) -> Bool {
+        if knownExamples.contains(value) { return true }
+        let lower = value.lowercased()
+        if placeholderFragments.contains(where: lower.contains) { return true }
+        return hasLongRun(lower) || isSequence(lower)
+    }
+
+    /// A character repeated six times in a row (`aaaaaa`, `000000`).
+    static func hasLongRun(_ value: String) -> Bool {
+        var previous: UInt8 = 0
+        var run = 0
+        for byte in value.utf8 {
+            run = byte == previous ? run + 1 : 1
+            previous = byte
+            if run >= 6 { return true }
+        }
+        return false
+    }
+
+    /// `123456789…`, `abcdefgh…` and the like.
+    static func isSequence(_ value: String) -> Bool {
+        let bytes = Array(value.utf8)
+        guard bytes.count >= 6 else { return false }
+        return zip(bytes, bytes.dropFirst()).allSatisfy { $1 == $0 &+ 1 }
+    }
+
+    /// Shannon entropy in bits per character.
+    public static func entropy(_ value: String) -> Double {
+        var counts = [Int](repeating: 0, count: 256)
+        var total = 0
+        for byte in value.utf8 {
+            counts[Int(byte)] += 1
+            total += 1
+        }
+        guard total > 0 else { return 0 }
+        var result = 0.0
+        for count in counts where count > 0 {
+            let p = Double(count) / Double(total)
+            result -= p * log2(p)
+        }
+        return result
+    }
+
+    /// How many of lowercase, uppercase, digits and symbols the value uses.
+    static func characterClasses(_ value: String) -> Int {
+        var lower = false, upper = false, digit = false, symbol = false
+        for byte in value.utf8 {
+            switch byte {
+            case 97...122: lower = true
+            case 65...90: upper = true
+            case 48...57: digit = true
+            default: symbol = true
+            }
+        }
+        return [lower, upper, digit, symbol].filter { $0 }.count
+    }
+
+    static func isUUID(_ value: String) -> Bool {
+        let bytes = Array(value.utf8)
+        guard bytes.count == 36 else { return false }
+        for (index, byte) in bytes.enumerated() {
+            if [8, 13, 18, 23].contains(index) {
+                if byte != UInt8(ascii: "-") { return false }
+            } else if !ByteSet.hex.contains(byte) {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Hex of an MD5, SHA-1, SHA-256 or SHA-512 length.
+    static func isHexDigest(_ value: String) -> Bool {
+        [32, 40, 64, 128].contains(value.utf8.count) && value.utf8.allSatisfy(ByteSet.hex.contains)
+    }
+
+    /// Something that refers to a value kept elsewhere, or code that computes one: environment
+    /// lookups, template references, member chains and calls.
+    static func isReference(_ value: String) -> Bool {
+        guard let first = value.utf8.first else { return true }
+        if "$%@&*!{[(<".utf8.contains(first) { return true }
+        if value.contains("(") || value.contains("://") { return true }
+        if value.hasPrefix("/") || value.hasPrefix("./") || value.hasPrefix("~/") || value.hasPrefix("../") { return true }
+        // `settings.SECRET_KEY`, `var.db_password`, `ENV_NAME`: identifiers and member chains.
+        let isIdentifierChain = value.utf8.allSatisfy { ASCII.isAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }
+            && !(48...57).contains(first)
+        if isIdentifierChain, value.contains(".") { return true }
+        if isIdentifierChain, value.utf8.allSatisfy({ !(97...122).contains($0) }), value.contains("_") { return true }
+        return false
+    }
+
+    /// Whether a value assigned to a password-like name is a password.
+    public static func isPlausiblePassword(_ value: String) -> Bool {
+        let length = value.utf8.count
+        guard length >= 6, length <= 128, !value.utf8.contains(where: { $0 <= 32 }) else { return false }
+        let lower = value.lowercased()
+        if stopWords.contains(lower) || isKnownExampleOrPlaceholder(value) || isReference(value) { return false }
+        if isUUID(value) || isHexDigest(value) { return false }
+        let classes = characterClasses(value)
+        if classes >= 3 { return true }
+        if classes == 2 { return length >= 7 && entropy(value) >= 2.5 }
+        return length >= 14 && entropy(value) >= 3.3
+    }
+
+    /// Whether a value assigned to a secret-, token- or key-like name is a secret.
+    public static func isPlausibleSecret(_ value: String) -> Bool {
+        let length = value.utf8.count
+        guard length >= 16, length <= 1000, !value.utf8.contains(where: { $0 <= 32 }) else { return false }
+        if stopWords.contains(value.lowercased()) || isKnownExampleOrPlaceholder(value) || isReference(value) { return false }
+        // Hex is kept: many API keys are hex, and names that hold digests are refused by name.
+        if isUUID(value) { return false }
+        guard characterClasses(value) >= 2 else { return false }
+        return entropy(value) >= (length >= 32 ? 3.5 : 3.2)
+    }
+}
