@@ -7,8 +7,9 @@ import Subprocess
 /// produces the patches (`git log -p`); only added lines are scanned, each finding carrying the
 /// commit, author, date and path.
 ///
-/// Merge commits are read as git shows them by default, without a diff: what a merge adds was
-/// added, and scanned, in the commits it merges.
+/// Merge commits are read as dense combined diffs (`--cc`): only what the merge itself added, in
+/// a conflict resolution or an "evil merge", is new there; the rest was scanned in the commits it
+/// merges.
 public struct GitSource: Sendable {
     let scanner: SecretScanner
     /// The repository (its work tree or a bare repository); nil for the current folder.
@@ -83,7 +84,7 @@ public struct GitSource: Sendable {
     }
 
     private func scanLog(_ revisions: [String]) async throws -> ScanReport {
-        try await scanPatches(["log", "-p", "-U0", "--no-color", "--no-ext-diff", "--format=" + PatchParser.commitFormat] + revisions)
+        try await scanPatches(["log", "-p", "--cc", "-U0", "--no-color", "--no-ext-diff", "--format=" + PatchParser.commitFormat] + revisions)
     }
 
     private func scanPatches(_ arguments: [String]) async throws -> ScanReport {
@@ -104,6 +105,8 @@ public struct GitSource: Sendable {
         do {
             try await stream(arguments) { chunk in parser.feed(chunk, emit: emit) }
         } catch let failure as Failure {
+            // A bad revision fails before any output: nothing was scanned.
+            if parser.bytesRead == 0 { throw failure }
             // A corrupt object ends git's output early: keep what was found before it.
             report.problems.append(SourceProblem(path: repository ?? ".", message: "git: \(failure.description)"))
             report.incomplete = true

@@ -4,68 +4,78 @@ import SigilScanner
 import SigilScanSources
 
 /// `sigil scan`: finds credentials in files, git history, staged changes, standard input and
-/// pushes. Exit status: 0 nothing found, 1 findings, 2 the scan could not be done.
+/// pushes (`sigil scan [PATH…]`, the default `find` subcommand), and installs the git hooks that
+/// run it (`sigil scan hook install`). Exit status: 0 nothing found, 1 findings, 2 the scan could
+/// not be done.
 struct Scan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Find secrets in files, git history, staged changes and pushes.",
-        discussion: """
-            Exit status: 0 when nothing is found, 1 when secrets are found, 2 when the scan could not be done.
-            Rules: docs/scanner-rules.md. Suppress a line with a `sigil:allow` comment, accepted findings with \
-            --baseline, paths and custom rules with .sigil-scan.toml.
-            """,
-        subcommands: [Hook.self])
+        subcommands: [Find.self, Hook.self],
+        defaultSubcommand: Find.self)
+}
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, sarif }
+extension Scan {
+    struct Find: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Find secrets (the default: `sigil scan PATH…` runs this).",
+            discussion: """
+                Exit status: 0 when nothing is found, 1 when secrets are found, 2 when the scan could not be done.
+                Rules: docs/scanner-rules.md. Suppress a line with a `sigil:allow` comment, accepted findings with \
+                --baseline, paths and custom rules with .sigil-scan.toml.
+                """)
 
-    @Argument(help: "Files and folders to scan (default: the current folder); with --git, the repository.")
-    var paths: [String] = []
+        enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, sarif }
 
-    @Flag(help: "Scan every commit reachable from all refs of the repository (or PATH).") var git = false
-    @Option(help: "With --git: only commits not reachable from REV.") var since: String?
-    @Option(help: "With --git: only the commits in A..B.") var range: String?
-    @Flag(help: "Scan the staged changes (for a pre-commit hook).") var staged = false
-    @Flag(help: "Scan standard input.") var stdin = false
-    @Option(help: "With --stdin: the name findings are reported under.") var stdinName = "<stdin>"
-    @Flag(help: "Run as a git pre-receive hook: read 'old new ref' lines and scan what the push adds.") var preReceive = false
-    @Flag(help: .hidden) var prePush = false
-    @Flag(help: .hidden) var hook = false
+        @Argument(help: "Files and folders to scan (default: the current folder); with --git, the repository.")
+        var paths: [String] = []
 
-    @Flag(help: "Do not honour .gitignore files.") var noIgnore = false
-    @Option(help: "Skip files larger than this many bytes (suffixes k, M, G; 0 for no limit).") var maxFileSize = "10M"
-    @Option(help: "Output format.") var format: Format = .text
-    @Option(help: "Drop findings whose fingerprints are in this baseline file.") var baseline: String?
-    @Option(help: "Write every finding's fingerprint to this baseline file and exit 0.") var writeBaseline: String?
-    @Option(help: "Configuration file (default: .sigil-scan.toml in the scanned folder or repository).") var config: String?
-    @Option(help: "Scan with this many threads (default: one per core).") var jobs: Int?
+        @Flag(help: "Scan every commit reachable from all refs of the repository (or PATH).") var git = false
+        @Option(help: "With --git: only commits not reachable from REV.") var since: String?
+        @Option(help: "With --git: only the commits in A..B.") var range: String?
+        @Flag(help: "Scan the staged changes (for a pre-commit hook).") var staged = false
+        @Flag(help: "Scan standard input.") var stdin = false
+        @Option(help: "With --stdin: the name findings are reported under.") var stdinName = "<stdin>"
+        @Flag(help: "Run as a git pre-receive hook: read 'old new ref' lines and scan what the push adds.") var preReceive = false
+        @Flag(help: .hidden) var prePush = false
+        @Flag(help: .hidden) var hook = false
 
-    func validate() throws {
-        let modes = [git, staged, stdin, preReceive, prePush].filter { $0 }.count
-        guard modes <= 1 else { throw ValidationError("choose one of --git, --staged, --stdin and --pre-receive") }
-        if (since != nil || range != nil) && !git { throw ValidationError("--since and --range go with --git") }
-        if since != nil && range != nil { throw ValidationError("give --since or --range, not both") }
-        if (git || staged || preReceive || prePush) && paths.count > 1 { throw ValidationError("give at most one repository") }
-        if stdin && !paths.isEmpty { throw ValidationError("--stdin reads standard input; give no paths") }
-        if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
-        _ = try Self.bytes(maxFileSize)
-    }
+        @Flag(help: "Do not honour .gitignore files.") var noIgnore = false
+        @Option(help: "Skip files larger than this many bytes (suffixes k, M, G; 0 for no limit).") var maxFileSize = "10M"
+        @Option(help: "Output format.") var format: Format = .text
+        @Option(help: "Drop findings whose fingerprints are in this baseline file.") var baseline: String?
+        @Option(help: "Write every finding's fingerprint to this baseline file and exit 0.") var writeBaseline: String?
+        @Option(help: "Configuration file (default: .sigil-scan.toml in the scanned folder or repository).") var config: String?
+        @Option(help: "Scan with this many threads (default: one per core).") var jobs: Int?
 
-    static func bytes(_ text: String) throws -> Int {
-        let units: [Character: Int] = ["k": 1 << 10, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
-        var number = Substring(text)
-        var unit = 1
-        if let last = number.last, let scale = units[last] {
-            unit = scale
-            number = number.dropLast()
+        func validate() throws {
+            let modes = [git, staged, stdin, preReceive, prePush].filter { $0 }.count
+            guard modes <= 1 else { throw ValidationError("choose one of --git, --staged, --stdin and --pre-receive") }
+            if (since != nil || range != nil) && !git { throw ValidationError("--since and --range go with --git") }
+            if since != nil && range != nil { throw ValidationError("give --since or --range, not both") }
+            if (git || staged || preReceive || prePush) && paths.count > 1 { throw ValidationError("give at most one repository") }
+            if stdin && !paths.isEmpty { throw ValidationError("--stdin reads standard input; give no paths") }
+            if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+            _ = try Self.bytes(maxFileSize)
         }
-        guard let value = Int(number), value >= 0 else {
-            throw ValidationError("--max-file-size '\(text)' is not a size such as 10M, 512k or 0")
-        }
-        return value * unit
-    }
 
-    func run() async throws {
-        let run = ScanRun(command: self)
-        throw ExitCode(await run.execute())
+        static func bytes(_ text: String) throws -> Int {
+            let units: [Character: Int] = ["k": 1 << 10, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+            var number = Substring(text)
+            var unit = 1
+            if let last = number.last, let scale = units[last] {
+                unit = scale
+                number = number.dropLast()
+            }
+            guard let value = Int(number), value >= 0 else {
+                throw ValidationError("--max-file-size '\(text)' is not a size such as 10M, 512k or 0")
+            }
+            return value * unit
+        }
+
+        func run() async throws {
+            let run = ScanRun(command: self)
+            throw ExitCode(await run.execute())
+        }
     }
 }
 

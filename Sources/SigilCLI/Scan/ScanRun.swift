@@ -6,7 +6,7 @@ import SigilScanSources
 /// One `sigil scan` invocation: reads the configuration, runs the source the flags chose, applies
 /// the baseline and a hook's bypass, and prints the report. Returns the exit status.
 struct ScanRun {
-    let command: Scan
+    let command: Scan.Find
 
     /// A failure that stops the scan (exit status 2), already worded for the user.
     struct Stop: Error {
@@ -58,10 +58,14 @@ struct ScanRun {
         }
         var options = FileSource.Options()
         options.respectGitignore = !command.noIgnore
-        options.maximumFileSize = try Scan.bytes(command.maxFileSize)
+        options.maximumFileSize = try Scan.Find.bytes(command.maxFileSize)
         if let jobs = command.jobs { options.workers = jobs }
         let source = FileSource(scanner: scanner, options: options)
         if command.stdin { return source.scanStandardInput(name: command.stdinName) }
+        // A mistyped path must not pass as "nothing found".
+        for path in command.paths where !FileManager.default.fileExists(atPath: path) {
+            throw Stop(message: "\(path): no such file or folder")
+        }
         let progress = Progress.start(enabled: command.format == .text && !command.hook)
         defer { progress?.finish() }
         return source.scan(command.paths.isEmpty ? ["."] : command.paths, progress: progress?.update)

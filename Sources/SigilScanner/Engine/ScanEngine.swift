@@ -13,8 +13,8 @@ public struct ScanEngine: Sendable {
     }
 
     /// The detections in `bytes`, ordered by position, with overlaps resolved.
-    public func detections(in bytes: UnsafeBufferPointer<UInt8>) -> [Detection] {
-        let text = ScanText(bytes)
+    public func detections(in bytes: UnsafeBufferPointer<UInt8>, isConfiguration: Bool = true) -> [Detection] {
+        let text = ScanText(bytes, isConfiguration: isConfiguration)
         var detections: [Detection] = []
         index.forEachOccurrence(in: bytes) { detector, range in
             detectors[detector].detect(in: text, at: range, into: &detections)

@@ -40,28 +40,39 @@ public struct SecretScanner: Sendable {
         configuration.isPathAllowed(path)
     }
 
+    /// Files of cryptographic test vectors (`hpke-test-vectors.json`, `vectors/…`).
+    static func isTestVectorFile(_ path: String) -> Bool {
+        path.lowercased().contains("vector")
+    }
+
     public func findings(in bytes: UnsafeBufferPointer<UInt8>, source: ScanSource) -> [Finding] {
-        let detections = engine.detections(in: bytes)
+        let detections = engine.detections(in: bytes, isConfiguration: ScanText.isConfiguration(path: source.path))
         guard !detections.isEmpty else { return [] }
         let text = ScanText(bytes)
+        let isTestVectors = Self.isTestVectorFile(source.path)
         var findings: [Finding] = []
+        // One forward walk gives every detection its line and column.
         var line = 1
-        var lineStart = 0
+        var column = 1
         var cursor = 0
-        for detection in detections {
+        for detection in detections.sorted(by: { $0.match.lowerBound < $1.match.lowerBound }) {
             let start = detection.match.lowerBound
             while cursor < start {
-                if bytes[cursor] == UInt8(ascii: "\n") {
+                let byte = bytes[cursor]
+                if byte == UInt8(ascii: "\n") {
                     line += 1
-                    lineStart = cursor + 1
+                    column = 1
+                } else if byte & 0xC0 != 0x80 {
+                    column += 1
                 }
                 cursor += 1
             }
-            let lineEnd = text.lineEnd(after: start)
-            if text.contains(Self.allowMarker, in: lineStart..<lineEnd, ignoringCase: false) { continue }
+            // Cryptographic test vectors are secrets by design, not credentials.
+            if isTestVectors, detection.rule.precedence == BuiltinRules.genericSecret.precedence { continue }
+            let context = text.lineStart(before: start)..<text.lineEnd(after: detection.secret.upperBound)
+            if text.contains(Self.allowMarker, in: context, ignoringCase: false) { continue }
             let secret = text.string(detection.secret)
             if configuration.isValueAllowed(secret) || configuration.disabledRules.contains(detection.rule.id) { continue }
-            let column = 1 + bytes[lineStart..<start].reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
             let fileLine = source.lineNumbers.map { $0.indices.contains(line - 1) ? $0[line - 1] : line } ?? line
             findings.append(Finding(rule: detection.rule, file: source.path, line: fileLine, column: column, commit: source.commit, secret: secret))
         }

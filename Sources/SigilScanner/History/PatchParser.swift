@@ -8,7 +8,7 @@ public struct FileAdditions: Sendable {
     public let lineNumbers: [Int]
 }
 
-/// Reads the output of `git log -p -U0 --format=<PatchParser.commitFormat>` (or of
+/// Reads the output of `git log -p --cc -U0 --format=<PatchParser.commitFormat>` (or of
 /// `git diff -p -U0`) as it streams, and hands over each file's added lines. Removed and context
 /// lines are not secrets anyone adds; binary diffs have no lines.
 ///
@@ -26,6 +26,8 @@ public struct PatchParser {
     private var lineNumbers: [Int] = []
     private var nextLine = 0
     private var inHunk = false
+    /// Prefix columns of the current hunk's lines: 1, or one per parent in a merge's combined diff.
+    private var columns = 1
     /// Bytes read, for throughput figures.
     public private(set) var bytesRead = 0
 
@@ -71,22 +73,23 @@ public struct PatchParser {
     private mutating func handle(line: UnsafeBufferPointer<UInt8>, emit: (FileAdditions) -> Void) {
         guard let first = line.first else { return }
         if inHunk {
-            switch first {
-            case UInt8(ascii: "+"):
-                text.append(contentsOf: line[1...])
-                text.append(UInt8(ascii: "\n"))
-                lineNumbers.append(nextLine)
-                nextLine += 1
-                if text.count >= Self.flushThreshold { flush(emit: emit) }
-                return
-            case UInt8(ascii: " "):
-                nextLine += 1
-                return
-            case UInt8(ascii: "-"), UInt8(ascii: "\\"):
-                return
-            default:
-                inHunk = false
+            if columns > 1 {
+                if handleCombined(line: line, emit: emit) { return }
+            } else {
+                switch first {
+                case UInt8(ascii: "+"):
+                    add(UnsafeBufferPointer(rebasing: line[1...]), emit: emit)
+                    return
+                case UInt8(ascii: " "):
+                    nextLine += 1
+                    return
+                case UInt8(ascii: "-"), UInt8(ascii: "\\"):
+                    return
+                default:
+                    break
+                }
             }
+            inHunk = false
         }
         if first == 0 {
             flush(emit: emit)
@@ -103,14 +106,44 @@ public struct PatchParser {
             return
         }
         if first == UInt8(ascii: "+"), line.starts(with: "+++ ".utf8) {
-            let target = String(decoding: line[4...], as: UTF8.self)
+            var target = String(decoding: line[4...], as: UTF8.self)
+            // Git ends a name that has a space with a tab.
+            if target.hasSuffix("\t") { target.removeLast() }
             path = target == "/dev/null" ? nil : Self.stripPrefix(Self.unquote(target))
             return
         }
-        if first == UInt8(ascii: "@"), line.starts(with: "@@ ".utf8) {
+        if first == UInt8(ascii: "@"), line.starts(with: "@@".utf8) {
+            // `@@ -a +c @@`, or `@@@ -a -b +c @@@` for a merge with two parents.
+            let marker = line.prefix { $0 == UInt8(ascii: "@") }.count
+            columns = max(1, marker - 1)
             nextLine = Self.newStart(String(decoding: line, as: UTF8.self)) ?? 1
             inHunk = path != nil
         }
+    }
+
+    private mutating func add(_ content: UnsafeBufferPointer<UInt8>, emit: (FileAdditions) -> Void) {
+        text.append(contentsOf: content)
+        text.append(UInt8(ascii: "\n"))
+        lineNumbers.append(nextLine)
+        nextLine += 1
+        if text.count >= Self.flushThreshold { flush(emit: emit) }
+    }
+
+    /// A line of a merge's combined diff (`git log --cc`): one prefix column per parent. A line
+    /// with `+` in every column is new against every parent, so the merge itself added it; other
+    /// lines of the result came from a parent and were scanned in the commit that added them.
+    /// Returns false when the line ends the hunk.
+    private mutating func handleCombined(line: UnsafeBufferPointer<UInt8>, emit: (FileAdditions) -> Void) -> Bool {
+        guard line.count >= columns else { return false }
+        let prefix = line[0..<columns]
+        guard prefix.allSatisfy({ $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: " ") }) else { return false }
+        if prefix.contains(UInt8(ascii: "-")) { return true }
+        if prefix.allSatisfy({ $0 == UInt8(ascii: "+") }) {
+            add(UnsafeBufferPointer(rebasing: line[columns...]), emit: emit)
+        } else {
+            nextLine += 1
+        }
+        return true
     }
 
     private mutating func flush(emit: (FileAdditions) -> Void) {
@@ -121,7 +154,7 @@ public struct PatchParser {
         lineNumbers = []
     }
 
-    /// `@@ -a,b +c,d @@` → c.
+    /// `@@ -a,b +c,d @@` → c (also for `@@@ -a -b +c @@@`).
     static func newStart(_ header: String) -> Int? {
         guard let plus = header.split(separator: " ").first(where: { $0.hasPrefix("+") }) else { return nil }
         return Int(plus.dropFirst().split(separator: ",").first ?? "")

@@ -116,7 +116,7 @@ public struct ScanReport: Sendable {
             "columnKind": .string("unicodeCodePoints"),
             "results": .array(results),
             "invocations": .array([.object([
-                "executionSuccessful": .bool(problems.isEmpty),
+                "executionSuccessful": .bool(!incomplete),
                 "toolExecutionNotifications": .array(problems.map { problem in
                     .object([
                         "level": .string("warning"),
@@ -179,7 +179,10 @@ public struct ScanReport: Sendable {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// A size in binary units, as `--max-file-size` takes them (10M is 10 MiB).
     public static func megabytes(_ bytes: Int) -> String {
-        bytes >= 1_000_000 ? String(format: "%.1f MB", Double(bytes) / 1e6) : String(format: "%.1f kB", Double(bytes) / 1e3)
+        if bytes >= 1 << 30 { return String(format: "%.1f GiB", Double(bytes) / Double(1 << 30)) }
+        if bytes >= 1 << 20 { return String(format: "%.1f MiB", Double(bytes) / Double(1 << 20)) }
+        return String(format: "%.1f KiB", Double(bytes) / 1024)
     }
 }

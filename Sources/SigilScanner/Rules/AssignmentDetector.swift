@@ -44,7 +44,7 @@ public struct AssignmentDetector: Detector {
         }
         let name = identifier(around: keyword, in: text)
         // Cheap byte checks first: most names are not assigned a literal.
-        guard let value = assignedValue(to: name, in: text) else { return }
+        guard let (value, quoted) = assignedValue(to: name, in: text) else { return }
         // Each name is judged once, from its first keyword.
         guard firstKeyword(in: text, name: name) == keyword.lowerBound else { return }
         let words = Self.words(of: text.string(name))
@@ -54,7 +54,11 @@ public struct AssignmentDetector: Detector {
             detections.append(Detection(rule: special, secret: value, match: name.lowerBound..<value.upperBound))
             return
         }
-        let plausible = kind == .password ? ValueJudgement.isPlausiblePassword(string) : ValueJudgement.isPlausibleSecret(string)
+        // In source code only a quoted literal is a value; `aws_secret = …` above is the exception
+        // because name and shape together are specific enough.
+        guard quoted || text.isConfiguration else { return }
+        let plausible = kind == .password
+            ? ValueJudgement.isPlausiblePassword(string, quoted: quoted) : ValueJudgement.isPlausibleSecret(string, quoted: quoted)
         guard plausible else { return }
         let rule = kind == .password ? BuiltinRules.genericPassword : BuiltinRules.genericSecret
         detections.append(Detection(rule: rule, secret: value, match: name.lowerBound..<value.upperBound))
@@ -129,8 +133,9 @@ public struct AssignmentDetector: Detector {
         return kind
     }
 
-    /// The value assigned to the name, or nil when there is no literal assignment.
-    func assignedValue(to name: Range<Int>, in text: ScanText) -> Range<Int>? {
+    /// The value assigned to the name and whether it was quoted, or nil when there is no literal
+    /// assignment.
+    func assignedValue(to name: Range<Int>, in text: ScanText) -> (Range<Int>, Bool)? {
         var position = name.upperBound
         let before = text.at(name.lowerBound - 1)
         // `"password": …` / `'password' => …`: step over the key's closing quote.
@@ -140,7 +145,7 @@ public struct AssignmentDetector: Detector {
             let start = position + 1
             var end = start
             while end < text.count, text[end] != UInt8(ascii: "<"), text[end] != UInt8(ascii: "\n") { end += 1 }
-            return end > start && text.at(end) == UInt8(ascii: "<") ? start..<end : nil
+            return end > start && text.at(end) == UInt8(ascii: "<") ? (start..<end, true) : nil
         }
         // `--password value` on a command line.
         if before == UInt8(ascii: "-"), text.at(name.lowerBound - 2) == UInt8(ascii: "-"), text.at(position) == UInt8(ascii: " ") {
@@ -175,6 +180,8 @@ public struct AssignmentDetector: Detector {
                 var after = cursor
                 while ASCII.isBlank(text.at(after)) { after += 1 }
                 if text.at(after) == UInt8(ascii: "="), text.at(after + 1) != UInt8(ascii: "=") { return after + 1 }
+                // `token: TokenKind?` declares a type; there is no value.
+                if !text.isConfiguration { return nil }
             }
             return position + 1
         default:
@@ -203,7 +210,7 @@ public struct AssignmentDetector: Detector {
     /// keywords.
     static let lineLeads: Set<[UInt8]> = Set(["", "-", "export", "ENV", "ARG", "set", "SET", "setx", "$env:"].map { Array($0.utf8) })
 
-    private func value(in text: ScanText, from start: Int, bareAllowed: Bool) -> Range<Int>? {
+    private func value(in text: ScanText, from start: Int, bareAllowed: Bool) -> (Range<Int>, Bool)? {
         var position = start
         var quote = text.at(position)
         // Python's r"", b"", u"" prefixes; f-strings are templates.
@@ -218,7 +225,7 @@ public struct AssignmentDetector: Detector {
                 let byte = text[end]
                 if byte == UInt8(ascii: "\n") { return nil }
                 if byte == UInt8(ascii: "\\") { end += 2; continue }
-                if byte == quote { return end > valueStart ? valueStart..<end : nil }
+                if byte == quote { return end > valueStart ? (valueStart..<end, true) : nil }
                 end += 1
             }
             return nil
@@ -232,7 +239,7 @@ public struct AssignmentDetector: Detector {
         }
         // `os.environ["X"]`, `getenv("X")`, `value.strip()`: code, not a literal.
         if "([\"'`".utf8.contains(text.at(end)) { return nil }
-        return end > position ? position..<end : nil
+        return end > position ? (position..<end, false) : nil
     }
 
     private func detectBearer(in text: ScanText, at keyword: Range<Int>, into detections: inout [Detection]) {

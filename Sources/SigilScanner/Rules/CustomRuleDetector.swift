@@ -30,7 +30,7 @@ public struct CustomRuleDetector: Detector {
         while start < text.count {
             let end = text.lineEnd(after: start)
             detect(in: text, line: start..<end, into: &detections)
-            start = end + 1
+            start = text.at(end) == UInt8(ascii: "\n") ? end + 1 : end
         }
     }
 

@@ -51,9 +51,29 @@ public struct Keyword: Sendable, Hashable {
 /// The bytes being scanned, with the small helpers detectors share.
 public struct ScanText {
     public let bytes: UnsafeBufferPointer<UInt8>
+    /// Whether the text is configuration (`.env`, YAML, INI, shell…), where a value needs no
+    /// quotes. In source code an unquoted value is an expression, never a literal secret.
+    public let isConfiguration: Bool
 
-    public init(_ bytes: UnsafeBufferPointer<UInt8>) {
+    public init(_ bytes: UnsafeBufferPointer<UInt8>, isConfiguration: Bool = true) {
         self.bytes = bytes
+        self.isConfiguration = isConfiguration
+    }
+
+    /// File extensions of programming languages, whose unquoted values are code.
+    static let codeExtensions: Set<String> = [
+        "swift", "py", "js", "mjs", "cjs", "ts", "tsx", "jsx", "java", "kt", "kts", "scala", "go", "rs", "c", "h",
+        "cc", "cpp", "hpp", "m", "mm", "cs", "fs", "vb", "rb", "php", "pl", "pm", "lua", "dart", "r", "jl", "ex",
+        "exs", "erl", "hs", "clj", "groovy", "gradle", "sql", "vue", "svelte", "zig", "nim", "cr", "d", "wat",
+        // Documentation mixes snippets of every language; its unquoted values are not literals.
+        "md", "markdown", "rst", "adoc",
+    ]
+
+    /// Whether a file at `path` is configuration rather than code, judged by its extension.
+    public static func isConfiguration(path: String) -> Bool {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return true }
+        return !codeExtensions.contains(name[name.index(after: dot)...].lowercased())
     }
 
     @inline(__always) public var count: Int { bytes.count }
@@ -68,15 +88,23 @@ public struct ScanText {
         String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
     }
 
+    /// How far the line helpers look: detectors judge context within this distance, so a
+    /// minified file's megabyte-long line costs no more than a short one.
+    public static let contextLimit = 4096
+
+    /// The start of the line holding `index`, or `contextLimit` bytes back if that is nearer.
     public func lineStart(before index: Int) -> Int {
         var position = index
-        while position > 0, bytes[position - 1] != UInt8(ascii: "\n") { position -= 1 }
+        let floor = max(0, index - Self.contextLimit)
+        while position > floor, bytes[position - 1] != UInt8(ascii: "\n") { position -= 1 }
         return position
     }
 
+    /// The end of the line holding `index`, or `contextLimit` bytes on if that is nearer.
     public func lineEnd(after index: Int) -> Int {
         var position = index
-        while position < bytes.count, bytes[position] != UInt8(ascii: "\n") { position += 1 }
+        let ceiling = min(bytes.count, index + Self.contextLimit)
+        while position < ceiling, bytes[position] != UInt8(ascii: "\n") { position += 1 }
         return position
     }
 

@@ -107,9 +107,11 @@ public enum ValueJudgement {
 
     /// Something that refers to a value kept elsewhere, or code that computes one: environment
     /// lookups, template references, member chains and calls.
-    static func isReference(_ value: String) -> Bool {
+    static func isReference(_ value: String, quoted: Bool = false) -> Bool {
         guard let first = value.utf8.first else { return true }
-        if "$%@&*!{[(<".utf8.contains(first) { return true }
+        // Unquoted, these start YAML anchors and tags, shell expansions, lists and maps; quoted,
+        // only `$X` and `%X%` refer to something.
+        if (quoted ? "$%" : "$%@&*!{[(<").utf8.contains(first) { return true }
         if value.contains("(") || value.contains("://") { return true }
         if value.hasPrefix("/") || value.hasPrefix("./") || value.hasPrefix("~/") || value.hasPrefix("../") { return true }
         // `settings.SECRET_KEY`, `var.db_password`, `ENV_NAME`: identifiers and member chains.
@@ -120,26 +122,61 @@ public enum ValueJudgement {
         return false
     }
 
+    /// Words joined by separators (`prod-db-password`, `should-not-be-issued`): a name or a
+    /// sentence, not a credential.
+    static func isWords(_ value: String) -> Bool {
+        var letters = 0
+        var separators = 0
+        for byte in value.utf8 {
+            switch byte {
+            case 97...122, 65...90: letters += 1
+            case UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: " "), UInt8(ascii: "|"), UInt8(ascii: ":"), UInt8(ascii: "/"), UInt8(ascii: ","):
+                separators += 1
+            default: return false
+            }
+        }
+        return separators > 0 && letters > 0
+    }
+
+    /// Fragments that make a value assigned to a credential name a stand-in (`testpassword123`,
+    /// `access-token-123`, `newSecret`), lowercase. Only the generic rules use these: a random
+    /// token of a known format may contain anything.
+    static let standInFragments = ["password", "passwd", "secret", "token", "test", "12345", "abcdef", "qwerty"]
+
+    /// Stored password hashes: `md5` + hex (PostgreSQL), `{SHA}…`, `$2b$…` and kin.
+    static func isPasswordHash(_ value: String) -> Bool {
+        if value.hasPrefix("md5"), isHexDigest(String(value.dropFirst(3))) { return true }
+        return value.hasPrefix("{SHA") || value.hasPrefix("{SSHA") || value.hasPrefix("$2") || value.hasPrefix("$argon2")
+    }
+
+    static func isStandIn(_ value: String) -> Bool {
+        let lower = value.lowercased()
+        return standInFragments.contains(where: lower.contains)
+    }
+
     /// Whether a value assigned to a password-like name is a password.
-    public static func isPlausiblePassword(_ value: String) -> Bool {
+    public static func isPlausiblePassword(_ value: String, quoted: Bool = false) -> Bool {
         let length = value.utf8.count
         guard length >= 6, length <= 128, !value.utf8.contains(where: { $0 <= 32 }) else { return false }
         let lower = value.lowercased()
-        if stopWords.contains(lower) || isKnownExampleOrPlaceholder(value) || isReference(value) { return false }
-        if isUUID(value) || isHexDigest(value) { return false }
+        if stopWords.contains(lower) || isKnownExampleOrPlaceholder(value) || isReference(value, quoted: quoted) || isStandIn(value) { return false }
+        if isUUID(value) || isHexDigest(value) || isWords(value) || isPasswordHash(value) { return false }
         let classes = characterClasses(value)
         if classes >= 3 { return true }
         if classes == 2 { return length >= 7 && entropy(value) >= 2.5 }
-        return length >= 14 && entropy(value) >= 3.3
+        // One class: letters only are a word; digits only a number or PIN.
+        return false
     }
 
     /// Whether a value assigned to a secret-, token- or key-like name is a secret.
-    public static func isPlausibleSecret(_ value: String) -> Bool {
+    public static func isPlausibleSecret(_ value: String, quoted: Bool = false) -> Bool {
         let length = value.utf8.count
         guard length >= 16, length <= 1000, !value.utf8.contains(where: { $0 <= 32 }) else { return false }
-        if stopWords.contains(value.lowercased()) || isKnownExampleOrPlaceholder(value) || isReference(value) { return false }
+        if stopWords.contains(value.lowercased()) || isKnownExampleOrPlaceholder(value) || isReference(value, quoted: quoted) || isStandIn(value) {
+            return false
+        }
         // Hex is kept: many API keys are hex, and names that hold digests are refused by name.
-        if isUUID(value) { return false }
+        if isUUID(value) || isWords(value) { return false }
         guard characterClasses(value) >= 2 else { return false }
         return entropy(value) >= (length >= 32 ? 3.5 : 3.2)
     }

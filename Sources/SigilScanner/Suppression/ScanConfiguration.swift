@@ -73,6 +73,9 @@ public struct ScanConfiguration: Sendable {
             }
             for key in allowTable.keys {
                 let line = locator.line(ofKey: key)
+                guard ["paths", "values", "disabled-rules"].contains(key) else {
+                    throw Problem(file: file, line: line, message: "unknown allowlist setting '\(key)'; expected paths, values or disabled-rules")
+                }
                 let values = try strings(allowTable[key], key: key, file: file, line: line)
                 switch key {
                 case "paths": configuration.allowedPaths = GlobList(lines: values)
@@ -83,7 +86,7 @@ public struct ScanConfiguration: Sendable {
                     }
                     configuration.disabledRules = Set(values)
                 default:
-                    throw Problem(file: file, line: line, message: "unknown allowlist setting '\(key)'; expected paths, values or disabled-rules")
+                    break
                 }
             }
         }
