@@ -37,16 +37,18 @@ extension AdminClient {
     /// Reports Sigil secrets found somewhere they should not be. Send only SHA-256 of each secret
     /// (lowercase hex over its UTF-8 bytes), never the secret: `SHA256.hash(data: Data(secret.utf8))`.
     /// The server revokes each matching live secret at once, records a `leakedCredentials` risk
-    /// detection and audits it. More than 1,000 hashes are sent in several requests; results
-    /// come back once per distinct hash, in the order given. `source` (1–256 characters) says
+    /// detection and audits it. Hashes go in requests of `batchSize` (each hash costs the server
+    /// one SHA-256 per secret in the tenant, so small batches keep every request well inside its
+    /// timeout); results come back once per distinct hash, in the order given. `source` (1–256 characters) says
     /// where they were found, e.g. `sigil scan --git /srv/repo`. Throws `CLIError` with the
     /// server's message when the report is refused (then nothing was revoked by that request).
-    func reportLeaks(sha256: [String], source: String) async throws -> [LeakReportResult] {
+    func reportLeaks(sha256: [String], source: String, batchSize: Int = 100) async throws -> [LeakReportResult] {
+        precondition((1...LeakReport.maximumHashes).contains(batchSize), "batchSize must be 1–\(LeakReport.maximumHashes)")
         var results: [LeakReportResult] = []
         var seen = Set<String>()
         let distinct = sha256.filter { seen.insert($0).inserted }
-        for start in stride(from: 0, to: distinct.count, by: LeakReport.maximumHashes) {
-            let batch = distinct[start..<min(start + LeakReport.maximumHashes, distinct.count)]
+        for start in stride(from: 0, to: distinct.count, by: batchSize) {
+            let batch = distinct[start..<min(start + batchSize, distinct.count)]
             let reply = try await call("POST", "leakedCredentials", json: [
                 "sha256": .array(batch.map(JSONValue.string)), "source": .string(source),
             ])
