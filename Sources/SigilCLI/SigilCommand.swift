@@ -6,7 +6,7 @@ public struct SigilCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "sigil",
         abstract: "Sigil: workload identities without shared secrets.",
-        subcommands: [Serve.self, Login.self, App.self, Logs.self, Keys.self, Scan.self])
+        subcommands: [Serve.self, Login.self, App.self, Logs.self, Keys.self, Risk.self, Scan.self])
 
     public init() {}
 }

@@ -98,5 +98,20 @@ enum Schema {
             "CREATE TABLE directory_generation (id INTEGER PRIMARY KEY, value BIGINT NOT NULL)",
             "INSERT INTO directory_generation (id, value) VALUES (1, 0)",
         ]),
+        // Leak reports: a revoked secret stays listed (and refused with its own message);
+        // detections are kept after their app is deleted, as history.
+        Migration(version: 3, statements: [
+            "ALTER TABLE password_credentials ADD COLUMN revoked_at BIGINT",
+            "ALTER TABLE password_credentials ADD COLUMN revoked_reason TEXT",
+            """
+            CREATE TABLE risk_detections (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, service_principal_id TEXT NOT NULL, app_id TEXT NOT NULL,
+                risk_event_type TEXT NOT NULL, risk_level TEXT NOT NULL, risk_state TEXT NOT NULL,
+                detected_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, key_id TEXT, source TEXT NOT NULL,
+                correlation_id TEXT NOT NULL)
+            """,
+            "CREATE INDEX risk_detections_time ON risk_detections (tenant_id, detected_at)",
+            "CREATE INDEX risk_detections_principal ON risk_detections (tenant_id, service_principal_id, risk_state)",
+        ]),
     ]
 }

@@ -229,14 +229,17 @@ extension Store {
     public func passwordCredentials(applicationId: String) async throws -> [PasswordCredential] {
         try await read { database in
             try await database.raw("SELECT * FROM password_credentials WHERE application_id = \(bind: applicationId) ORDER BY start_at")
-                .all().map { row in
-                    PasswordCredential(
-                        keyId: try row.string("key_id"), applicationId: try row.string("application_id"),
-                        displayName: try row.string("display_name"), hint: try row.string("hint"),
-                        hash: SecretHash(salt: Data(base64Encoded: try row.string("salt")) ?? Data(), digest: Data(base64Encoded: try row.string("digest")) ?? Data()),
-                        startDateTime: try row.date("start_at"), endDateTime: try row.date("end_at"))
-                }
+                .all().map(Self.passwordCredential)
         }
+    }
+
+    static func passwordCredential(_ row: any SQLRow) throws -> PasswordCredential {
+        PasswordCredential(
+            keyId: try row.string("key_id"), applicationId: try row.string("application_id"),
+            displayName: try row.string("display_name"), hint: try row.string("hint"),
+            hash: SecretHash(salt: Data(base64Encoded: try row.string("salt")) ?? Data(), digest: Data(base64Encoded: try row.string("digest")) ?? Data()),
+            startDateTime: try row.date("start_at"), endDateTime: try row.date("end_at"),
+            revokedAt: try row.optionalDate("revoked_at"), revokedReason: try row.optionalString("revoked_reason"))
     }
 
     /// Removes a password or key credential; `notFound` when the app has no credential of that

@@ -20,15 +20,20 @@ struct App: AsyncParsableCommand {
             ("appRoles", app["appRoles"].arrayValue.flatMap { $0.isEmpty ? nil : $0.map { $0["value"].text }.joined(separator: ",") } ?? "-"),
             ("appRoleAssignmentRequired", app["appRoleAssignmentRequired"].text), ("accountEnabled", app["accountEnabled"].text),
             ("accessTokenSigningAlgorithm", app["accessTokenSigningAlgorithm"].text),
+            ("riskLevel", app["riskLevel"].text), ("riskState", app["riskState"].text),
         ])
         let passwords = app["passwordCredentials"].arrayValue ?? []
         let keys = app["keyCredentials"].arrayValue ?? []
         if !passwords.isEmpty || !keys.isEmpty {
             print("")
             Output.table(
-                ["KIND", "KEY ID", "NAME", "HINT/KID", "EXPIRES"],
-                passwords.map { ["secret", $0["keyId"].text, $0["displayName"].text, $0["hint"].text + "…", $0["endDateTime"].text] }
-                    + keys.map { [$0["type"].text, $0["keyId"].text, $0["displayName"].text, $0["kid"].text, $0["endDateTime"].text] })
+                ["KIND", "KEY ID", "NAME", "HINT/KID", "EXPIRES", "REVOKED"],
+                passwords.map {
+                    ["secret", $0["keyId"].text, $0["displayName"].text, $0["hint"].text + "…", $0["endDateTime"].text, $0["revokedDateTime"].text]
+                } + keys.map { [$0["type"].text, $0["keyId"].text, $0["displayName"].text, $0["kid"].text, $0["endDateTime"].text, "-"] })
+            if let reason = passwords.lazy.compactMap({ $0["revokedReason"].stringValue }).first {
+                print("\nA revoked secret no longer signs in. \(reason) Add a new credential (a certificate or federated credential, not a secret) and remove the revoked one.")
+            }
         }
     }
 

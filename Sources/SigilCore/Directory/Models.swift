@@ -73,10 +73,13 @@ public struct PasswordCredential: Sendable, Equatable {
     public var startDateTime: Date
     public var endDateTime: Date
     public var lastUsedAt: Date?
+    /// When the secret was revoked (reported leaked): it stays listed, and never authenticates again.
+    public var revokedAt: Date?
+    public var revokedReason: String?
 
     public init(
         keyId: String, applicationId: String, displayName: String, hint: String, hash: SecretHash,
-        startDateTime: Date, endDateTime: Date, lastUsedAt: Date? = nil
+        startDateTime: Date, endDateTime: Date, lastUsedAt: Date? = nil, revokedAt: Date? = nil, revokedReason: String? = nil
     ) {
         self.keyId = keyId
         self.applicationId = applicationId
@@ -86,6 +89,8 @@ public struct PasswordCredential: Sendable, Equatable {
         self.startDateTime = startDateTime
         self.endDateTime = endDateTime
         self.lastUsedAt = lastUsedAt
+        self.revokedAt = revokedAt
+        self.revokedReason = revokedReason
     }
 }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// An RFC 6749 §5.2 error with Entra's AADSTS number, as the token endpoint returns it.
 /// The description says exactly what to fix and never contains a secret.
 public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -86,6 +88,15 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         OAuthError(
             error: "invalid_client", code: 7000222,
             message: "The provided client secret keys for app '\(quoted(clientId))' are expired (key id \(keyId)). Create a new secret, or better, a certificate or federated credential.",
+            status: 401
+        )
+    }
+    /// A secret that matches but was revoked because it was reported leaked: Entra's number for a
+    /// bad secret, with a message that tells the owner what happened and what to do.
+    public static func revokedSecret(_ clientId: String, keyId: String, revokedAt: Date) -> OAuthError {
+        OAuthError(
+            error: "invalid_client", code: 7000215,
+            message: "Invalid client secret provided. The client secret \(keyId) of app '\(quoted(clientId))' was revoked on \(revokedAt.formatted(.iso8601)) because it was reported leaked. Add a new credential to the app (better a certificate or federated credential than another secret) and use it instead.",
             status: 401
         )
     }

@@ -37,7 +37,8 @@ struct AdminAPI {
         group.post("applications", use: authorized(createApplication))
         group.get("applications", use: authorized { _, _, caller in
             let apps = try await store.applications(tenantId: caller.tenant.id)
-            return .json(["value": .array(apps.map { AdminJSON.application($0) })])
+            let risks = try await store.servicePrincipalRisks(tenantId: caller.tenant.id)
+            return .json(["value": .array(apps.map { AdminJSON.application($0, risk: risks[$0.servicePrincipalId] ?? .clean) })])
         })
         group.get("applications/{app}", use: authorized { _, context, caller in
             let app = try await application(context, caller)
@@ -65,6 +66,10 @@ struct AdminAPI {
             .json(["value": .array(keys.published().map(AdminJSON.signingKey))])
         })
         group.post("signingKeys/rotate", use: authorized(rotateKeys))
+        group.post("leakedCredentials", use: authorized(reportLeaks))
+        group.get("riskDetections", use: authorized(listRiskDetections))
+        group.post("riskDetections/{id}/dismiss", use: authorized(dismissRiskDetection))
+        group.post("scanBypasses", use: authorized(recordScanBypass))
     }
 
     /// Wraps a handler with authentication and turns every failure into a Graph-shaped error.
@@ -93,20 +98,21 @@ struct AdminAPI {
     }
 
     func describe(_ app: AppRegistration) async throws -> JSONValue {
-        AdminJSON.application(
+        let risk = try await store.servicePrincipalRisks(tenantId: app.tenantId, servicePrincipalId: app.servicePrincipalId)
+        return AdminJSON.application(
             app, passwords: try await store.passwordCredentials(applicationId: app.objectId),
-            keys: try await store.keyCredentials(applicationId: app.objectId))
+            keys: try await store.keyCredentials(applicationId: app.objectId), risk: risk[app.servicePrincipalId] ?? .clean)
     }
 
-    func body(_ request: Request, allowed: Set<String>) async throws -> JSONBody {
+    func body(_ request: Request, allowed: Set<String>, limit: Int = maximumBodySize) async throws -> JSONBody {
         guard request.mediaType == "application/json" else {
             throw AdminError.badRequest("The body must be application/json; this request sent '\(request.headers[.contentType] ?? "no content type")'.")
         }
         let bytes: [UInt8]
         do {
-            bytes = try await request.collectBody()
+            bytes = try await request.collectBody(limit: limit)
         } catch {
-            throw AdminError.tooLarge
+            throw AdminError.tooLarge(limit: limit)
         }
         return try JSONBody(bytes, allowed: allowed)
     }
@@ -123,7 +129,7 @@ struct AdminAPI {
             accessTokenSigningAlgorithm: try Self.tokenAlgorithm(body), enabled: true, createdAt: Date())
         let json = AdminJSON.application(app, passwords: [], keys: [])
         try await store.createApplication(app, audit: caller.audit("application.create", targetType: "application", targetId: app.objectId, after: json))
-        return .json(json, status: .created, headers: [.location: "/admin/v1/applications/\(app.objectId)"])
+        return .json(AdminJSON.application(app, passwords: [], keys: [], risk: .clean), status: .created, headers: [.location: "/admin/v1/applications/\(app.objectId)"])
     }
 
     static func tokenAlgorithm(_ body: JSONBody) throws -> JWSAlgorithm {
@@ -201,7 +207,8 @@ struct AdminAPI {
         let app = try await application(context, caller)
         let keyId = try Self.pathParameter(context, "keyId")
         if app.objectId == caller.app.objectId {
-            let remaining = try await store.passwordCredentials(applicationId: app.objectId).count
+            // A revoked secret signs no one in: it does not count.
+            let remaining = try await store.passwordCredentials(applicationId: app.objectId).filter { $0.revokedAt == nil }.count
                 + (try await store.keyCredentials(applicationId: app.objectId).count)
             guard remaining > 1 else {
                 throw AdminError.forbidden("Refusing to remove the last credential of the application you are signed in as: it would lock administrators out.")

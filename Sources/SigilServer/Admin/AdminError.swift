@@ -18,7 +18,9 @@ struct AdminError: Error {
     static func unauthorized(_ message: String) -> AdminError {
         AdminError(status: .unauthorized, code: "InvalidAuthenticationToken", message: message)
     }
-    static let tooLarge = AdminError(status: .contentTooLarge, code: "RequestEntityTooLarge", message: "The request body is larger than \(maximumBodySize) bytes.")
+    static func tooLarge(limit: Int = maximumBodySize) -> AdminError {
+        AdminError(status: .contentTooLarge, code: "RequestEntityTooLarge", message: "The request body is larger than \(limit) bytes.")
+    }
 
     /// Maps store and rule failures to their HTTP meaning; anything else is a 500 that says nothing internal.
     init(_ error: any Error) {

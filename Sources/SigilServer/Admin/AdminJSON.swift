@@ -6,7 +6,10 @@ import SigilStore
 /// has one. Secret values never appear here; the one response that carries a new secret adds
 /// `secretText` itself.
 enum AdminJSON {
-    static func application(_ app: AppRegistration, passwords: [PasswordCredential]? = nil, keys: [KeyCredential]? = nil) -> JSONValue {
+    /// `risk` is given in API responses; audit snapshots leave it out (it is not the app's configuration).
+    static func application(
+        _ app: AppRegistration, passwords: [PasswordCredential]? = nil, keys: [KeyCredential]? = nil, risk: ServicePrincipalRisk? = nil
+    ) -> JSONValue {
         var object: [String: JSONValue] = [
             "id": .string(app.objectId),
             "objectId": .string(app.objectId),
@@ -23,6 +26,10 @@ enum AdminJSON {
         ]
         if let passwords { object["passwordCredentials"] = .array(passwords.map(passwordCredential)) }
         if let keys { object["keyCredentials"] = .array(keys.map(keyCredential)) }
+        if let risk {
+            object["riskLevel"] = .string(risk.level.rawValue)
+            object["riskState"] = .string(risk.state.rawValue)
+        }
         return .object(object)
     }
 
@@ -34,10 +41,15 @@ enum AdminJSON {
     }
 
     static func passwordCredential(_ credential: PasswordCredential) -> JSONValue {
-        [
+        var object: [String: JSONValue] = [
             "keyId": .string(credential.keyId), "displayName": .string(credential.displayName), "hint": .string(credential.hint),
             "startDateTime": .date(credential.startDateTime), "endDateTime": .date(credential.endDateTime),
         ]
+        if let revokedAt = credential.revokedAt {
+            object["revokedDateTime"] = .date(revokedAt)
+            object["revokedReason"] = .optional(credential.revokedReason)
+        }
+        return .object(object)
     }
 
     static func keyCredential(_ credential: KeyCredential) -> JSONValue {
@@ -85,6 +97,17 @@ enum AdminJSON {
             "targetResources": [["type": .string(event.targetType), "id": .string(event.targetId)]],
             "before": event.before ?? .null, "after": event.after ?? .null,
             "result": .string(event.succeeded ? "success" : "failure"), "correlationId": .string(event.correlationId),
+        ]
+    }
+
+    static func riskDetection(_ detection: RiskDetection) -> JSONValue {
+        [
+            "id": .string(detection.id), "riskEventType": .string(detection.riskEventType), "riskLevel": .string(detection.riskLevel.rawValue),
+            "riskState": .string(detection.riskState.rawValue), "detectedDateTime": .date(detection.detectedAt),
+            "lastUpdatedDateTime": .date(detection.updatedAt), "servicePrincipalId": .string(detection.servicePrincipalId),
+            "servicePrincipalDisplayName": .optional(detection.servicePrincipalDisplayName), "appId": .string(detection.appId),
+            "keyIds": .array(detection.keyId.map { [.string($0)] } ?? []), "source": .string(detection.source),
+            "correlationId": .string(detection.correlationId),
         ]
     }
 

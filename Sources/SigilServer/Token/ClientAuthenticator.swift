@@ -34,6 +34,7 @@ struct ClientAuthenticator {
         var matched: PasswordCredential?
         for credential in client.passwords where credential.hash.matches(secret: secret) { matched = credential }
         guard let matched else { throw .invalidSecret(appId) }
+        if let revokedAt = matched.revokedAt { throw .revokedSecret(appId, keyId: matched.keyId, revokedAt: revokedAt) }
         guard now < matched.endDateTime else { throw .expiredSecret(appId, keyId: matched.keyId) }
         guard now >= matched.startDateTime else { throw .secretNotYetValid(appId, keyId: matched.keyId) }
         return Proof(type: .clientSecret, credentialId: matched.keyId, assertionUse: nil)

@@ -11,7 +11,7 @@ import Synchronization
 struct SigilBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sigil-bench", abstract: "Benchmark helpers for bench/run.sh.",
-        subcommands: [RawCrypto.self, KeyPair.self, Assertions.self, PacedLoad.self])
+        subcommands: [RawCrypto.self, KeyPair.self, Assertions.self, PacedLoad.self, LeakMatch.self])
 
     struct RawCrypto: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -35,6 +35,28 @@ struct SigilBench: AsyncParsableCommand {
             }
             let total = counts.withLock { $0.reduce(0, +) }
             print(String(format: "%.0f", Double(total) / seconds))
+        }
+    }
+
+    struct LeakMatch: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "leak-match", abstract: "Time matching reported SHA-256s against N stored salted secret hashes (one thread).")
+        @Option var credentials = 10_000
+        @Option var reports = 1
+
+        func run() {
+            let secrets = (0..<credentials).map { _ in SigilSecretFormat.generate(.clientSecret) }
+            let hashes = secrets.map(SecretHash.make(for:))
+            // The last reported hash matches the last credential; the others match nothing.
+            let reported = (0..<reports).map { index in
+                Data(SHA256.hash(data: Data((index == reports - 1 ? secrets[credentials - 1] : SigilSecretFormat.generate(.clientSecret)).utf8)))
+            }
+            let start = DispatchTime.now().uptimeNanoseconds
+            let found = reported.map { LeakReport.match($0, in: hashes) }
+            let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            precondition(found.last == credentials - 1 && found.dropLast().allSatisfy { $0 == nil })
+            print(String(format: "%d reported x %d credentials: %.1f ms (%.2f µs a comparison)",
+                reports, credentials, milliseconds, milliseconds * 1000 / Double(reports * credentials)))
         }
     }
 

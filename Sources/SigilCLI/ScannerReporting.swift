@@ -1,0 +1,88 @@
+import Foundation
+import SigilCore
+
+/// What the server did with one reported hash.
+struct LeakReportResult: Sendable, Equatable {
+    enum Status: String, Sendable {
+        /// The secret was live: it is revoked now, with a `leakedCredentials` detection on its app.
+        case revoked
+        /// The secret had been revoked before (an earlier report).
+        case alreadyRevoked
+        /// No secret of this tenant has this hash (never issued here, or since removed).
+        case notFound
+    }
+
+    var sha256: String
+    var status: Status
+    /// The application and credential, when found.
+    var appId: String?
+    var keyId: String?
+    var displayName: String?
+}
+
+/// One finding a push goes past (see `recordScanBypass`).
+struct ScanBypassFinding: Sendable, Equatable {
+    var rule: String
+    var file: String
+    var line: Int
+    var fingerprint: String
+    var commit: String?
+}
+
+/// The two calls the scanner (`sigil scan --report`, git hooks) makes to the server, with the
+/// profile every admin command uses:
+///
+///     let results = try await withAdminClient { try await $0.reportLeaks(sha256: hashes, source: "sigil scan --git .") }
+extension AdminClient {
+    /// Reports Sigil secrets found somewhere they should not be. Send only SHA-256 of each secret
+    /// (lowercase hex over its UTF-8 bytes), never the secret: `SHA256.hash(data: Data(secret.utf8))`.
+    /// The server revokes each matching live secret at once, records a `leakedCredentials` risk
+    /// detection and audits it. Hashes go in requests of `batchSize` (each hash costs the server
+    /// one SHA-256 per secret in the tenant, so small batches keep every request well inside its
+    /// timeout); results come back once per distinct hash, in the order given. `source` (1–256 characters) says
+    /// where they were found, e.g. `sigil scan --git /srv/repo`. Throws `CLIError` with the
+    /// server's message when the report is refused (then nothing was revoked by that request).
+    func reportLeaks(sha256: [String], source: String, batchSize: Int = 100) async throws -> [LeakReportResult] {
+        precondition((1...LeakReport.maximumHashes).contains(batchSize), "batchSize must be 1–\(LeakReport.maximumHashes)")
+        var results: [LeakReportResult] = []
+        var seen = Set<String>()
+        let distinct = sha256.filter { seen.insert($0).inserted }
+        for start in stride(from: 0, to: distinct.count, by: batchSize) {
+            let batch = distinct[start..<min(start + batchSize, distinct.count)]
+            let reply = try await call("POST", "leakedCredentials", json: [
+                "sha256": .array(batch.map(JSONValue.string)), "source": .string(source),
+            ])
+            for entry in reply["value"].arrayValue ?? [] {
+                guard let hash = entry["sha256"].stringValue, let status = entry["status"].stringValue.flatMap(LeakReportResult.Status.init) else {
+                    throw CLIError("the server answered the leak report in an unexpected shape")
+                }
+                results.append(LeakReportResult(
+                    sha256: hash, status: status, appId: entry["appId"].stringValue, keyId: entry["keyId"].stringValue,
+                    displayName: entry["displayName"].stringValue))
+            }
+        }
+        return results
+    }
+
+    /// Records that a push went past a secret-scan block, and why, as one audit event
+    /// (`secretScan.bypass`, target the repository). `reason` is required (1–512 characters);
+    /// 1–1,000 findings. Returns the audit event's id.
+    func recordScanBypass(reason: String, repository: String, ref: String?, findings: [ScanBypassFinding]) async throws -> String {
+        var body: [String: JSONValue] = [
+            "reason": .string(reason), "repository": .string(repository),
+            "findings": .array(findings.map { finding in
+                var object: [String: JSONValue] = [
+                    "rule": .string(finding.rule), "file": .string(finding.file), "line": .integer(Int64(finding.line)),
+                    "fingerprint": .string(finding.fingerprint),
+                ]
+                if let commit = finding.commit { object["commit"] = .string(commit) }
+                return .object(object)
+            }),
+        ]
+        if let ref { body["ref"] = .string(ref) }
+        guard let id = try await call("POST", "scanBypasses", json: .object(body))["id"].stringValue else {
+            throw CLIError("the server answered the bypass record in an unexpected shape")
+        }
+        return id
+    }
+}
