@@ -92,3 +92,57 @@ def test_risk_mistakes_get_one_clear_line(cli):
     from test_cli import fails
     assert "No risk detection" in fails(cli, "risk", "dismiss", str(uuid.uuid4()))
     assert "No application 'no-such-app'" in fails(cli, "risk", "list", "--app", "no-such-app")
+
+
+def test_sigil_scan_report_revokes_the_secret_it_finds(cli, sigil, tmp_path):
+    """`sigil scan --report` sends the hash of each Sigil secret it finds; the server revokes it and
+    the scanner shows `validity: revoked`. A Sigil-format secret the server never issued is
+    `not-registered`; neither value ever appears in the output."""
+    name = f"scanned-{uuid.uuid4().hex[:6]}"
+    app = cli.json("app", "create", name)
+    leaked = cli.json("app", "secret", "add", name)["secretText"]
+    assert token_request(sigil, app["appId"], leaked).status_code == 200
+    removed = cli.json("app", "secret", "add", name)
+    stranger = removed["secretText"]
+    cli.run("app", "secret", "remove", name, removed["keyId"])
+    (tmp_path / "settings.py").write_text(f'CLIENT_ID = "{app["appId"]}"\nCLIENT_SECRET = "{leaked}"\n')
+    (tmp_path / "old.env").write_text(f"SIGIL_SECRET={stranger}\n")
+
+    scan = cli.run("scan", str(tmp_path), "--report", "--format", "json", check=False)
+    assert scan.returncode == 1, scan.stderr
+    assert leaked not in scan.stdout + scan.stderr and stranger not in scan.stdout + scan.stderr
+    findings = {f["file"]: f for f in __import__("json").loads(scan.stdout)["findings"]}
+    assert findings["settings.py"]["rule"] == "sigil-client-secret"
+    assert findings["settings.py"]["validity"] == "revoked"
+    assert findings["old.env"]["validity"] == "not-registered"
+
+    refused = token_request(sigil, app["appId"], leaked)
+    assert refused.status_code == 401 and "reported leaked" in refused.json()["error_description"]
+    detections = cli.json("risk", "list", "--app", name)["value"]
+    assert [d["riskEventType"] for d in detections] == ["leakedCredentials"]
+    assert detections[0]["source"].startswith("sigil scan ")
+    text = cli.run("scan", str(tmp_path / "settings.py"), check=False).stdout
+    assert "sigil-client-secret" in text and leaked not in text
+
+
+def test_a_hook_bypass_is_recorded_in_the_audit_log(cli, sigil, tmp_path):
+    """A commit that goes past the pre-commit hook with a reason is let through and audited."""
+    import subprocess
+    repo = tmp_path / "repo"
+    env = dict(__import__("os").environ, SIGIL_PROFILE=str(cli.profile), GIT_AUTHOR_NAME="Dev", GIT_AUTHOR_EMAIL="dev@example.com",
+               GIT_COMMITTER_NAME="Dev", GIT_COMMITTER_EMAIL="dev@example.com", GIT_CONFIG_GLOBAL="/dev/null")
+    subprocess.run(["git", "-c", "init.defaultBranch=main", "init", "-q", str(repo)], check=True, env=env)
+    cli.run("scan", "hook", "install", "--repository", str(repo))
+    secret = cli.json("app", "secret", "add", cli.json("app", "create", f"hooked-{uuid.uuid4().hex[:6]}")["displayName"])["secretText"]
+    (repo / "fixture.env").write_text(f"SECRET={secret}\n")
+    subprocess.run(["git", "add", "fixture.env"], cwd=repo, check=True, env=env)
+    blocked = subprocess.run(["git", "commit", "-qm", "fixture"], cwd=repo, env=env, capture_output=True, text=True)
+    assert blocked.returncode != 0 and "fixture.env:1 sigil-client-secret" in blocked.stderr, blocked.stderr
+    env["SIGIL_SCAN_BYPASS"] = "test fixture, revoked already"
+    passed = subprocess.run(["git", "commit", "-qm", "fixture"], cwd=repo, env=env, capture_output=True, text=True)
+    assert passed.returncode == 0, passed.stderr
+    assert "allowed by bypass: test fixture, revoked already" in passed.stderr
+    assert "recorded in Sigil's audit log" in passed.stderr
+    assert secret not in passed.stderr + blocked.stderr
+    events = [e for e in cli.json("logs", "audit")["value"] if e["activityDisplayName"] == "secretScan.bypass"]
+    assert events and "test fixture, revoked already" in __import__("json").dumps(events[0])

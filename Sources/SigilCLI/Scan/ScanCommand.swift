@@ -46,6 +46,8 @@ extension Scan {
         @Option(help: "Write every finding's fingerprint to this baseline file and exit 0.") var writeBaseline: String?
         @Option(help: "Configuration file (default: .sigil-scan.toml in the scanned folder or repository).") var config: String?
         @Option(help: "Scan with this many threads (default: one per core).") var jobs: Int?
+        @Flag(help: "Send the SHA-256 of each Sigil secret found (never the secret) to the server of your `sigil login` profile, which revokes it.")
+        var report = false
 
         func validate() throws {
             let modes = [git, staged, stdin, preReceive, prePush].filter { $0 }.count

@@ -17,7 +17,8 @@ struct ScanRun {
         do {
             let configuration = try loadConfiguration()
             let scanner = SecretScanner(configuration: configuration)
-            var report = try await scan(with: scanner)
+            let updates = command.preReceive || command.prePush ? readStandardInput() : ""
+            var report = try await scan(with: scanner, updates: updates)
             if let path = command.writeBaseline {
                 try write(Baseline.serialize(report.findings), to: path)
                 FileHandle.standardError.write(Data("Wrote \(Set(report.findings.map(\.fingerprint)).count) fingerprints to \(path).\n".utf8))
@@ -29,8 +30,10 @@ struct ScanRun {
                 report.findings.removeAll(where: baseline.contains)
                 report.suppressed = before - report.findings.count
             }
+            if command.report { await reportLeaks(&report) }
             if command.hook, !report.findings.isEmpty, let reason = bypassReason() {
                 report.bypassReason = reason
+                await recordBypass(reason, report: &report, updates: updates)
             }
             print(report)
             if report.bypassReason != nil { return 0 }
@@ -45,14 +48,14 @@ struct ScanRun {
         }
     }
 
-    private func scan(with scanner: SecretScanner) async throws -> ScanReport {
+    private func scan(with scanner: SecretScanner, updates: String) async throws -> ScanReport {
         let repository = command.paths.first
         let git = GitSource(scanner: scanner, repository: repository)
         do {
             if command.git { return try await git.history(range: command.range, since: command.since) }
             if command.staged { return try await git.staged() }
-            if command.preReceive { return try await git.preReceive(updates: readStandardInput()) }
-            if command.prePush { return try await git.prePush(updates: readStandardInput()) }
+            if command.preReceive { return try await git.preReceive(updates: updates) }
+            if command.prePush { return try await git.prePush(updates: updates) }
         } catch let failure as GitSource.Failure {
             throw Stop(message: "git: \(failure.description)")
         }
@@ -64,7 +67,7 @@ struct ScanRun {
         if command.stdin { return source.scanStandardInput(name: command.stdinName) }
         // A mistyped path must not pass as "nothing found".
         for path in command.paths where !FileManager.default.fileExists(atPath: path) {
-            throw Stop(message: "\(path): no such file or folder")
+            throw Stop(message: "\(path): cannot read: No such file or directory")
         }
         let progress = Progress.start(enabled: command.format == .text && !command.hook)
         defer { progress?.finish() }
@@ -131,6 +134,60 @@ struct ScanRun {
         return trimmed
     }
 
+    /// `--report`: sends the hashes of the Sigil secrets found to the server, which revokes them,
+    /// and marks each finding with what the server said. A failure is a problem in the report
+    /// (exit status 2 when nothing else is found), not a lost scan.
+    private func reportLeaks(_ report: inout ScanReport) async {
+        let sigilFindings = report.findings.indices.filter { report.findings[$0].isSigilSecret }
+        guard !sigilFindings.isEmpty else { return }
+        let hashes = sigilFindings.map { report.findings[$0].secretSHA256 }
+        do {
+            let results = try await withAdminClient { client in
+                try await client.reportLeaks(sha256: hashes, source: source)
+            }
+            let status = Dictionary(results.map { ($0.sha256, $0.status) }, uniquingKeysWith: { first, _ in first })
+            for index in sigilFindings {
+                switch status[report.findings[index].secretSHA256] {
+                case .revoked?, .alreadyRevoked?: report.findings[index].validity = .revoked
+                case .notFound?: report.findings[index].validity = .notRegistered
+                case nil: break
+                }
+            }
+        } catch {
+            report.problems.append(SourceProblem(path: Profile.path, message: "the leak report to the server failed: \(error)"))
+            report.incomplete = true
+        }
+    }
+
+    /// Records a hook bypass in the server's audit log when a CLI profile is configured.
+    private func recordBypass(_ reason: String, report: inout ScanReport, updates: String) async {
+        guard FileManager.default.fileExists(atPath: Profile.path) else { return }
+        let refs = updates.split(whereSeparator: \.isNewline).compactMap { $0.split(separator: " ").dropFirst(2).first.map(String.init) }
+        let findings = report.findings.prefix(1000).map {
+            ScanBypassFinding(rule: $0.rule.id, file: $0.file, line: $0.line, fingerprint: $0.fingerprint, commit: $0.commit?.id)
+        }
+        do {
+            let id = try await withAdminClient { client in
+                try await client.recordScanBypass(
+                    reason: reason, repository: repositoryName, ref: refs.isEmpty ? nil : refs.joined(separator: ","), findings: findings)
+            }
+            report.bypassAuditId = id
+        } catch {
+            report.problems.append(SourceProblem(path: Profile.path, message: "the bypass could not be recorded on the server: \(error)"))
+        }
+    }
+
+    /// Where the scan looked, for the server's records.
+    private var source: String {
+        if command.git { return "sigil scan --git \(repositoryName)" }
+        if command.staged || command.preReceive || command.prePush { return "sigil scan hook in \(repositoryName)" }
+        return "sigil scan " + (command.paths.isEmpty ? "." : command.paths.joined(separator: " "))
+    }
+
+    private var repositoryName: String {
+        URL(fileURLWithPath: command.paths.first ?? FileManager.default.currentDirectoryPath).standardizedFileURL.path
+    }
+
     /// Prints the report in the chosen format; a hook writes to standard error, where git shows it.
     private func print(_ report: ScanReport) {
         let text: String
@@ -151,11 +208,13 @@ struct ScanRun {
         var lines: [String] = []
         if let reason = report.bypassReason {
             lines.append("sigil: \(report.findings.count) secret(s) found; \(what) allowed by bypass: \(reason)")
+            if let id = report.bypassAuditId { lines.append("sigil: the bypass is recorded in Sigil's audit log (event \(id))") }
         } else {
             lines.append("sigil: \(what) blocked: \(report.findings.count) secret(s) found")
         }
         for finding in report.sortedFindings {
             var line = "  \(finding.file):\(finding.line) \(finding.rule.id) \(finding.redacted)"
+            if finding.validity != .unknown { line += " validity: \(finding.validity.rawValue)" }
             if let commit = finding.commit { line += " (commit \(commit.id.prefix(12)))" }
             lines.append(line)
         }

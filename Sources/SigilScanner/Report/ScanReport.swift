@@ -20,6 +20,8 @@ public struct ScanReport: Sendable {
     public var suppressed: Int = 0
     /// Why findings were let through, when a hook was bypassed.
     public var bypassReason: String?
+    /// The server's audit event for the bypass, when one was recorded.
+    public var bypassAuditId: String?
     /// Whether a source failed part way (a corrupt repository): the findings are what was read.
     public var incomplete = false
     public var scannedObjects: Int = 0
@@ -44,7 +46,9 @@ public struct ScanReport: Sendable {
             "findings": .array(sortedFindings.map(Self.json)),
             "errors": .array(problems.map { .object(["file": .string($0.path), "message": .string($0.message)]) }),
         ]
-        if let bypassReason { object["bypass"] = .object(["reason": .string(bypassReason)]) }
+        if let bypassReason {
+            object["bypass"] = .object(["reason": .string(bypassReason), "auditEventId": .optional(bypassAuditId)])
+        }
         return JSONValue.object(object).serialized()
     }
 

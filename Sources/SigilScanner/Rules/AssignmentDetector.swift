@@ -20,13 +20,16 @@ public struct AssignmentDetector: Detector {
         "expiration", "expire", "lifetime", "env", "ref", "arn", "version", "count", "min", "max",
         "format", "prefix", "suffix", "mode", "enabled", "required", "reset", "forgot", "confirm",
         "confirmation", "validator", "validation", "rules", "strength", "input", "column", "kind",
-        "scope", "scopes", "provider", "manager", "store", "service", "source", "key_vault", "vault",
+        "scope", "scopes", "provider", "manager", "source", "key_vault", "vault",
         "param", "parameter", "query", "metadata", "description", "title", "message", "msg",
-        "error", "text", "template", "encrypted", "masked", "public", "pub", "cert", "certificate",
+        "error", "template", "encrypted", "masked", "public", "pub", "cert", "certificate",
         "is", "has", "should", "use", "get", "generate", "create", "validate", "verify", "check",
         "size", "bits", "algorithm", "alg", "usage", "index", "limit", "timeout", "interval", "at",
         "issuer", "audience", "endpoint", "refresh_url", "location", "secretref", "selector",
     ]
+
+    /// Words that, last in a name, make it a setting about a credential (`password_encryption`).
+    static let refusedLastWords: Set<String> = ["encryption", "method", "mechanism", "algorithm", "policy", "rotation"]
 
     /// Words that, before `key`, make the name a credential (`api_key`, `accessKey`…).
     static let keyQualifiers: Set<String> = [
@@ -54,6 +57,8 @@ public struct AssignmentDetector: Detector {
             detections.append(Detection(rule: special, secret: value, match: name.lowerBound..<value.upperBound))
             return
         }
+        // A checksummed lookalike or a JWT is its own rule's to judge, and it said no.
+        if Self.checksummedPrefixes.contains(where: string.hasPrefix) { return }
         // In source code only a quoted literal is a value; `aws_secret = …` above is the exception
         // because name and shape together are specific enough.
         guard quoted || text.isConfiguration else { return }
@@ -63,6 +68,8 @@ public struct AssignmentDetector: Detector {
         let rule = kind == .password ? BuiltinRules.genericPassword : BuiltinRules.genericSecret
         detections.append(Detection(rule: rule, secret: value, match: name.lowerBound..<value.upperBound))
     }
+
+    static let checksummedPrefixes = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "npm_", "sgs_", "sgj_", "eyJ"]
 
     static let nameBytes = ByteSet(ranges: "0-9A-Za-z_.\\-")
 
@@ -113,8 +120,7 @@ public struct AssignmentDetector: Detector {
     }
 
     static func kind(of words: [String]) -> Kind? {
-        guard let last = words.last, !words.contains(where: refusedWords.contains) else { return nil }
-        _ = last
+        guard let last = words.last, !refusedLastWords.contains(last), !words.contains(where: refusedWords.contains) else { return nil }
         var kind: Kind?
         for (index, word) in words.enumerated() {
             if ["password", "passwd", "pwd", "pass", "passphrase", "passwort", "pw"].contains(word)
@@ -151,11 +157,67 @@ public struct AssignmentDetector: Detector {
         if before == UInt8(ascii: "-"), text.at(name.lowerBound - 2) == UInt8(ascii: "-"), text.at(position) == UInt8(ascii: " ") {
             return value(in: text, from: position + 1, bareAllowed: true)
         }
+        let quotedName = before == UInt8(ascii: "\"") || before == UInt8(ascii: "'")
         while ASCII.isBlank(text.at(position)) { position += 1 }
+        // `<add key="SmtpPassword" value="…"/>`
+        if quotedName, text.find("value", in: position..<min(text.count, position + 5), ignoringCase: true) == position {
+            var cursor = position + 5
+            while ASCII.isBlank(text.at(cursor)) { cursor += 1 }
+            if text.at(cursor) == UInt8(ascii: "=") {
+                cursor += 1
+                while ASCII.isBlank(text.at(cursor)) { cursor += 1 }
+                return value(in: text, from: cursor, bareAllowed: false)
+            }
+        }
+        // `define('DB_PASSWORD', '…')`, `setenv("API_TOKEN", "…")`
+        if quotedName, text.at(position) == UInt8(ascii: ",") {
+            var cursor = position + 1
+            while ASCII.isBlank(text.at(cursor)) { cursor += 1 }
+            return value(in: text, from: cursor, bareAllowed: false)
+        }
+        // SQL `PASSWORD '…'` / `IDENTIFIED BY '…'`, `.netrc` `password …`: a bare keyword and its value.
+        if position > name.upperBound, name.count <= 8, text.string(name).lowercased() == "password" {
+            if text.at(position) == UInt8(ascii: "'") { return value(in: text, from: position, bareAllowed: false) }
+            if text.isConfiguration, ASCII.isAlphanumeric(text.at(position)) || "!#%^*-_.+~@".utf8.contains(text.at(position)) {
+                return value(in: text, from: position, bareAllowed: true)
+            }
+        }
         guard let afterOperator = skipOperator(in: text, at: position) else { return nil }
         position = afterOperator
         while ASCII.isBlank(text.at(position)) { position += 1 }
-        return value(in: text, from: position, bareAllowed: startsLine(name, in: text))
+        // In code an unquoted value is an expression; its fallback literal, if any, is the value.
+        guard let found = value(in: text, from: position, bareAllowed: startsLine(name, in: text)), found.1 || text.isConfiguration else {
+            return fallbackLiteral(in: text, after: position)
+        }
+        return found
+    }
+
+    /// `os.environ.get("X", "fallback")`, `env("X") ?? "fallback"`, `cond ? undefined : "fallback"`:
+    /// the literal a lookup falls back to is in the code, so it is the value.
+    private func fallbackLiteral(in text: ScanText, after start: Int) -> (Range<Int>, Bool)? {
+        let end = min(text.lineEnd(after: start), start + 300)
+        var position = start
+        while position < end {
+            let byte = text[position]
+            var next: Int?
+            if (byte == UInt8(ascii: "?") && text.at(position + 1) == UInt8(ascii: "?"))
+                || (byte == UInt8(ascii: "|") && text.at(position + 1) == UInt8(ascii: "|")) {
+                next = position + 2
+            } else if byte == UInt8(ascii: ",") || (byte == UInt8(ascii: ":") && text.at(position + 1) == UInt8(ascii: " ")) {
+                next = position + 1
+            } else if byte == UInt8(ascii: " "), text.find(" or ", in: position..<min(end, position + 4), ignoringCase: false) == position {
+                next = position + 4
+            }
+            if var cursor = next {
+                while ASCII.isBlank(text.at(cursor)) { cursor += 1 }
+                let quote = text.at(cursor)
+                if quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'") {
+                    return value(in: text, from: cursor, bareAllowed: false)
+                }
+            }
+            position += 1
+        }
+        return nil
     }
 
     /// After `=`, `:`, `:=`, `=>`, `?=` or a type annotation (`: String =`); nil for anything else,
@@ -180,8 +242,9 @@ public struct AssignmentDetector: Detector {
                 var after = cursor
                 while ASCII.isBlank(text.at(after)) { after += 1 }
                 if text.at(after) == UInt8(ascii: "="), text.at(after + 1) != UInt8(ascii: "=") { return after + 1 }
-                // `token: TokenKind?` declares a type; there is no value.
-                if !text.isConfiguration { return nil }
+                // `token: TokenKind?` declares a type; there is no value. (`Env.get(…)` is an expression.)
+                let next = text.at(cursor)
+                if !text.isConfiguration, next != UInt8(ascii: "."), next != UInt8(ascii: "(") { return nil }
             }
             return position + 1
         default:
@@ -260,7 +323,8 @@ public struct AssignmentDetector: Detector {
     /// Vendors' keys recognised by their name and shape.
     static func vendorRule(words: [String], value: String) -> Rule? {
         let base64 = value.utf8.allSatisfy { ByteSet.base64.contains($0) || $0 == UInt8(ascii: "=") }
-        guard base64, !ValueJudgement.isKnownExampleOrPlaceholder(value) else { return nil }
+        // Runs of one character are normal here (session tokens hold `//////////`).
+        guard base64, !ValueJudgement.knownExamples.contains(value), !value.lowercased().contains("example") else { return nil }
         let joined = words.joined()
         let length = value.utf8.count
         if length == 40, joined.contains("secret"), joined.contains("aws") || joined.contains("secretaccesskey"),

@@ -4,7 +4,7 @@ public struct URLPasswordDetector: Detector {
 
     static let schemeBytes = ByteSet(ranges: "0-9a-zA-Z+.\\-")
     /// Bytes that end a URL's authority before any `@` can come.
-    static let authorityEnd = ByteSet(ranges: "/?#\"'`<> \t\n\r\\()[]{},;")
+    static let authorityEnd = ByteSet(ranges: "/?\"'`<> \t\n\r\\()[]{},;")
 
     public init() {}
 
@@ -27,7 +27,7 @@ public struct URLPasswordDetector: Detector {
         else { return }
         let password = (colon + 1)..<at
         let value = text.string(password).removingPercentEncoding ?? text.string(password)
-        guard ValueJudgement.isPlausiblePassword(value) || (value.utf8.count >= 6 && ValueJudgement.isPlausibleSecret(value)) else { return }
+        guard ValueJudgement.isPlausiblePassword(value, quoted: true) || (value.utf8.count >= 6 && ValueJudgement.isPlausibleSecret(value, quoted: true)) else { return }
         detections.append(Detection(rule: BuiltinRules.urlPassword, secret: password, match: schemeStart..<position))
     }
 }
@@ -63,7 +63,7 @@ public struct ConnectionStringPasswordDetector: Detector {
         let line = text.lineStart(before: keyword.lowerBound)..<text.lineEnd(after: end)
         guard Self.context.contains(where: { text.contains($0, in: line) }) else { return }
         let value = text.string(start..<end).trimmingCharacters(in: .whitespaces)
-        guard ValueJudgement.isPlausiblePassword(value) else { return }
+        guard ValueJudgement.isPlausiblePassword(value, quoted: true) else { return }
         detections.append(Detection(rule: BuiltinRules.connectionStringPassword, secret: start..<end, match: keyword.lowerBound..<end))
     }
 }
@@ -115,7 +115,9 @@ public struct SASTokenDetector: Detector {
 
     public func detect(in text: ScanText, at keyword: Range<Int>, into detections: inout [Detection]) {
         let before = text.at(keyword.lowerBound - 1)
-        guard before == UInt8(ascii: "&") || before == UInt8(ascii: "?") else { return }
+        // `&sig=`, `?sig=`, and `&amp;sig=` inside XML.
+        let escapedAmpersand = before == UInt8(ascii: ";") && text.find("&amp", in: max(0, keyword.lowerBound - 5)..<keyword.lowerBound, ignoringCase: false) != nil
+        guard before == UInt8(ascii: "&") || before == UInt8(ascii: "?") || escapedAmpersand else { return }
         let start = keyword.upperBound
         var end = start
         while end < text.count, Self.signatureBytes.contains(text[end]) { end += 1 }

@@ -17,7 +17,7 @@ public enum ValueJudgement {
     static let placeholderFragments: [String] = [
         "example", "xxxx", "****", "....", "placeholder", "changeme", "change_me", "change-me",
         "changeit", "your_", "your-", "yourpass", "yoursecret", "yourtoken", "yourkey", "yourapi",
-        "<", ">", "${", "{{", "}}", "%(", "%s", "$(", "dummy", "fake", "sample", "redacted",
+        "<your", "<insert", "<replace", "${", "{{", "}}", "%(", "%s", "$(", "dummy", "fake", "sample", "redacted",
         "replace", "insert", "foobar", "lorem", "todo", "fixme", "_here", "-here", "not-a-real",
         "notreal", "not_real", "secretsmanager", "keyvault", "vault:", "env:", "ssm:",
     ]
@@ -32,6 +32,7 @@ public enum ValueJudgement {
 
     public static func isKnownExampleOrPlaceholder(_ value: String) -> Bool {
         if knownExamples.contains(value) { return true }
+        if value.hasPrefix("<") && value.hasSuffix(">") { return true }
         let lower = value.lowercased()
         if placeholderFragments.contains(where: lower.contains) { return true }
         return hasLongRun(lower) || isSequence(lower)
@@ -109,9 +110,10 @@ public enum ValueJudgement {
     /// lookups, template references, member chains and calls.
     static func isReference(_ value: String, quoted: Bool = false) -> Bool {
         guard let first = value.utf8.first else { return true }
-        // Unquoted, these start YAML anchors and tags, shell expansions, lists and maps; quoted,
-        // only `$X` and `%X%` refer to something.
-        if (quoted ? "$%" : "$%@&*!{[(<").utf8.contains(first) { return true }
+        // Quoted, only `$X` and `%X%` refer to something; `(`, `.` and the rest are characters.
+        if quoted { return first == UInt8(ascii: "$") || first == UInt8(ascii: "%") || value.contains("://") }
+        // Unquoted, these start YAML anchors and tags, shell expansions, lists and maps.
+        if "$%@&*!{[(<".utf8.contains(first) { return true }
         if value.contains("(") || value.contains("://") { return true }
         if value.hasPrefix("/") || value.hasPrefix("./") || value.hasPrefix("~/") || value.hasPrefix("../") { return true }
         // `settings.SECRET_KEY`, `var.db_password`, `ENV_NAME`: identifiers and member chains.
