@@ -95,6 +95,28 @@ func githubToken(_ prefix: String, body: String = "Ab3dE6gH9jK2mN5pQ8sT1vW4yZ7bC
         }
     }
 
+    @Test func assignmentFormsAcrossLanguages() {
+        let value = "Vq8!rT3zLm9w"
+        for text in [
+            "<add key=\"SmtpPassword\" value=\"\(value)\" />\n", "define( 'DB_PASSWORD', '\(value)' );\n",
+            "CREATE ROLE reporting WITH LOGIN PASSWORD '\(value)';\n",
+            "SECRET = os.environ.get(\"APP_SECRET\", \"\(value)x9Kq2mZ7\")\n",
+            "password: Environment.get(\"DB_PASSWORD\") ?? \"\(value)\",\n",
+            "jwtSecret: process.env.NODE_ENV === \"production\" ? undefined : \"\(value)x9Kq2mZ7\",\n",
+        ] {
+            #expect(!rules(text, path: "app.py").isEmpty, "\(text)")
+        }
+        #expect(rules("machine git.internal\n  login ci\n  password \(value)\n", path: ".netrc") == ["generic-password"])
+        // Not values: interpolations, identifiers, a lookup's key, unrelated literals later on the line.
+        for text in [
+            "let token = \"\\(header).\\(payload).AAAA\"\n", "passphrase = \"makesTheBananaEdible\"\n",
+            "TOTP(secret: secret, length: 8).compute(date: f(from: \"2005-03-18T01:58:29Z\"))\n",
+            "{\"dhSinglePass-stdDH-sha1kdf-scheme\", \"dhSinglePass-stdDH-sha1kdf-scheme\"},\n",
+        ] {
+            #expect(rules(text, path: "app.swift").isEmpty, "\(text)")
+        }
+    }
+
     @Test func urlAndConnectionStringPasswords() {
         #expect(rules("DATABASE_URL=postgres://orders:Xk9#mQ2vLp7z@db.internal:5432/orders\n") == ["url-password"])
         #expect(rules("url = \"https://user:password@example.com/\"\n").isEmpty)

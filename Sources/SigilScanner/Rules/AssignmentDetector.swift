@@ -47,21 +47,27 @@ public struct AssignmentDetector: Detector {
         }
         let name = identifier(around: keyword, in: text)
         // Cheap byte checks first: most names are not assigned a literal.
-        guard let (value, quoted) = assignedValue(to: name, in: text) else { return }
+        guard var (value, quoted) = assignedValue(to: name, in: text) else { return }
         // Each name is judged once, from its first keyword.
         guard firstKeyword(in: text, name: name) == keyword.lowerBound else { return }
         let words = Self.words(of: text.string(name))
         guard let kind = Self.kind(of: words) else { return }
-        let string = text.string(value)
+        var string = text.string(value)
         if let special = Self.vendorRule(words: words, value: string) {
             detections.append(Detection(rule: special, secret: value, match: name.lowerBound..<value.upperBound))
             return
         }
-        // A checksummed lookalike or a JWT is its own rule's to judge, and it said no.
-        if Self.checksummedPrefixes.contains(where: string.hasPrefix) { return }
-        // In source code only a quoted literal is a value; `aws_secret = …` above is the exception
-        // because name and shape together are specific enough.
-        guard quoted || text.isConfiguration else { return }
+        // In source code an unquoted value is an expression (`aws_secret = …` above is the
+        // exception: name and shape together are specific enough); the literal it falls back to,
+        // if any, is the value.
+        if !quoted && !text.isConfiguration {
+            guard let fallback = fallbackLiteral(in: text, after: value.lowerBound) else { return }
+            (value, quoted) = fallback
+            string = text.string(value)
+        }
+        // A checksummed lookalike or a JWT is its own rule's to judge, and it said no; a value
+        // that repeats its own name is a label.
+        if Self.checksummedPrefixes.contains(where: string.hasPrefix) || string.contains(text.string(name)) { return }
         let plausible = kind == .password
             ? ValueJudgement.isPlausiblePassword(string, quoted: quoted) : ValueJudgement.isPlausibleSecret(string, quoted: quoted)
         guard plausible else { return }
@@ -185,11 +191,8 @@ public struct AssignmentDetector: Detector {
         guard let afterOperator = skipOperator(in: text, at: position) else { return nil }
         position = afterOperator
         while ASCII.isBlank(text.at(position)) { position += 1 }
-        // In code an unquoted value is an expression; its fallback literal, if any, is the value.
-        guard let found = value(in: text, from: position, bareAllowed: startsLine(name, in: text)), found.1 || text.isConfiguration else {
-            return fallbackLiteral(in: text, after: position)
-        }
-        return found
+        // An expression such as `Env.get("X") ?? "fallback"` has no value of its own here.
+        return value(in: text, from: position, bareAllowed: startsLine(name, in: text)) ?? fallbackLiteral(in: text, after: position)
     }
 
     /// `os.environ.get("X", "fallback")`, `env("X") ?? "fallback"`, `cond ? undefined : "fallback"`:
@@ -197,13 +200,20 @@ public struct AssignmentDetector: Detector {
     private func fallbackLiteral(in text: ScanText, after start: Int) -> (Range<Int>, Bool)? {
         let end = min(text.lineEnd(after: start), start + 300)
         var position = start
+        var sawQuestionMark = false
         while position < end {
             let byte = text[position]
             var next: Int?
-            if (byte == UInt8(ascii: "?") && text.at(position + 1) == UInt8(ascii: "?"))
-                || (byte == UInt8(ascii: "|") && text.at(position + 1) == UInt8(ascii: "|")) {
+            let pair = (byte, text.at(position + 1))
+            if pair == (UInt8(ascii: "?"), UInt8(ascii: "?")) || pair == (UInt8(ascii: "|"), UInt8(ascii: "|")) || pair == (UInt8(ascii: "?"), UInt8(ascii: ":")) {
                 next = position + 2
-            } else if byte == UInt8(ascii: ",") || (byte == UInt8(ascii: ":") && text.at(position + 1) == UInt8(ascii: " ")) {
+            } else if byte == UInt8(ascii: "?") {
+                sawQuestionMark = true
+            } else if byte == UInt8(ascii: ":"), sawQuestionMark {
+                // The `else` branch of `cond ? a : "fallback"`.
+                next = position + 1
+            } else if byte == UInt8(ascii: ","), isLookup(text, start..<position) {
+                // The default of `environ.get("X", "fallback")`, `ENV.fetch("X", "fallback")`.
                 next = position + 1
             } else if byte == UInt8(ascii: " "), text.find(" or ", in: position..<min(end, position + 4), ignoringCase: false) == position {
                 next = position + 4
@@ -218,6 +228,12 @@ public struct AssignmentDetector: Detector {
             position += 1
         }
         return nil
+    }
+
+    /// Whether an expression reads a setting that may have a default: an environment or
+    /// configuration lookup.
+    private func isLookup(_ text: ScanText, _ range: Range<Int>) -> Bool {
+        ["getenv", "environ", "env", ".get(", "fetch(", "getproperty", "config("].contains { text.contains($0, in: range) }
     }
 
     /// After `=`, `:`, `:=`, `=>`, `?=` or a type annotation (`: String =`); nil for anything else,

@@ -17,7 +17,7 @@ public enum ValueJudgement {
     static let placeholderFragments: [String] = [
         "example", "xxxx", "****", "....", "placeholder", "changeme", "change_me", "change-me",
         "changeit", "your_", "your-", "yourpass", "yoursecret", "yourtoken", "yourkey", "yourapi",
-        "<your", "<insert", "<replace", "${", "{{", "}}", "%(", "%s", "$(", "dummy", "fake", "sample", "redacted",
+        "<your", "<insert", "<replace", "${", "{{", "}}", "\\(", "#{", "%(", "%s", "$(", "dummy", "fake", "sample", "redacted",
         "replace", "insert", "foobar", "lorem", "todo", "fixme", "_here", "-here", "not-a-real",
         "notreal", "not_real", "secretsmanager", "keyvault", "vault:", "env:", "ssm:",
     ]
@@ -165,8 +165,10 @@ public enum ValueJudgement {
         if isUUID(value) || isHexDigest(value) || isWords(value) || isPasswordHash(value) { return false }
         let classes = characterClasses(value)
         if classes >= 3 { return true }
-        if classes == 2 { return length >= 7 && entropy(value) >= 2.5 }
-        // One class: letters only are a word; digits only a number or PIN.
+        // Letters only (`makesTheBananaEdible`, `HBTests`) are identifiers and words; digits
+        // only a number or PIN.
+        let lettersOnly = value.utf8.allSatisfy { (65...90).contains($0) || (97...122).contains($0) }
+        if classes == 2 { return !lettersOnly && length >= 7 && entropy(value) >= 2.5 }
         return false
     }
 
