@@ -165,10 +165,15 @@ public enum ValueJudgement {
         if isUUID(value) || isHexDigest(value) || isWords(value) || isPasswordHash(value) { return false }
         let classes = characterClasses(value)
         if classes >= 3 { return true }
-        // Letters only (`makesTheBananaEdible`, `HBTests`) are identifiers and words; digits
-        // only a number or PIN.
+        // Letters only: camel-case identifiers and words (`makesTheBananaEdible`) have few
+        // capitals; a random mix (`ZNRKBgiBFTQgvAtjLNDj`) has about as many as small letters.
+        // Digits only are a number or PIN.
         let lettersOnly = value.utf8.allSatisfy { (65...90).contains($0) || (97...122).contains($0) }
-        if classes == 2 { return !lettersOnly && length >= 7 && entropy(value) >= 2.5 }
+        if classes == 2, lettersOnly {
+            let capitals = Double(value.utf8.filter { (65...90).contains($0) }.count) / Double(length)
+            return length >= 10 && (0.3...0.7).contains(capitals)
+        }
+        if classes == 2 { return length >= 7 && entropy(value) >= 2.5 }
         return false
     }
 
