@@ -31,7 +31,7 @@ public struct FileSource: Sendable {
     /// Scans `paths`; `progress` is called now and then with (files, bytes) so far.
     public func scan(_ paths: [String], progress: (@Sendable (Int, Int) -> Void)? = nil) -> ScanReport {
         var walker = Walker(options: options, scanner: scanner)
-        for path in paths { walker.add(root: path) }
+        for path in paths { walker.add(root: path, showRoot: paths.count > 1) }
         let files = walker.files
         let next = Atomic<Int>(0)
         let scannedBytes = Atomic<Int>(0)
@@ -48,7 +48,7 @@ public struct FileSource: Sendable {
                 report.scannedBytes += read
                 report.scannedObjects += read > 0 || file.size == 0 ? 1 : 0
                 let total = scannedBytes.add(read, ordering: .relaxed).newValue
-                if index % 64 == 0 { progress?(index, total) }
+                if index % 64 == 0 { progress?(index + 1, total) }
             }
             results.withLock { $0.append(report) }
         }
@@ -93,8 +93,9 @@ public struct FileSource: Sendable {
     func scanStream(_ descriptor: Int32, display: String, buffer: inout [UInt8], into report: inout ScanReport) -> Int {
         var total = 0
         var carried = 0
-        // The file line number of the buffer's first byte.
-        var baseLine = 1
+        // Where the buffer's first byte is in the file.
+        var firstLine = 1
+        var firstColumn = 1
         while true {
             let count = buffer.withUnsafeMutableBytes { raw in
                 readFully(descriptor, into: UnsafeMutableRawBufferPointer(rebasing: raw[carried..<(carried + Self.chunkSize)]))
@@ -108,19 +109,32 @@ public struct FileSource: Sendable {
             if total == 0, buffer[0..<min(filled, 8000)].contains(0) { return 0 }
             total += count
             let atEnd = count < Self.chunkSize
-            // A piece reports the findings on lines before the part it hands on to the next one.
+            // This piece reports what starts before the part it hands on to the next one: the
+            // last `overlap` bytes, from a line start if there is one in them.
             var keepFrom = filled
             if !atEnd {
                 keepFrom = filled - Self.overlap
-                while keepFrom < filled, buffer[keepFrom - 1] != UInt8(ascii: "\n") { keepFrom += 1 }
+                var lineStart = keepFrom
+                while lineStart < filled, buffer[lineStart - 1] != UInt8(ascii: "\n") { lineStart += 1 }
+                if lineStart < filled {
+                    keepFrom = lineStart
+                } else {
+                    while keepFrom > 0, buffer[keepFrom] & 0xC0 == 0x80 { keepFrom -= 1 }
+                }
             }
-            let linesReported = atEnd ? Int.max : buffer[0..<keepFrom].reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
-            let findings = buffer.withUnsafeBufferPointer { pointer in
-                scanner.findings(in: UnsafeBufferPointer(rebasing: pointer[0..<filled]), source: ScanSource(path: display))
+            let source = ScanSource(path: display, firstLine: firstLine, firstColumn: firstColumn)
+            report.findings += buffer.withUnsafeBufferPointer { pointer in
+                scanner.findings(in: UnsafeBufferPointer(rebasing: pointer[0..<filled]), source: source, reportingBefore: atEnd ? nil : keepFrom)
             }
-            report.findings += findings.filter { $0.line <= linesReported }.map { $0.offset(lines: baseLine - 1) }
             if atEnd { return total }
-            baseLine += linesReported
+            for byte in buffer[0..<keepFrom] {
+                if byte == UInt8(ascii: "\n") {
+                    firstLine += 1
+                    firstColumn = 1
+                } else if byte & 0xC0 != 0x80 {
+                    firstColumn += 1
+                }
+            }
             carried = filled - keepFrom
             buffer.withUnsafeMutableBufferPointer { pointer in
                 _ = memmove(pointer.baseAddress!, pointer.baseAddress! + keepFrom, carried)

@@ -27,6 +27,10 @@ public struct GitSource: Sendable {
 
     static let zeroId = String(repeating: "0", count: 40)
 
+    /// Patches exactly as the parser reads them, whatever the user's git configuration says about
+    /// colour, external diff tools, text conversion and path prefixes.
+    static let patchOptions = ["--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/"]
+
     /// Every commit reachable from all refs, or those in `range` (`A..B`), or those since `since`.
     public func history(range: String? = nil, since: String? = nil) async throws -> ScanReport {
         var revisions = ["--all"]
@@ -43,48 +47,47 @@ public struct GitSource: Sendable {
 
     /// The staged changes (`git diff --cached`), for a pre-commit hook.
     public func staged() async throws -> ScanReport {
-        try await scanPatches(["diff", "--cached", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-renames"])
+        try await scanPatches(["diff", "--cached", "-p", "-U0", "--no-renames"] + Self.patchOptions)
     }
 
     /// The commits a push adds, from a pre-receive hook's `old new ref` lines: each update's new
     /// commits not already reachable from any ref. A deleted ref adds nothing.
     public func preReceive(updates: String) async throws -> ScanReport {
-        var report = ScanReport(findings: [])
+        var added: [String] = []
         for line in updates.split(whereSeparator: \.isNewline) {
             let fields = line.split(separator: " ")
             guard fields.count == 3 else {
                 throw Failure(description: "expected 'old new ref' lines on standard input, got '\(line.prefix(120))'")
             }
-            let new = String(fields[1])
-            guard new != Self.zeroId else { continue }
-            report.merge(try await scanLog([new, "--not", "--all"]))
+            if fields[1] != Self.zeroId { added.append(String(fields[1])) }
         }
-        return report
+        // One walk for all refs, so a commit pushed to two branches is reported once.
+        guard !added.isEmpty else { return ScanReport(findings: []) }
+        return try await scanLog(added + ["--not", "--all"])
     }
 
     /// The commits a `git push` sends, from a pre-push hook's
-    /// `local-ref local-id remote-ref remote-id` lines: each local id's commits the remote does
+    /// `local-ref local-id remote-ref remote-id` lines: the local ids' commits the remote does
     /// not have yet.
     public func prePush(updates: String) async throws -> ScanReport {
-        var report = ScanReport(findings: [])
+        var local: [String] = []
+        var remote: [String] = []
         for line in updates.split(whereSeparator: \.isNewline) {
             let fields = line.split(separator: " ")
             guard fields.count == 4 else {
                 throw Failure(description: "expected 'local-ref local-id remote-ref remote-id' lines on standard input, got '\(line.prefix(120))'")
             }
-            let local = String(fields[1]), remote = String(fields[3])
-            guard local != Self.zeroId else { continue }
-            var revisions = [local, "--not", "--remotes"]
-            if remote != Self.zeroId, (try? await output(["cat-file", "-e", remote + "^{commit}"])) != nil {
-                revisions.append(remote)
+            if fields[1] != Self.zeroId { local.append(String(fields[1])) }
+            if fields[3] != Self.zeroId, (try? await output(["cat-file", "-e", fields[3] + "^{commit}"])) != nil {
+                remote.append(String(fields[3]))
             }
-            report.merge(try await scanLog(revisions))
         }
-        return report
+        guard !local.isEmpty else { return ScanReport(findings: []) }
+        return try await scanLog(local + ["--not", "--remotes"] + remote)
     }
 
     private func scanLog(_ revisions: [String]) async throws -> ScanReport {
-        try await scanPatches(["log", "-p", "--cc", "-U0", "--no-color", "--no-ext-diff", "--format=" + PatchParser.commitFormat] + revisions)
+        try await scanPatches(["log", "-p", "--cc", "-U0", "--format=" + PatchParser.commitFormat] + Self.patchOptions + revisions)
     }
 
     private func scanPatches(_ arguments: [String]) async throws -> ScanReport {

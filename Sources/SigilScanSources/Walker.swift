@@ -22,17 +22,32 @@ struct Walker {
         self.scanner = scanner
     }
 
-    mutating func add(root: String) {
+    /// Adds a root. With several roots, paths are shown with their root in front so that two
+    /// `c.env` files stay apart (in output and in fingerprints).
+    mutating func add(root: String, showRoot: Bool) {
         var info = stat()
         guard stat(root, &info) == 0 else {
             problems.append(SourceProblem(path: root, message: "cannot read: \(String(cString: strerror(errno)))"))
             return
         }
-        if info.st_mode & S_IFMT == S_IFDIR {
-            walk(folder: root, relative: "", ignores: [])
-        } else {
-            files.append(File(path: root, display: root, size: Int(info.st_size)))
+        let shown = Self.normalized(root)
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR:
+            walk(folder: root, relative: "", shownPrefix: showRoot ? shown + "/" : "", ignores: [])
+        case S_IFREG:
+            files.append(File(path: root, display: shown, size: Int(info.st_size)))
+        default:
+            // A FIFO or a device would block or never end.
+            problems.append(SourceProblem(path: root, message: "skipped: not a regular file or folder"))
         }
+    }
+
+    /// `./a/b/` → `a/b`.
+    static func normalized(_ path: String) -> String {
+        var text = Substring(path)
+        while text.hasPrefix("./") { text = text.dropFirst(2) }
+        while text.count > 1, text.hasSuffix("/") { text = text.dropLast() }
+        return text.isEmpty ? "." : String(text)
     }
 
     /// The `.gitignore` rules in force in one folder.
@@ -42,9 +57,9 @@ struct Walker {
         let list: GlobList
     }
 
-    private mutating func walk(folder: String, relative: String, ignores: [IgnoreScope]) {
+    private mutating func walk(folder: String, relative: String, shownPrefix: String, ignores: [IgnoreScope]) {
         guard let directory = opendir(folder) else {
-            problems.append(SourceProblem(path: relative.isEmpty ? folder : relative, message: "cannot read folder: \(String(cString: strerror(errno)))"))
+            problems.append(SourceProblem(path: relative.isEmpty ? folder : shownPrefix + relative, message: "cannot read folder: \(String(cString: strerror(errno)))"))
             return
         }
         var names: [String] = []
@@ -59,14 +74,15 @@ struct Walker {
         var scopes = ignores
         if options.respectGitignore, names.contains(".gitignore"),
            let text = try? String(contentsOfFile: folder + "/.gitignore", encoding: .utf8) {
-            scopes.append(IgnoreScope(base: relative, list: GlobList(lines: text.split(separator: "\n"))))
+            // Split on line feeds alone: Swift sees "\r\n" as one character.
+            scopes.append(IgnoreScope(base: relative, list: GlobList(lines: text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" })))
         }
         for name in names where name != ".git" {
             let path = folder + "/" + name
             let display = relative.isEmpty ? name : relative + "/" + name
             var info = stat()
             guard lstat(path, &info) == 0 else {
-                problems.append(SourceProblem(path: display, message: "cannot read: \(String(cString: strerror(errno)))"))
+                problems.append(SourceProblem(path: shownPrefix + display, message: "cannot read: \(String(cString: strerror(errno)))"))
                 continue
             }
             let kind = info.st_mode & S_IFMT
@@ -75,9 +91,9 @@ struct Walker {
             let isDirectory = kind == S_IFDIR
             if isIgnored(display, isDirectory: isDirectory, scopes: scopes) || scanner.isAllowed(path: display) { continue }
             if isDirectory {
-                walk(folder: path, relative: display, ignores: scopes)
+                walk(folder: path, relative: display, shownPrefix: shownPrefix, ignores: scopes)
             } else {
-                files.append(File(path: path, display: display, size: Int(info.st_size)))
+                files.append(File(path: path, display: shownPrefix + display, size: Int(info.st_size)))
             }
         }
     }

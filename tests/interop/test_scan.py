@@ -892,3 +892,28 @@ def test_pre_receive_rejects_a_secret_added_by_a_merge_commit(tmp_path):
     assert secret not in p.stderr
     assert p.returncode != 0, f"a secret added in a merge commit was pushed:\n{p.stderr}"
     assert any(line.startswith("merged.env:1 github-pat") for line in hook_lines(p.stderr)), p.stderr
+
+
+def test_the_users_diff_prefix_settings_do_not_change_paths(tmp_path):
+    """`diff.noprefix` and `diff.mnemonicPrefix` change how git writes patch paths; sigil asks
+    for its own prefixes so the paths (and fingerprints, and allowlists) stay the same."""
+    repo = Git.init(tmp_path / "repo")
+    repo("config", "diff.noprefix", "true")
+    repo("config", "diff.mnemonicPrefix", "true")
+    secret = github_pat()
+    repo.commit_file("b/x.env", f"TOKEN={secret}\n", "add")
+    _, report = scan_json("--git", str(repo.path), expect=1)
+    assert [f["file"] for f in report["findings"]] == ["b/x.env"]
+    repo.write("i/y.env", f"TOKEN={github_pat()}\n")
+    repo("add", "i/y.env")
+    result, report = scan_json("--staged", cwd=repo.path, expect=1)
+    assert [f["file"] for f in report["findings"]] == ["i/y.env"], result.describe()
+
+
+def test_pre_receive_reports_a_commit_pushed_to_two_branches_once(tmp_path):
+    server, work = server_and_clone(tmp_path)
+    work("checkout", "-q", "-b", "feat")
+    work.commit_file("creds.env", f"TOKEN={github_pat()}\n", "creds")
+    p = work.run("push", "origin", "feat", "feat:feat2", check=False)
+    assert p.returncode != 0
+    assert "blocked: 1 secret(s) found" in p.stderr, p.stderr

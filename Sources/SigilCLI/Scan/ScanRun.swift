@@ -66,8 +66,9 @@ struct ScanRun {
         let source = FileSource(scanner: scanner, options: options)
         if command.stdin { return source.scanStandardInput(name: command.stdinName) }
         // A mistyped path must not pass as "nothing found".
-        for path in command.paths where !FileManager.default.fileExists(atPath: path) {
-            throw Stop(message: "\(path): cannot read: No such file or directory")
+        for path in command.paths {
+            var info = stat()
+            if stat(path, &info) != 0 { throw Stop(message: "\(path): cannot read: \(String(cString: strerror(errno)))") }
         }
         let progress = Progress.start(enabled: command.format == .text && !command.hook)
         defer { progress?.finish() }

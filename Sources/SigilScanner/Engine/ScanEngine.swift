@@ -16,8 +16,16 @@ public struct ScanEngine: Sendable {
     public func detections(in bytes: UnsafeBufferPointer<UInt8>, isConfiguration: Bool = true) -> [Detection] {
         let text = ScanText(bytes, isConfiguration: isConfiguration)
         var detections: [Detection] = []
+        // A keyword inside what a detector has just reported is part of that finding: asking the
+        // detector again would report the same bytes once per keyword (`glpat-glpat-…`).
+        var reportedUntil = [Int](repeating: 0, count: detectors.count)
         index.forEachOccurrence(in: bytes) { detector, range in
+            guard range.lowerBound >= reportedUntil[detector] else { return }
+            let before = detections.count
             detectors[detector].detect(in: text, at: range, into: &detections)
+            for detection in detections[before...] {
+                reportedUntil[detector] = max(reportedUntil[detector], detection.match.upperBound)
+            }
         }
         for detector in everyLine { detector.detectEveryLine(in: text, into: &detections) }
         return Self.resolveOverlaps(detections)

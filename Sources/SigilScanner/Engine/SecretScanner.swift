@@ -5,11 +5,16 @@ public struct ScanSource: Sendable {
     /// For text that is not a whole file (a patch's added lines): the file line number of each
     /// line of the text. Nil means the text starts at line 1.
     public let lineNumbers: [Int]?
+    /// For a piece of a larger file: the line and column of its first byte.
+    public let firstLine: Int
+    public let firstColumn: Int
 
-    public init(path: String, commit: CommitInfo? = nil, lineNumbers: [Int]? = nil) {
+    public init(path: String, commit: CommitInfo? = nil, lineNumbers: [Int]? = nil, firstLine: Int = 1, firstColumn: Int = 1) {
         self.path = path
         self.commit = commit
         self.lineNumbers = lineNumbers
+        self.firstLine = firstLine
+        self.firstColumn = firstColumn
     }
 }
 
@@ -24,15 +29,17 @@ public struct SecretScanner: Sendable {
 
     public init(configuration: ScanConfiguration = ScanConfiguration()) {
         self.configuration = configuration
+        // A detector goes when it reports one rule and that rule is off; detectors that report
+        // several rules stay, and their disabled rules are dropped from what they find.
         self.engine = ScanEngine(detectors: BuiltinRules.detectors.filter { detector in
-            !configuration.disabledRules.isEmpty ? !Self.rules(of: detector).allSatisfy(configuration.disabledRules.contains) : true
+            guard let only = Self.onlyRule(of: detector) else { return true }
+            return !configuration.disabledRules.contains(only)
         } + configuration.customRules)
     }
 
-    private static func rules(of detector: any Detector) -> [String] {
-        if let token = detector as? TokenDetector { return [token.rule.id] }
-        if let custom = detector as? CustomRuleDetector { return [custom.rule.id] }
-        return []
+    /// The one rule a detector reports, when it reports only one.
+    private static func onlyRule(of detector: any Detector) -> String? {
+        (detector as? TokenDetector)?.rule.id ?? (detector as? CustomRuleDetector)?.rule.id
     }
 
     /// Whether the configuration skips this path altogether.
@@ -45,18 +52,21 @@ public struct SecretScanner: Sendable {
         path.lowercased().contains("vector")
     }
 
-    public func findings(in bytes: UnsafeBufferPointer<UInt8>, source: ScanSource) -> [Finding] {
+    /// The findings in `bytes`; with `reportingBefore`, only those whose match starts before that
+    /// offset (the rest belong to the next piece of a file read in pieces).
+    public func findings(in bytes: UnsafeBufferPointer<UInt8>, source: ScanSource, reportingBefore limit: Int? = nil) -> [Finding] {
         let detections = engine.detections(in: bytes, isConfiguration: ScanText.isConfiguration(path: source.path))
         guard !detections.isEmpty else { return [] }
         let text = ScanText(bytes)
         let isTestVectors = Self.isTestVectorFile(source.path)
         var findings: [Finding] = []
         // One forward walk gives every detection its line and column.
-        var line = 1
-        var column = 1
+        var line = source.firstLine
+        var column = source.firstColumn
         var cursor = 0
         for detection in detections.sorted(by: { $0.match.lowerBound < $1.match.lowerBound }) {
             let start = detection.match.lowerBound
+            if let limit, start >= limit { break }
             while cursor < start {
                 let byte = bytes[cursor]
                 if byte == UInt8(ascii: "\n") {

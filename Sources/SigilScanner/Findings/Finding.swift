@@ -51,14 +51,6 @@ public struct Finding: Sendable {
         self.redacted = Self.redact(secret)
     }
 
-    /// The same finding `lines` further down its file (for text scanned in pieces).
-    public func offset(lines: Int) -> Finding {
-        guard lines != 0 else { return self }
-        var moved = Finding(rule: rule, file: file, line: line + lines, column: column, commit: commit, secret: secret)
-        moved.validity = validity
-        return moved
-    }
-
     /// SHA-256 of the secret, hex: what the leak report sends for Sigil secrets.
     public var secretSHA256: String {
         SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
@@ -79,10 +71,17 @@ public struct Finding: Sendable {
     }
 
     /// At most the first four characters (fewer for short values), then asterisks; for a key
-    /// block, its first line (a PEM header is not secret).
+    /// block, only its header (`-----BEGIN RSA PRIVATE KEY-----`, `PuTTY-User-Key-File-3`), which
+    /// is not secret, whatever the line endings or spacing of the body after it.
     static func redact(_ secret: String) -> String {
-        if secret.hasPrefix("-----BEGIN ") || secret.hasPrefix("PuTTY-User-Key-File") {
-            return String(secret.prefix { $0 != "\n" && $0 != "\\" }) + " …"
+        let bytes = Array(secret.utf8)
+        if secret.hasPrefix("-----BEGIN ") {
+            var end = 11
+            while end + 5 <= bytes.count, end < 60, !bytes[end..<(end + 5)].elementsEqual("-----".utf8) { end += 1 }
+            return end + 5 <= bytes.count && end < 60 ? String(decoding: bytes[0..<(end + 5)], as: UTF8.self) + " …" : "-----BEGIN …"
+        }
+        if secret.hasPrefix("PuTTY-User-Key-File-") {
+            return String(decoding: bytes.prefix(21), as: UTF8.self) + " …"
         }
         let visible = min(4, secret.count / 5)
         return String(secret.prefix(visible)) + "*****"

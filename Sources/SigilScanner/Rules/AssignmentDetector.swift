@@ -25,7 +25,7 @@ public struct AssignmentDetector: Detector {
         "error", "template", "encrypted", "masked", "public", "pub", "cert", "certificate",
         "is", "has", "should", "use", "get", "generate", "create", "validate", "verify", "check",
         "size", "bits", "algorithm", "alg", "usage", "index", "limit", "timeout", "interval", "at",
-        "issuer", "audience", "endpoint", "refresh_url", "location", "secretref", "selector",
+        "issuer", "audience", "refresh_url", "location", "secretref", "selector",
     ]
 
     /// Words that, last in a name, make it a setting about a credential (`password_encryption`).
@@ -45,7 +45,7 @@ public struct AssignmentDetector: Detector {
             detectBearer(in: text, at: keyword, into: &detections)
             return
         }
-        let name = identifier(around: keyword, in: text)
+        guard let name = identifier(around: keyword, in: text) else { return }
         // Cheap byte checks first: most names are not assigned a literal.
         guard var (value, quoted) = assignedValue(to: name, in: text) else { return }
         // Each name is judged once, from its first keyword.
@@ -79,11 +79,17 @@ public struct AssignmentDetector: Detector {
 
     static let nameBytes = ByteSet(ranges: "0-9A-Za-z_.\\-")
 
-    func identifier(around keyword: Range<Int>, in text: ScanText) -> Range<Int> {
+    /// The longest name looked at; a longer run of name characters is not a name.
+    static let maximumNameLength = 128
+
+    func identifier(around keyword: Range<Int>, in text: ScanText) -> Range<Int>? {
         var start = keyword.lowerBound
-        while start > 0, Self.nameBytes.contains(text[start - 1]) { start -= 1 }
+        let floor = max(0, keyword.lowerBound - Self.maximumNameLength)
+        while start > floor, Self.nameBytes.contains(text[start - 1]) { start -= 1 }
         var end = keyword.upperBound
-        while end < text.count, Self.nameBytes.contains(text[end]) { end += 1 }
+        let ceiling = min(text.count, keyword.upperBound + Self.maximumNameLength)
+        while end < ceiling, Self.nameBytes.contains(text[end]) { end += 1 }
+        guard end - start <= Self.maximumNameLength else { return nil }
         // A name does not start or end with `.` or `-` (`--password`, `config.`).
         while start < end, text[start] == UInt8(ascii: ".") || text[start] == UInt8(ascii: "-") { start += 1 }
         while end > start, text[end - 1] == UInt8(ascii: ".") || text[end - 1] == UInt8(ascii: "-") { end -= 1 }

@@ -81,7 +81,7 @@ public enum BuiltinRules {
         ("vault-token", "HashiCorp Vault token", ["hvs.", "hvb."].map { (nil, $0, "[0-9A-Za-z_\\-]{24,}") }, .none),
         ("terraform-cloud-token", "Terraform Cloud / Enterprise API token",
          [("[0-9A-Za-z]{14}", ".atlasv1.", "[0-9A-Za-z_=\\-]{60,70}")], .none),
-        ("jwt", "JSON Web Token", [(nil, "eyJ", "[0-9A-Za-z_\\-]{10,}.eyJ[0-9A-Za-z_\\-]{10,}.[0-9A-Za-z_\\-]{16,}")], .jwtHeader),
+        ("jwt", "JSON Web Token", [(nil, "eyJ", "[0-9A-Za-z_\\-]{10,1024}.eyJ[0-9A-Za-z_\\-]{10,8192}.[0-9A-Za-z_\\-]{16,1024}")], .jwtHeader),
     ]
 
     /// Every built-in detector.

@@ -10,7 +10,7 @@ public struct URLPasswordDetector: Detector {
 
     public func detect(in text: ScanText, at keyword: Range<Int>, into detections: inout [Detection]) {
         var schemeStart = keyword.lowerBound
-        while schemeStart > 0, Self.schemeBytes.contains(text[schemeStart - 1]) { schemeStart -= 1 }
+        while schemeStart > max(0, keyword.lowerBound - 32), Self.schemeBytes.contains(text[schemeStart - 1]) { schemeStart -= 1 }
         guard schemeStart < keyword.lowerBound, (65...122).contains(text[schemeStart]) else { return }
         var colon: Int?
         var at: Int?
@@ -39,6 +39,10 @@ public struct ConnectionStringPasswordDetector: Detector {
         ["password=", "pwd=", "password =", "pwd ="].map { Keyword($0, caseSensitive: false) }
     }
 
+    static let maximumValue = 256
+    /// Bytes that end an unquoted value: the separator, quotes, markup, white space.
+    static let valueEnd = ByteSet(ranges: ";\"'< \t\r\n")
+
     static let context = ["server=", "host=", "data source=", "user id=", "uid=", "userid=", "username=", "user=", "database=", "initial catalog="]
 
     public init() {}
@@ -54,16 +58,16 @@ public struct ConnectionStringPasswordDetector: Detector {
             let close = text.at(start) == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "'")
             start += 1
             end = start
-            while end < text.count, text[end] != close, text[end] != UInt8(ascii: "\n") { end += 1 }
+            while end < text.count, end - start < Self.maximumValue, text[end] != close, text[end] != UInt8(ascii: "\n") { end += 1 }
         } else {
-            while end < text.count, text[end] != UInt8(ascii: ";"), text[end] != UInt8(ascii: "\""), text[end] != UInt8(ascii: "'"),
-                  text[end] != UInt8(ascii: "\n"), text[end] != UInt8(ascii: "<") { end += 1 }
+            while end < text.count, end - start < Self.maximumValue, !Self.valueEnd.contains(text[end]) { end += 1 }
         }
-        guard end > start else { return }
-        let line = text.lineStart(before: keyword.lowerBound)..<text.lineEnd(after: end)
-        guard Self.context.contains(where: { text.contains($0, in: line) }) else { return }
-        let value = text.string(start..<end).trimmingCharacters(in: .whitespaces)
+        guard end > start, end - start < Self.maximumValue else { return }
+        let value = text.string(start..<end)
         guard ValueJudgement.isPlausiblePassword(value, quoted: true) else { return }
+        // A server or user named nearby makes it a connection string.
+        let around = max(0, keyword.lowerBound - 512)..<min(text.count, end + 512)
+        guard Self.context.contains(where: { text.contains($0, in: around) }) else { return }
         detections.append(Detection(rule: BuiltinRules.connectionStringPassword, secret: start..<end, match: keyword.lowerBound..<end))
     }
 }
@@ -78,17 +82,18 @@ public struct AzureConnectionStringDetector: Detector {
     public init() {}
 
     public func detect(in text: ScanText, at keyword: Range<Int>, into detections: inout [Detection]) {
-        // `SharedAccessKeyName=` is the name, not the key.
         let start = keyword.upperBound
         var end = start
-        while end < text.count, Self.keyBytes.contains(text[end]) { end += 1 }
+        // Keys are 44 or 88 characters; a longer run is not one of them.
+        while end < text.count, end - start <= 88, Self.keyBytes.contains(text[end]) { end += 1 }
         let length = end - start
+        guard length == 88 || (43...44).contains(length) else { return }
         let value = text.string(start..<end)
         guard !ValueJudgement.isKnownExampleOrPlaceholder(value) else { return }
         let line = text.lineStart(before: keyword.lowerBound)..<text.lineEnd(after: end)
         let isShared = keyword.count == 16
         if isShared {
-            guard (43...44).contains(length), text.at(keyword.lowerBound - 1) != UInt8(ascii: "y") else { return }
+            guard (43...44).contains(length) else { return }
             detections.append(Detection(rule: BuiltinRules.azureServiceBusKey, secret: start..<end, match: line.lowerBound..<end))
             return
         }
@@ -120,8 +125,8 @@ public struct SASTokenDetector: Detector {
         guard before == UInt8(ascii: "&") || before == UInt8(ascii: "?") || escapedAmpersand else { return }
         let start = keyword.upperBound
         var end = start
-        while end < text.count, Self.signatureBytes.contains(text[end]) { end += 1 }
-        guard end - start >= 43 else { return }
+        while end < text.count, end - start < 256, Self.signatureBytes.contains(text[end]) { end += 1 }
+        guard end - start >= 43, end - start < 256 else { return }
         let query = max(text.lineStart(before: keyword.lowerBound), keyword.lowerBound - 2048)..<keyword.lowerBound
         guard text.contains("sv=", in: query, ignoringCase: false),
               text.contains("se=", in: query, ignoringCase: false) || text.contains("sp=", in: query, ignoringCase: false),

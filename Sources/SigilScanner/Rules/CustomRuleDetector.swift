@@ -35,18 +35,19 @@ public struct CustomRuleDetector: Detector {
     }
 
     func detect(in text: ScanText, line range: Range<Int>, into detections: inout [Detection]) {
-        let lineStart = range.lowerBound
         guard range.count > 0 else { return }
-        let line = text.string(range)
+        // Each byte becomes one ASCII character (non-ASCII ones `?`), so a match's offsets in the
+        // string are byte offsets in the text, whatever the encoding, valid or not.
+        let line = String(decoding: text.bytes[range].map { $0 < 0x80 ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
         for match in line.matches(of: regex.regex) {
-            let whole = match.output[0].range
+            guard let whole = match.output[0].range else { continue }
             let secretRange = (match.output.count > 1 ? match.output[1].range : nil) ?? whole
-            guard let secretRange, let whole else { continue }
-            let secret = String(line[secretRange])
-            if let minimumEntropy, ValueJudgement.entropy(secret) < minimumEntropy { continue }
-            let start = lineStart + line.utf8.distance(from: line.startIndex, to: secretRange.lowerBound)
-            let matchStart = lineStart + line.utf8.distance(from: line.startIndex, to: whole.lowerBound)
-            let detection = Detection(rule: rule, secret: start..<(start + secret.utf8.count), match: matchStart..<(start + secret.utf8.count))
+            let start = range.lowerBound + line.utf8.distance(from: line.startIndex, to: secretRange.lowerBound)
+            let end = range.lowerBound + line.utf8.distance(from: line.startIndex, to: secretRange.upperBound)
+            let matchStart = range.lowerBound + line.utf8.distance(from: line.startIndex, to: whole.lowerBound)
+            guard range.lowerBound <= matchStart, matchStart <= start, start < end, end <= range.upperBound else { continue }
+            if let minimumEntropy, ValueJudgement.entropy(text.string(start..<end)) < minimumEntropy { continue }
+            let detection = Detection(rule: rule, secret: start..<end, match: matchStart..<end)
             // A line with two keywords is read twice; report each match once.
             if !detections.contains(detection) { detections.append(detection) }
         }

@@ -28,15 +28,42 @@ public struct PrivateKeyDetector: Detector {
             return
         }
         let bodyStart = labelEnd + 5
-        let searchEnd = min(text.count, bodyStart + 64 * 1024)
-        let endMarker = text.find("-----END ", in: bodyStart..<searchEnd, ignoringCase: false)
-        let bodyEnd = endMarker ?? searchEnd
-        guard Self.base64Count(text, bodyStart..<bodyEnd) >= Self.minimumBody else { return }
-        var blockEnd = bodyEnd
-        if let endMarker, let close = text.find("-----", in: (endMarker + 9)..<min(text.count, endMarker + 60), ignoringCase: false) {
+        let body = Self.body(in: text, from: bodyStart)
+        guard body.base64 >= Self.minimumBody else { return }
+        var blockEnd = body.end
+        if text.find("-----END ", in: body.end..<min(text.count, body.end + 9), ignoringCase: false) == body.end,
+           let close = text.find("-----", in: (body.end + 9)..<min(text.count, body.end + 60), ignoringCase: false) {
             blockEnd = close + 5
         }
         detections.append(Detection(rule: rule, secret: keyword.lowerBound..<blockEnd))
+    }
+
+    /// Bytes a key body is made of: base64, line breaks (also escaped as `\n` inside a string),
+    /// and the `Proc-Type:` / `DEK-Info:` headers of an encrypted key.
+    static let bodyBytes = ByteSet(ranges: "0-9A-Za-z+/= \t\r\n:,\\-")
+
+    /// Where a key body ends (at `-----END`, or where something that is not a key body starts,
+    /// for a block that was cut off) and how many base64 characters it has.
+    static func body(in text: ScanText, from start: Int) -> (end: Int, base64: Int) {
+        let ceiling = min(text.count, start + 64 * 1024)
+        var index = start
+        var count = 0
+        while index < ceiling {
+            let byte = text[index]
+            if byte == UInt8(ascii: "-"), text.find("-----", in: index..<min(text.count, index + 5), ignoringCase: false) == index {
+                break
+            }
+            if byte == UInt8(ascii: "\\") {
+                let next = text.at(index + 1)
+                guard next == UInt8(ascii: "n") || next == UInt8(ascii: "r") else { break }
+                index += 2
+                continue
+            }
+            guard bodyBytes.contains(byte) else { break }
+            if ByteSet.base64.contains(byte) { count += 1 }
+            index += 1
+        }
+        return (index, count)
     }
 
     /// Base64 characters in the body, not counting `\n` escapes or header lines (`Proc-Type:`).

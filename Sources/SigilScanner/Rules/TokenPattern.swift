@@ -56,7 +56,9 @@ public struct ByteSet: Sendable, Equatable {
 /// The notation has literal characters (`\` escapes the next one), classes (`[A-Za-z0-9_-]`,
 /// with `-` last or escaped to mean itself) and quantifiers `{n}`, `{m,n}`, `{m,}`, `+`, `*`, `?`.
 /// Repetition is possessive: a run takes every byte of its class it can (up to its maximum) and
-/// never gives any back, which is what token formats need and keeps matching linear. There is no
+/// never gives any back, which is what token formats need and keeps matching linear. An open
+/// repetition (`+`, `*`, `{m,}`) stops at `openRunLimit` bytes, so a long run of token-like
+/// characters costs the same at every keyword occurrence in it. There is no
 /// alternation: a rule lists one pattern per alternative. Built-in patterns are written by us, so
 /// a malformed one is a programming error.
 public struct TokenPattern: Sendable {
@@ -66,6 +68,9 @@ public struct TokenPattern: Sendable {
     }
 
     let elements: [Element]
+
+    /// The most bytes an open repetition takes.
+    public static let openRunLimit = 256
 
     public init(_ source: String) {
         var elements: [Element] = []
@@ -99,10 +104,10 @@ public struct TokenPattern: Sendable {
                     let body = String(decoding: bytes[(index + 1)..<close], as: UTF8.self)
                     let parts = body.split(separator: ",", omittingEmptySubsequences: false)
                     minimum = Int(parts[0])!
-                    maximum = parts.count == 1 ? minimum : (parts[1].isEmpty ? Int.max : Int(parts[1])!)
+                    maximum = parts.count == 1 ? minimum : (parts[1].isEmpty ? Self.openRunLimit : Int(parts[1])!)
                     index = close + 1
-                case UInt8(ascii: "+"): (minimum, maximum) = (1, Int.max); index += 1
-                case UInt8(ascii: "*"): (minimum, maximum) = (0, Int.max); index += 1
+                case UInt8(ascii: "+"): (minimum, maximum) = (1, Self.openRunLimit); index += 1
+                case UInt8(ascii: "*"): (minimum, maximum) = (0, Self.openRunLimit); index += 1
                 case UInt8(ascii: "?"): (minimum, maximum) = (0, 1); index += 1
                 default: break
                 }

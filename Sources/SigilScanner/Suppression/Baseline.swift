@@ -21,7 +21,7 @@ public struct Baseline: Sendable, Equatable {
     /// The file's text for `findings`: each entry names rule, file and line for the reader.
     public static func serialize(_ findings: [Finding]) -> String {
         var seen = Set<String>()
-        let entries: [JSONValue] = findings.sorted { ($0.file, $0.line) < ($1.file, $1.line) }.compactMap { finding in
+        let entries: [JSONValue] = findings.sorted { ($0.file, $0.line, $0.fingerprint) < ($1.file, $1.line, $1.fingerprint) }.compactMap { finding in
             guard seen.insert(finding.fingerprint).inserted else { return nil }
             return .object([
                 "fingerprint": .string(finding.fingerprint), "rule": .string(finding.rule.id),

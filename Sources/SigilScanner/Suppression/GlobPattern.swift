@@ -18,7 +18,7 @@ public struct GlobPattern: Sendable, Equatable {
         if text.hasPrefix("\\") { text.removeFirst() }
         directoryOnly = text.hasSuffix("/")
         if directoryOnly { text.removeLast() }
-        anchored = text.dropLast().contains("/")
+        anchored = text.contains("/")
         if text.hasPrefix("/") { text.removeFirst() }
         guard !text.isEmpty else { return nil }
         pattern = Array(text.utf8)
@@ -124,7 +124,8 @@ public struct GlobPattern: Sendable, Equatable {
             if c == UInt8(ascii: "]"), !first { return (matched != negate && byte != UInt8(ascii: "/"), index + 1) }
             first = false
             if index + 2 < pattern.endIndex, pattern[index + 1] == UInt8(ascii: "-"), pattern[index + 2] != UInt8(ascii: "]") {
-                if (c...pattern[index + 2]).contains(byte) { matched = true }
+                // A reversed range (`[z-a]`) matches nothing, as in git.
+                if c <= pattern[index + 2], (c...pattern[index + 2]).contains(byte) { matched = true }
                 index += 3
             } else {
                 if c == byte { matched = true }

@@ -129,7 +129,8 @@ public struct ScanConfiguration: Sendable {
         let lines: [Substring]
 
         init(text: String) {
-            lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            // Split on line feeds alone: Swift sees "\r\n" as one character.
+            lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
         }
 
         func line(ofKey key: String, after start: Int = 0) -> Int? {
