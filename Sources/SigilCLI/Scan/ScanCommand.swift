@@ -10,6 +10,14 @@ import SigilScanSources
 struct Scan: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Find secrets in files, git history, staged changes and pushes.",
+        discussion: """
+            sigil scan [PATH…]        files and folders (default: .)
+            sigil scan --git [REPO]   every commit on every ref (--since, --range)
+            sigil scan --staged       the staged change (pre-commit)
+            sigil scan --stdin        standard input
+            sigil scan hook install   a pre-commit hook (--pre-push, --pre-receive)
+            All options: sigil scan find --help. Exit: 0 clean, 1 found, 2 error.
+            """,
         subcommands: [Find.self, Hook.self],
         defaultSubcommand: Find.self)
 }
