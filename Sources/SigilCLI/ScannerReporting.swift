@@ -3,30 +3,12 @@ import SigilCore
 
 /// What the server did with one reported hash.
 struct LeakReportResult: Sendable, Equatable {
-    enum Status: String, Sendable {
-        /// The secret was live: it is revoked now, with a `leakedCredentials` detection on its app.
-        case revoked
-        /// The secret had been revoked before (an earlier report).
-        case alreadyRevoked
-        /// No secret of this tenant has this hash (never issued here, or since removed).
-        case notFound
-    }
-
     var sha256: String
-    var status: Status
+    var status: LeakReport.Status
     /// The application and credential, when found.
     var appId: String?
     var keyId: String?
     var displayName: String?
-}
-
-/// One finding a push goes past (see `recordScanBypass`).
-struct ScanBypassFinding: Sendable, Equatable {
-    var rule: String
-    var file: String
-    var line: Int
-    var fingerprint: String
-    var commit: String?
 }
 
 /// The two calls the scanner (`sigil scan --report`, git hooks) makes to the server, with the
@@ -53,7 +35,7 @@ extension AdminClient {
                 "sha256": .array(batch.map(JSONValue.string)), "source": .string(source),
             ])
             for entry in reply["value"].arrayValue ?? [] {
-                guard let hash = entry["sha256"].stringValue, let status = entry["status"].stringValue.flatMap(LeakReportResult.Status.init) else {
+                guard let hash = entry["sha256"].stringValue, let status = entry["status"].stringValue.flatMap(LeakReport.Status.init) else {
                     throw CLIError("the server answered the leak report in an unexpected shape")
                 }
                 results.append(LeakReportResult(
@@ -67,7 +49,7 @@ extension AdminClient {
     /// Records that a push went past a secret-scan block, and why, as one audit event
     /// (`secretScan.bypass`, target the repository). `reason` is required (1–512 characters);
     /// 1–1,000 findings. Returns the audit event's id.
-    func recordScanBypass(reason: String, repository: String, ref: String?, findings: [ScanBypassFinding]) async throws -> String {
+    func recordScanBypass(reason: String, repository: String, ref: String?, findings: [ScanBypass.Finding]) async throws -> String {
         var body: [String: JSONValue] = [
             "reason": .string(reason), "repository": .string(repository),
             "findings": .array(findings.map { finding in

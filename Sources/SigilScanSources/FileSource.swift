@@ -54,10 +54,7 @@ public struct FileSource: Sendable {
         }
         var merged = ScanReport(findings: [], problems: walker.problems)
         for report in results.withLock({ $0 }) {
-            merged.findings += report.findings
-            merged.problems += report.problems
-            merged.scannedBytes += report.scannedBytes
-            merged.scannedObjects += report.scannedObjects
+            merged.merge(report)
         }
         return merged
     }

@@ -151,15 +151,3 @@ public struct GitSource: Sendable {
         }
     }
 }
-
-extension ScanReport {
-    /// Adds another report's findings, problems and counts to this one.
-    public mutating func merge(_ other: ScanReport) {
-        findings += other.findings
-        problems += other.problems
-        scannedObjects += other.scannedObjects
-        scannedBytes += other.scannedBytes
-        suppressed += other.suppressed
-        incomplete = incomplete || other.incomplete
-    }
-}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SigilCore
 import SigilScanner
 import SigilScanSources
 
@@ -164,8 +165,8 @@ struct ScanRun {
     private func recordBypass(_ reason: String, report: inout ScanReport, updates: String) async {
         guard FileManager.default.fileExists(atPath: Profile.path) else { return }
         let refs = updates.split(whereSeparator: \.isNewline).compactMap { $0.split(separator: " ").dropFirst(2).first.map(String.init) }
-        let findings = report.findings.prefix(1000).map {
-            ScanBypassFinding(rule: $0.rule.id, file: $0.file, line: $0.line, fingerprint: $0.fingerprint, commit: $0.commit?.id)
+        let findings = report.findings.prefix(ScanBypass.maximumFindings).map {
+            ScanBypass.Finding(rule: $0.rule.id, file: $0.file, line: $0.line, fingerprint: $0.fingerprint, commit: $0.commit?.id)
         }
         do {
             let id = try await withAdminClient { client in

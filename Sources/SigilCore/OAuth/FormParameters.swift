@@ -32,7 +32,7 @@ public struct FormParameters: Sendable, Equatable {
             switch byte {
             case UInt8(ascii: "+"): output.append(UInt8(ascii: " "))
             case UInt8(ascii: "%"):
-                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
+                guard let high = iterator.next()?.hexDigitValue, let low = iterator.next()?.hexDigitValue else { return nil }
                 output.append(high << 4 | low)
             default: output.append(byte)
             }
@@ -41,14 +41,6 @@ public struct FormParameters: Sendable, Equatable {
         return String(validating: output, as: UTF8.self)
     }
 
-    static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
 
     /// Encodes for a form body (RFC 1866 style, space as `%20`).
     public static func percentEncode(_ text: String) -> String {

@@ -8,7 +8,12 @@ public enum LeakReport {
 
     /// What a report did to one reported hash.
     public enum Status: String, Sendable {
-        case revoked, alreadyRevoked, notFound
+        /// The secret was live: it is revoked now, with a `leakedCredentials` detection on its app.
+        case revoked
+        /// The secret had been revoked before (an earlier report).
+        case alreadyRevoked
+        /// No secret of this tenant has this hash (never issued here, or since removed).
+        case notFound
     }
 
     /// Parses `sha256[index]`: exactly 64 lowercase hex characters. Messages never repeat the
@@ -28,7 +33,7 @@ public enum LeakReport {
         }
         var data = Data(capacity: 32)
         for pair in stride(from: 0, to: 64, by: 2) {
-            guard let high = hexValue(bytes[pair]), let low = hexValue(bytes[pair + 1]) else {
+            guard let high = bytes[pair].hexDigitValue, let low = bytes[pair + 1].hexDigitValue else {
                 throw DirectoryRuleViolation(field: field, message: "\(name) must hold only 0-9 and a-f (lowercase hex of the SHA-256)")
             }
             data.append(high << 4 | low)
@@ -56,13 +61,5 @@ public enum LeakReport {
         var found: Int?
         for (index, hash) in hashes.enumerated() where hash.matches(secretSHA256: reported) { found = index }
         return found
-    }
-
-    static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        default: nil
-        }
     }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SigilCore
 
 /// The commit a finding in history came from.
 public struct CommitInfo: Sendable, Equatable, Hashable {
@@ -53,7 +54,7 @@ public struct Finding: Sendable {
 
     /// SHA-256 of the secret, hex: what the leak report sends for Sigil secrets.
     public var secretSHA256: String {
-        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+        SHA256.hash(data: Data(secret.utf8)).lowerHex
     }
 
     public var isSigilSecret: Bool { rule.id == "sigil-client-secret" || rule.id == "sigil-join-token" }
@@ -67,7 +68,7 @@ public struct Finding: Sendable {
             hasher.update(data: Data(part.utf8))
             hasher.update(data: Data([0]))
         }
-        return hasher.finalize().prefix(16).map { String(format: "%02x", $0) }.joined()
+        return hasher.finalize().prefix(16).lowerHex
     }
 
     /// At most the first four characters (fewer for short values), then asterisks; for a key

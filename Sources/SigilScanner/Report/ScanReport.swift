@@ -32,6 +32,16 @@ public struct ScanReport: Sendable {
         self.problems = problems
     }
 
+    /// Adds another report's findings, problems and counts to this one.
+    public mutating func merge(_ other: ScanReport) {
+        findings += other.findings
+        problems += other.problems
+        scannedObjects += other.scannedObjects
+        scannedBytes += other.scannedBytes
+        suppressed += other.suppressed
+        incomplete = incomplete || other.incomplete
+    }
+
     /// Findings in a stable order: by file, then line, then column.
     public var sortedFindings: [Finding] {
         findings.sorted {

@@ -5,8 +5,11 @@
 /// vendors' keys whose only mark is their name (AWS secret keys and session tokens, Azure storage
 /// account keys) are recognised here too.
 public struct AssignmentDetector: Detector {
+    /// The keywords a credential-like name contains; `bearer` starts an `Authorization` value.
+    static let nameKeywords = ["pass", "pwd", "secret", "token", "key", "credential"]
+
     public var keywords: [Keyword] {
-        ["pass", "pwd", "secret", "token", "key", "credential", "bearer"].map { Keyword($0, caseSensitive: false) }
+        (Self.nameKeywords + ["bearer"]).map { Keyword($0, caseSensitive: false) }
     }
 
     enum Kind { case password, secret }
@@ -99,7 +102,7 @@ public struct AssignmentDetector: Detector {
     private func firstKeyword(in text: ScanText, name: Range<Int>) -> Int? {
         let lower = text.string(name).lowercased()
         var best: Int?
-        for keyword in ["pass", "pwd", "secret", "token", "key", "credential"] {
+        for keyword in Self.nameKeywords {
             if let found = lower.range(of: keyword) {
                 let offset = lower.utf8.distance(from: lower.startIndex, to: found.lowerBound)
                 best = min(best ?? offset, offset)
