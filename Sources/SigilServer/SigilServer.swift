@@ -116,8 +116,9 @@ public final class SigilServer: Sendable {
     func router() -> Router<SigilRequestContext> {
         let router = Router(context: SigilRequestContext.self)
         router.add(middleware: ErrorShapeMiddleware())
+        let directory = DirectoryCache(store: store)
         let token = TokenEndpoint(
-            directory: DirectoryCache(store: store), recorder: SignInRecorder(store: store), keys: keys, urls: urls, logger: logger)
+            directory: directory, recorder: SignInRecorder(store: store), keys: keys, urls: urls, logger: logger)
         router.post("/{tenant}/oauth2/v2.0/token") { request, context in await token.handle(request, context: context) }
         router.get("/{tenant}/oauth2/v2.0/token") { request, _ in
             TokenEndpoint.errorResponse(
@@ -129,7 +130,7 @@ public final class SigilServer: Sendable {
                 OAuthError(error: "unsupported_response_type", code: 700054, message: "Sigil issues app-only tokens; there is no interactive sign-in."),
                 correlationId: TokenEndpoint.correlationId(request), now: Date())
         }
-        DiscoveryRoutes(store: store, keys: keys, urls: urls).register(on: router)
+        DiscoveryRoutes(directory: directory, keys: keys, urls: urls).register(on: router)
         AdminAPI(store: store, keys: keys, urls: urls, logger: logger).register(on: router)
         router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
         router.get("/readyz") { _, _ in

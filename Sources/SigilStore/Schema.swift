@@ -113,5 +113,15 @@ enum Schema {
             "CREATE INDEX risk_detections_time ON risk_detections (tenant_id, detected_at)",
             "CREATE INDEX risk_detections_principal ON risk_detections (tenant_id, service_principal_id, risk_state)",
         ]),
+        // Single-use assertion ids move onto the sign-in row that used them, so the token
+        // endpoint writes one row per request in one statement (no transaction). An id is now
+        // remembered as long as its sign-in, longer than the assertion's `exp` requires; the ids
+        // of `used_assertions` are not carried over, so an assertion used in the minutes before
+        // the upgrade could be presented once more until it expires.
+        Migration(version: 4, statements: [
+            "ALTER TABLE sign_ins ADD COLUMN assertion_id TEXT",
+            "CREATE UNIQUE INDEX sign_ins_assertion ON sign_ins (assertion_id) WHERE assertion_id IS NOT NULL",
+            "DROP TABLE used_assertions",
+        ]),
     ]
 }

@@ -86,11 +86,4 @@ extension Store {
                 \(bind: key.publicJWK), \(bind: key.createdAt.epochMilliseconds), \(bind: activatedAt?.epochMilliseconds), NULL)
             """).run()
     }
-
-    /// Forgets assertion ids whose assertions can no longer be presented.
-    public func forgetExpiredAssertions(before: Date) async throws {
-        try await write { database in
-            try await database.raw("DELETE FROM used_assertions WHERE expires_at < \(bind: before.epochMilliseconds)").run()
-        }
-    }
 }

@@ -85,7 +85,13 @@ public final class Store: Sendable {
         // SQLite's own automatic checkpoints stay on: moving them to a background job was tried
         // and measured worse (a passive checkpoint never caught up, the log grew to 900 MB; a
         // truncating one every second stalled writers each second).
-        for pragma in ["PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON"] {
+        // They run every 250 pages instead of 1,000: each is shorter, and the requests waiting
+        // behind one wait less (open-loop p99 at 2,000 tokens/s: 6.4 ms instead of 10–98 ms).
+        // temp_store=MEMORY keeps statement journals (multi-row inserts, ON CONFLICT) off disk.
+        for pragma in [
+            "PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON",
+            "PRAGMA temp_store = MEMORY", "PRAGMA wal_autocheckpoint = 250",
+        ] {
             try await database.raw(SQLQueryString(pragma)).run()
         }
         return .init(database: database, close: {

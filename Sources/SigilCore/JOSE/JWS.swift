@@ -32,13 +32,16 @@ public struct CompactJWS: Sendable {
         guard token.utf8.count <= Self.maximumLength else {
             throw JWSError("the JWT is longer than \(Self.maximumLength) bytes")
         }
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3 else {
-            throw JWSError("a JWT has 3 dot-separated parts; this one has \(parts.count)")
+        let bytes = Array(token.utf8)
+        let dots = bytes.indices.filter { bytes[$0] == UInt8(ascii: ".") }
+        guard dots.count == 2 else {
+            throw JWSError("a JWT has 3 dot-separated parts; this one has \(dots.count + 1)")
         }
-        guard let headerBytes = Base64URL.decode(parts[0]) else { throw JWSError("the JWT header is not base64url") }
-        guard let payloadBytes = Base64URL.decode(parts[1]) else { throw JWSError("the JWT payload is not base64url") }
-        guard let signature = Base64URL.decode(parts[2]) else { throw JWSError("the JWT signature is not base64url") }
+        guard let headerBytes = Base64URL.decode(bytes: bytes[..<dots[0]]) else { throw JWSError("the JWT header is not base64url") }
+        guard let payloadBytes = Base64URL.decode(bytes: bytes[(dots[0] + 1)..<dots[1]]) else {
+            throw JWSError("the JWT payload is not base64url")
+        }
+        guard let signature = Base64URL.decode(bytes: bytes[(dots[1] + 1)...]) else { throw JWSError("the JWT signature is not base64url") }
         do {
             header = try JSONParser.parseObject(headerBytes)
         } catch {
@@ -50,7 +53,7 @@ public struct CompactJWS: Sendable {
             throw JWSError("the JWT payload is not a JSON object: \(error)")
         }
         self.signature = signature
-        signingInput = Data("\(parts[0]).\(parts[1])".utf8)
+        signingInput = Data(bytes[..<dots[1]])
     }
 
     /// The header's `alg`, refused unless it is one Sigil accepts.

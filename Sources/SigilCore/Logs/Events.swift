@@ -53,14 +53,10 @@ public struct SignInEvent: Sendable, Equatable {
 /// What a token request leaves behind: its sign-in and, for a single-use client assertion, the
 /// use of its id, recorded together so a replay and its refusal are one decision.
 public struct SignInRecord: Sendable {
-    /// A single-use assertion's id (scoped to the client) and how long it must be remembered.
+    /// A single-use assertion's id, scoped to the client.
     public struct AssertionUse: Sendable, Equatable {
         public var id: String
-        public var expiresAt: Date
-        public init(id: String, expiresAt: Date) {
-            self.id = id
-            self.expiresAt = expiresAt
-        }
+        public init(id: String) { self.id = id }
     }
 
     public var event: SignInEvent
@@ -93,7 +89,7 @@ public struct AuditEvent: Sendable, Equatable {
     public var correlationId: String
 
     public init(
-        id: String = UUID().uuidString.lowercased(), time: Date, tenantId: String, actorId: String, actorName: String,
+        id: String = RandomIdentifier.uuid(), time: Date, tenantId: String, actorId: String, actorName: String,
         action: String, targetType: String, targetId: String, before: JSONValue? = nil, after: JSONValue? = nil,
         ipAddress: String, succeeded: Bool = true, correlationId: String
     ) {

@@ -18,7 +18,7 @@ public enum AccessToken {
     ///   - roles: the values of the resource's roles granted to the client.
     public static func claims(
         issuer: String, tenantId: String, client: AppRegistration, resource: AppRegistration, roles: [String],
-        credentialType: CredentialType, now: Date, jti: String = UUID().uuidString.lowercased()
+        credentialType: CredentialType, now: Date, jti: String = RandomIdentifier.uuid()
     ) -> [String: JSONValue] {
         let issuedAt = Int64(now.timeIntervalSince1970)
         var claims: [String: JSONValue] = [

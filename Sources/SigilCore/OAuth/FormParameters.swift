@@ -9,12 +9,22 @@ public struct FormParameters: Sendable, Equatable {
     public init(_ values: [String: String]) { self.values = values }
 
     public init(decoding body: some Collection<UInt8>) throws(OAuthError) {
-        for pair in body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
-            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
-            guard let name = FormParameters.percentDecode(parts[0]) else {
+        // One pass over the bytes: this runs on every token request.
+        let bytes = Array(body)
+        var start = 0
+        while start < bytes.count {
+            var end = start
+            var equals: Int?
+            while end < bytes.count, bytes[end] != UInt8(ascii: "&") {
+                if equals == nil, bytes[end] == UInt8(ascii: "=") { equals = end }
+                end += 1
+            }
+            defer { start = end + 1 }
+            guard end > start else { continue }
+            guard let name = FormParameters.percentDecode(bytes[start..<(equals ?? end)]) else {
                 throw .malformedRequest("A form parameter name is not valid percent-encoded UTF-8 text without NUL.")
             }
-            guard let value = FormParameters.percentDecode(parts.count > 1 ? Array(parts[1]) : []) else {
+            guard let value = FormParameters.percentDecode(bytes[(equals.map { $0 + 1 } ?? end)..<end]) else {
                 throw .malformedRequest("The value of form parameter '\(OAuthError.quoted(name))' is not valid percent-encoded UTF-8 text without NUL.")
             }
             guard values[name] == nil else { throw .duplicateParameter(name) }
@@ -25,6 +35,9 @@ public struct FormParameters: Sendable, Equatable {
     /// Decodes `+` and `%XX`; `nil` on a broken escape, invalid UTF-8 or a NUL (which no
     /// parameter needs and PostgreSQL cannot store).
     public static func percentDecode(_ bytes: some Collection<UInt8>) -> String? {
+        if !bytes.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") || $0 == 0 }) {
+            return String(validating: bytes, as: UTF8.self)
+        }
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
         var iterator = bytes.makeIterator()

@@ -42,7 +42,11 @@ public enum Base64URL {
     /// Decodes strict unpadded base64url; `nil` for any other character, an impossible length,
     /// or stray bits in the last character.
     public static func decode(_ text: some StringProtocol) -> Data? {
-        let input = Array(text.utf8)
+        decode(bytes: text.utf8)
+    }
+
+    /// Decodes strict unpadded base64url from its UTF-8 bytes, as `decode(_:)` does.
+    public static func decode(bytes input: some Collection<UInt8>) -> Data? {
         guard input.count % 4 != 1 else { return nil }
         var output: [UInt8] = []
         output.reserveCapacity(input.count * 3 / 4)

@@ -77,7 +77,12 @@ public struct JSONParser {
     private func fail(_ reason: String) -> Failure { Failure(reason: reason, offset: index) }
 
     private mutating func skipWhitespace() {
-        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
     }
 
     private mutating func value(depth: Int) throws(Failure) -> JSONValue {
@@ -142,17 +147,21 @@ public struct JSONParser {
 
     private mutating func string() throws(Failure) -> String {
         index += 1
-        var scalars = String.UnicodeScalarView()
         var run = index
         var output: [UInt8] = []
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                output.append(contentsOf: bytes[run..<index])
+                let text: String?
+                if output.isEmpty {
+                    text = String(validating: bytes[run..<index], as: UTF8.self)  // no escapes: no copy
+                } else {
+                    output.append(contentsOf: bytes[run..<index])
+                    text = String(validating: output, as: UTF8.self)
+                }
                 index += 1
-                guard let text = String(validating: output, as: UTF8.self) else { throw fail("string is not valid UTF-8") }
-                scalars.append(contentsOf: text.unicodeScalars)
-                return String(scalars)
+                guard let text else { throw fail("string is not valid UTF-8") }
+                return text
             }
             if byte < 0x20 { throw fail("control character in string") }
             if byte == UInt8(ascii: "\\") {

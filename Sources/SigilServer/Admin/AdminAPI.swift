@@ -370,7 +370,7 @@ struct AdminAPI {
         return .json(["value": .array(published.map(AdminJSON.signingKey))])
     }
 
-    static func newId() -> String { UUID().uuidString.lowercased() }
+    static func newId() -> String { RandomIdentifier.uuid() }
 
     /// A path parameter, percent-decoded (the router hands them over raw; names and identifier
     /// URIs arrive encoded).

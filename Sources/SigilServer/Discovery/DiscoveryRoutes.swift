@@ -6,7 +6,7 @@ import SigilStore
 /// OpenID Connect discovery, RFC 8414 metadata and the JWKS, at Entra's paths so that msal and
 /// azure-identity find them from `authority=https://HOST/TENANT`.
 struct DiscoveryRoutes {
-    let store: Store
+    let directory: DirectoryCache
     let keys: SigningKeyRing
     let urls: ServerURLs
 
@@ -18,13 +18,13 @@ struct DiscoveryRoutes {
             try await metadata(context.parameters.require("tenant"))
         }
         router.get("/{tenant}/discovery/v2.0/keys") { _, context in
-            guard try await store.tenant(id: context.parameters.require("tenant")) != nil else { return notFound(context) }
+            guard try await directory.tenant(id: context.parameters.require("tenant")) != nil else { return notFound(context) }
             return Response.json(["keys": .array(keys.jwks())], headers: [.cacheControl: "public, max-age=300"])
         }
     }
 
     private func metadata(_ tenantId: String) async throws -> Response {
-        guard try await store.tenant(id: tenantId) != nil else {
+        guard try await directory.tenant(id: tenantId) != nil else {
             return .json(["error": "invalid_tenant", "error_description": .string("Tenant '\(tenantId)' not found.")], status: .notFound)
         }
         let algorithms: JSONValue = ["ES256", "RS256"]

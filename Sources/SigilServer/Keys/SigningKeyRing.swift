@@ -127,8 +127,7 @@ public enum KeyRingError: Error, CustomStringConvertible {
     }
 }
 
-/// The background job that keeps the key cache fresh, rotates keys when they are due and forgets
-/// expired assertion ids.
+/// The background job that keeps the key cache fresh and rotates keys when they are due.
 struct KeyMaintenanceService: Service {
     let ring: SigningKeyRing
     let store: Store
@@ -145,7 +144,6 @@ struct KeyMaintenanceService: Service {
             do {
                 try await ring.refresh()
                 try await ring.rotateDueKeys()
-                try await store.forgetExpiredAssertions(before: Date().addingTimeInterval(-ClientAssertionRules.clockSkew))
             } catch {
                 logger.error("key maintenance failed: \(error)")
             }

@@ -70,9 +70,7 @@ struct ClientAuthenticator {
             throw .badAssertionSignature(error.reason)
         }
         let accepted = try ClientAssertionRules(clientId: appId, audiences: audiences, now: now).check(jws.claims)
-        let use = SignInRecord.AssertionUse(
-            id: appId + ":" + Base64URL.encode(SHA256.hash(data: Data(accepted.jti.utf8))),
-            expiresAt: accepted.expiresAt.addingTimeInterval(ClientAssertionRules.clockSkew))
+        let use = SignInRecord.AssertionUse(id: appId + ":" + Base64URL.encode(SHA256.hash(data: Data(accepted.jti.utf8))))
         return Proof(
             type: credential.kind == .certificate ? .certificate : .clientAssertion,
             credentialId: credential.thumbprintHex ?? credential.kid,

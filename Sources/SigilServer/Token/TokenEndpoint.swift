@@ -64,7 +64,7 @@ struct TokenEndpoint {
 
         func event(_ result: Result<String, OAuthError>) -> SignInEvent {
             SignInEvent(
-                id: UUID().uuidString.lowercased(), time: now, tenantId: tenant.id, appId: String(clientId.prefix(256)),
+                id: RandomIdentifier.timeOrderedUUID(at: now), time: now, tenantId: tenant.id, appId: String(clientId.prefix(256)),
                 appDisplayName: outcome.client?.displayName, servicePrincipalId: outcome.client?.servicePrincipalId,
                 credentialType: outcome.credentialType, credentialId: outcome.credentialId, ipAddress: context.peerAddress,
                 userAgent: request.headers[.userAgent].map { String($0.prefix(512)) }, resource: resourceName.map { String($0.prefix(512)) },
@@ -151,12 +151,12 @@ struct TokenEndpoint {
         if let given = request.headers[HTTPField.Name("client-request-id")!], let uuid = UUID(uuidString: given) {
             return uuid.uuidString.lowercased()
         }
-        return UUID().uuidString.lowercased()
+        return RandomIdentifier.uuid()
     }
 
     /// The Entra error body: RFC 6749 fields plus `error_codes`, `timestamp`, `trace_id`, `correlation_id`.
     static func errorResponse(_ error: OAuthError, correlationId: String, now: Date) -> Response {
-        let traceId = UUID().uuidString.lowercased()
+        let traceId = RandomIdentifier.uuid()
         let timestamp = now.iso8601
         var headers: HTTPFields = [HTTPField.Name("Pragma")!: "no-cache"]
         if error.status == 401 { headers[.wwwAuthenticate] = "Basic realm=\"sigil\"" }

@@ -1,0 +1,57 @@
+import Foundation
+import Logging
+import SigilCore
+import Testing
+
+@testable import SigilStore
+
+/// The token endpoint's group commit at the store: sign-ins and their single-use assertion ids
+/// written by one statement, replays found within a batch and across batches. Runs on SQLite,
+/// or on PostgreSQL when the test command provides one.
+@Suite struct SignInBatchTests {
+    static let tenant = "7d3f0a52-4a5c-4e27-9c1e-0b8f3f2d9a11"
+
+    func withStore(_ body: (Store) async throws -> Void) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sigil-batch-" + RandomIdentifier.uuid())
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let location: StoreLocation = try await TestServer.freshPostgresDatabase().map { .postgres(url: $0) }
+            ?? .sqlite(path: folder.appendingPathComponent("sigil.sqlite").path)
+        let store = try await Store.open(location, logger: Logger(label: "test"))
+        do {
+            try await body(store)
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+    }
+
+    func record(_ jti: String?, app: String = "client-a") -> SignInRecord {
+        func event(_ failure: OAuthError?) -> SignInEvent {
+            SignInEvent(
+                id: RandomIdentifier.timeOrderedUUID(at: Date()), time: Date(), tenantId: Self.tenant, appId: app,
+                appDisplayName: nil, servicePrincipalId: nil, credentialType: .clientAssertion, credentialId: "key-1",
+                ipAddress: "127.0.0.1", userAgent: nil, resource: "api://billing", resourceId: nil, succeeded: failure == nil,
+                errorCode: failure?.code, failureReason: failure?.message, correlationId: RandomIdentifier.uuid())
+        }
+        return SignInRecord(
+            event: event(nil), assertionUse: jti.map { .init(id: app + ":" + $0) }, eventIfReplayed: event(.assertionReplayed()))
+    }
+
+    @Test func anAssertionIdIsClaimedOnceWithinABatchAndAcrossBatches() async throws {
+        try await withStore { store in
+            // "a" twice in one batch: the second is the replay; a request without an assertion
+            // (a secret) never conflicts.
+            #expect(try await store.recordSignIns([record("a"), record("b"), record("a"), record(nil), record(nil)]) == [2])
+            // "b" again in a later batch; "c" is new; the same jti from another app is its own.
+            #expect(try await store.recordSignIns([record("b"), record("c"), record("a", app: "client-b")]) == [0])
+
+            let rows = try await store.signIns(tenantId: Self.tenant, query: LogQuery(limit: 100))
+            #expect(rows.count == 8, "every request is in the sign-in log, replays too")
+            let failures = rows.filter { !$0.succeeded }
+            #expect(failures.count == 2)
+            #expect(failures.allSatisfy { $0.errorCode == OAuthError.assertionReplayed().code })
+        }
+    }
+}
