@@ -41,6 +41,8 @@ public final class Store: Sendable {
     /// SQLite only: the directory generation, counted in memory. One process owns an SQLite
     /// store, so it sees every commit and needs no query to know the generation.
     let localGeneration = Atomic<Int64>(0)
+    /// PostgreSQL only: the generation query, shared by the requests waiting for it.
+    let sharedGenerationRead: CoalescedRead<Int64>?
 
     init(dialect: Dialect, pool: ConnectionPool, logger: Logger, threadPool: NIOThreadPool? = nil, processLock: ProcessLock? = nil) {
         self.dialect = dialect
@@ -49,6 +51,11 @@ public final class Store: Sendable {
         self.threadPool = threadPool
         self.processLock = processLock
         writerGate = dialect == .sqlite ? WriterGate() : nil
+        sharedGenerationRead = dialect == .sqlite ? nil : CoalescedRead { [pool] in
+            try await pool.withConnection { database in
+                try await database.raw("SELECT value FROM directory_generation WHERE id = 1").first()?.int64("value") ?? 0
+            }
+        }
     }
 
     /// Opens the store and brings its schema up to date.
@@ -210,10 +217,8 @@ public final class Store: Sendable {
     /// A number that changes whenever any replica commits a directory change. Caches of
     /// directory objects compare it on every use, so a change made anywhere applies everywhere at once.
     public func directoryGeneration() async throws -> Int64 {
-        if dialect == .sqlite { return localGeneration.load(ordering: .sequentiallyConsistent) }
-        return try await read { database in
-            try await database.raw("SELECT value FROM directory_generation WHERE id = 1").first()?.int64("value") ?? 0
-        }
+        guard let sharedGenerationRead else { return localGeneration.load(ordering: .sequentiallyConsistent) }
+        return try await sharedGenerationRead.value()
     }
 
     /// True when `error` is the database refusing a duplicate key.
