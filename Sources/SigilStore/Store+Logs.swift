@@ -32,14 +32,14 @@ extension Store {
         var replayed = Set<Int>()
         var seen = Set<String>()
         for (index, record) in records.enumerated() {
-            if let id = record.assertionUse?.id, !seen.insert(id).inserted { replayed.insert(index) }
+            if let id = record.assertionId, !seen.insert(id).inserted { replayed.insert(index) }
         }
         let columns = Self.signInColumns + ["assertion_id"]
         func row(_ index: Int, replay: Bool) -> [any Encodable & Sendable] {
             let record = records[index]
             return replay
                 ? Self.signInValues(record.eventIfReplayed ?? record.event) + [String?.none]
-                : Self.signInValues(record.event) + [record.assertionUse?.id]
+                : Self.signInValues(record.event) + [record.assertionId]
         }
         return try await write { database in
             var refused: [Int] = []
@@ -49,7 +49,7 @@ extension Store {
                 for index in indices { insert = insert.values(row(index, replay: replayed.contains(index))) }
                 let written = Set(try await insert.ignoringConflicts().returning("id").all().map { try $0.string("id") })
                 refused += indices.filter { index in
-                    records[index].assertionUse != nil && !replayed.contains(index) && !written.contains(records[index].event.id)
+                    records[index].assertionId != nil && !replayed.contains(index) && !written.contains(records[index].event.id)
                 }
             }
             // The rows the assertion index refused: replays of assertions used in an earlier

@@ -41,8 +41,8 @@ public final class Store: Sendable {
     /// SQLite only: the directory generation, counted in memory. One process owns an SQLite
     /// store, so it sees every commit and needs no query to know the generation.
     let localGeneration = Atomic<Int64>(0)
-    /// PostgreSQL only: the generation query, shared by the requests waiting for it.
-    let sharedGenerationRead: CoalescedRead<Int64>?
+    /// PostgreSQL only: the generation query, one read shared by the requests waiting for it.
+    let sharedGenerationRead: BatchedWork<Void, Int64>?
 
     init(dialect: Dialect, pool: ConnectionPool, logger: Logger, threadPool: NIOThreadPool? = nil, processLock: ProcessLock? = nil) {
         self.dialect = dialect
@@ -51,11 +51,11 @@ public final class Store: Sendable {
         self.threadPool = threadPool
         self.processLock = processLock
         writerGate = dialect == .sqlite ? WriterGate() : nil
-        sharedGenerationRead = dialect == .sqlite ? nil : CoalescedRead { [pool] in
+        sharedGenerationRead = dialect == .sqlite ? nil : BatchedWork(sharing: { [pool] in
             try await pool.withConnection { database in
                 try await database.raw("SELECT value FROM directory_generation WHERE id = 1").first()?.int64("value") ?? 0
             }
-        }
+        })
     }
 
     /// Opens the store and brings its schema up to date.
@@ -218,7 +218,7 @@ public final class Store: Sendable {
     /// directory objects compare it on every use, so a change made anywhere applies everywhere at once.
     public func directoryGeneration() async throws -> Int64 {
         guard let sharedGenerationRead else { return localGeneration.load(ordering: .sequentiallyConsistent) }
-        return try await sharedGenerationRead.value()
+        return try await sharedGenerationRead.submit(())
     }
 
     /// True when `error` is the database refusing a duplicate key.

@@ -36,7 +36,7 @@ import Testing
                 errorCode: failure?.code, failureReason: failure?.message, correlationId: RandomIdentifier.uuid())
         }
         return SignInRecord(
-            event: event(nil), assertionUse: jti.map { .init(id: app + ":" + $0) }, eventIfReplayed: event(.assertionReplayed()))
+            event: event(nil), assertionId: jti.map { app + ":" + $0 }, eventIfReplayed: event(.assertionReplayed()))
     }
 
     @Test func anAssertionIdIsClaimedOnceWithinABatchAndAcrossBatches() async throws {

@@ -53,20 +53,15 @@ public struct SignInEvent: Sendable, Equatable {
 /// What a token request leaves behind: its sign-in and, for a single-use client assertion, the
 /// use of its id, recorded together so a replay and its refusal are one decision.
 public struct SignInRecord: Sendable {
-    /// A single-use assertion's id, scoped to the client.
-    public struct AssertionUse: Sendable, Equatable {
-        public var id: String
-        public init(id: String) { self.id = id }
-    }
-
     public var event: SignInEvent
-    public var assertionUse: AssertionUse?
+    /// The id of the single-use assertion the request presented, scoped to the client.
+    public var assertionId: String?
     /// The sign-in to record instead when the assertion turns out to be a replay.
     public var eventIfReplayed: SignInEvent?
 
-    public init(event: SignInEvent, assertionUse: AssertionUse? = nil, eventIfReplayed: SignInEvent? = nil) {
+    public init(event: SignInEvent, assertionId: String? = nil, eventIfReplayed: SignInEvent? = nil) {
         self.event = event
-        self.assertionUse = assertionUse
+        self.assertionId = assertionId
         self.eventIfReplayed = eventIfReplayed
     }
 }

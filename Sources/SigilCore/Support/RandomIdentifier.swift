@@ -21,10 +21,11 @@ public enum RandomIdentifier {
         return format(high: milliseconds << 16 | 0x7000 | (generator.next() & 0x0FFF), low: generator.next())
     }
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
     /// `high` and `low` as the 8-4-4-4-12 text, with the RFC 4122 variant set in `low`.
     private static func format(high: UInt64, low: UInt64) -> String {
         let low = (low & ~(0xC << 60)) | (0x8 << 60)
-        let hex = Array("0123456789abcdef".utf8)
         return String(unsafeUninitializedCapacity: 36) { buffer in
             var position = 0
             for nibble in 0..<32 {
@@ -33,7 +34,7 @@ public enum RandomIdentifier {
                     position += 1
                 }
                 let word = nibble < 16 ? high : low
-                buffer[position] = hex[Int(word >> UInt64(60 - 4 * (nibble % 16)) & 0xF)]
+                buffer[position] = hexDigits[Int(word >> UInt64(60 - 4 * (nibble % 16)) & 0xF)]
                 position += 1
             }
             return position

@@ -15,7 +15,7 @@ struct ClientAuthenticator {
         let type: CredentialType
         let credentialId: String
         /// For a key-signed assertion: its id, which must not have been used before.
-        let assertionUse: SignInRecord.AssertionUse?
+        let assertionId: String?
     }
 
     func authenticate(_ client: DirectoryCache.Client, credential: ClientCredential) throws(OAuthError) -> Proof {
@@ -37,7 +37,7 @@ struct ClientAuthenticator {
         if let revokedAt = matched.revokedAt { throw .revokedSecret(appId, keyId: matched.keyId, revokedAt: revokedAt) }
         guard now < matched.endDateTime else { throw .expiredSecret(appId, keyId: matched.keyId) }
         guard now >= matched.startDateTime else { throw .secretNotYetValid(appId, keyId: matched.keyId) }
-        return Proof(type: .clientSecret, credentialId: matched.keyId, assertionUse: nil)
+        return Proof(type: .clientSecret, credentialId: matched.keyId, assertionId: nil)
     }
 
     private func authenticateAssertion(_ assertion: String, client: DirectoryCache.Client) throws(OAuthError) -> Proof {
@@ -70,11 +70,10 @@ struct ClientAuthenticator {
             throw .badAssertionSignature(error.reason)
         }
         let accepted = try ClientAssertionRules(clientId: appId, audiences: audiences, now: now).check(jws.claims)
-        let use = SignInRecord.AssertionUse(id: appId + ":" + Base64URL.encode(SHA256.hash(data: Data(accepted.jti.utf8))))
         return Proof(
             type: credential.kind == .certificate ? .certificate : .clientAssertion,
             credentialId: credential.thumbprintHex ?? credential.kid,
-            assertionUse: use)
+            assertionId: appId + ":" + Base64URL.encode(SHA256.hash(data: Data(accepted.jti.utf8))))
     }
 
     /// Picks the registered key the header names by `x5t#S256`, `x5t`, `x5c` or `kid`. Headers

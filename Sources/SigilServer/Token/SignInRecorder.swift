@@ -1,62 +1,42 @@
 import SigilCore
 import SigilStore
-import Synchronization
 
 /// Group commit for the token endpoint. Requests that finish while a batch is being written
-/// wait together and go into the next transaction, so under load many sign-ins (and assertion
-/// ids) share one commit; alone, a request waits for its own commit only. A request is answered
+/// wait together and go into the next one, so under load many sign-ins (and assertion ids)
+/// share one statement; alone, a request waits for its own write only. A request is answered
 /// only after its record has committed.
 final class SignInRecorder: Sendable {
     static let maximumBatch = 256
 
-    private struct Queue {
-        var pending: [(record: SignInRecord, continuation: CheckedContinuation<Bool, any Error>)] = []
-        var flushing = false
+    private let batches: BatchedWork<SignInRecord, Bool>
+
+    init(store: Store) {
+        batches = BatchedWork(maximumBatch: Self.maximumBatch) { records in await Self.write(records, to: store) }
     }
-
-    let store: Store
-    private let queue = Mutex(Queue())
-
-    init(store: Store) { self.store = store }
 
     /// Writes `record`; returns true when its assertion had been used before (a replay).
     func record(_ record: SignInRecord) async throws -> Bool {
-        try await withCheckedThrowingContinuation { continuation in
-            let startFlushing = queue.withLock { queue in
-                queue.pending.append((record, continuation))
-                guard !queue.flushing else { return false }
-                queue.flushing = true
-                return true
-            }
-            if startFlushing { Task { await flush() } }
-        }
+        try await batches.submit(record)
     }
 
-    /// Writes batches until the queue is empty; one flush runs at a time.
-    private func flush() async {
-        while true {
-            let batch = queue.withLock { queue in
-                let batch = Array(queue.pending.prefix(Self.maximumBatch))
-                queue.pending.removeFirst(batch.count)
-                if batch.isEmpty { queue.flushing = false }
-                return batch
-            }
-            if batch.isEmpty { return }
-            do {
-                let replayed = try await store.recordSignIns(batch.map(\.record))
-                for (index, item) in batch.enumerated() { item.continuation.resume(returning: replayed.contains(index)) }
-            } catch where batch.count > 1 {
-                // One record the store refuses must not fail the others: write them one by one.
-                for item in batch {
-                    do {
-                        item.continuation.resume(returning: !(try await store.recordSignIns([item.record])).isEmpty)
-                    } catch {
-                        item.continuation.resume(throwing: error)
-                    }
+    /// One batch: whether each record was a replay, or why it could not be written.
+    private static func write(_ records: [SignInRecord], to store: Store) async -> [Result<Bool, any Error>] {
+        do {
+            let replayed = try await store.recordSignIns(records)
+            return records.indices.map { .success(replayed.contains($0)) }
+        } catch where records.count > 1 {
+            // One record the store refuses must not fail the others: write them one by one.
+            var results: [Result<Bool, any Error>] = []
+            for record in records {
+                do {
+                    results.append(.success(!(try await store.recordSignIns([record])).isEmpty))
+                } catch {
+                    results.append(.failure(error))
                 }
-            } catch {
-                for item in batch { item.continuation.resume(throwing: error) }
             }
+            return results
+        } catch {
+            return records.map { _ in .failure(error) }
         }
     }
 }

@@ -22,7 +22,7 @@ struct TokenEndpoint {
         var resource: AppRegistration?
         var credentialType: CredentialType?
         var credentialId: String?
-        var assertionUse: SignInRecord.AssertionUse?
+        var assertionId: String?
     }
 
     func handle(_ request: Request, context: SigilRequestContext) async -> Response {
@@ -72,8 +72,8 @@ struct TokenEndpoint {
                 errorCode: result.failure?.code, failureReason: result.failure.map { String($0.message.prefix(1024)) }, correlationId: correlationId)
         }
         var record = SignInRecord(event: event(result))
-        if case .success = result, let use = outcome.assertionUse {
-            record.assertionUse = use
+        if case .success = result, let assertionId = outcome.assertionId {
+            record.assertionId = assertionId
             record.eventIfReplayed = event(.failure(.assertionReplayed()))
         }
         let replayed: Bool
@@ -111,7 +111,7 @@ struct TokenEndpoint {
         let proof = try authenticator.authenticate(client, credential: grant.credential)
         outcome.credentialType = proof.type
         outcome.credentialId = proof.credentialId
-        outcome.assertionUse = proof.assertionUse
+        outcome.assertionId = proof.assertionId
 
         let resource = try await lookup { try await directory.resource(tenantId: tenant.id, identifier: grant.resource, generation: generation) }
         guard let resource else { throw .unknownResource(grant.resource) }
