@@ -24,6 +24,8 @@ public struct ServerConfiguration: Sendable {
     /// How often each replica reloads signing keys, which bounds how long it signs with a key
     /// another replica has just retired (the retired key stays published meanwhile).
     public var keyRefreshInterval: Duration = .seconds(10)
+    /// Limits on fetching federated issuers' metadata and keys.
+    public var outboundLimits = FetchLimits()
 
     public init() {}
 }
@@ -117,8 +119,10 @@ public final class SigilServer: Sendable {
         let router = Router(context: SigilRequestContext.self)
         router.add(middleware: ErrorShapeMiddleware())
         let directory = DirectoryCache(store: store)
+        let issuerKeys = IssuerKeyCache(fetcher: BoundedFetcher(limits: configuration.outboundLimits))
+        let federation = FederatedAuthenticator(directory: directory, keyCache: issuerKeys, signingKeys: keys, urls: urls)
         let token = TokenEndpoint(
-            directory: directory, recorder: SignInRecorder(store: store), keys: keys, urls: urls, logger: logger)
+            directory: directory, recorder: SignInRecorder(store: store), federation: federation, keys: keys, urls: urls, logger: logger)
         router.post("/{tenant}/oauth2/v2.0/token") { request, context in await token.handle(request, context: context) }
         router.get("/{tenant}/oauth2/v2.0/token") { request, _ in
             TokenEndpoint.errorResponse(
