@@ -76,6 +76,7 @@ public final class SigilServer: Sendable {
             }
             let kek = try Self.keyEncryptionKey(folder)
             let (tenant, created) = try await TenantBootstrap.ensureDefaultTenant(store: store, folder: folder, logger: logger)
+            try await TenantBootstrap.ensureTokenExchangeResource(store: store, tenant: tenant, logger: logger)
             let keys = SigningKeyRing(store: store, kek: kek, rotationInterval: configuration.keyRotationInterval, logger: logger)
             try await keys.start()
             let urls = ServerURLs(base: configuration.issuerURL ?? "https://\(configuration.host):\(configuration.port)")
@@ -136,6 +137,7 @@ public final class SigilServer: Sendable {
         }
         DiscoveryRoutes(directory: directory, keys: keys, urls: urls).register(on: router)
         AdminAPI(store: store, keys: keys, urls: urls, logger: logger).register(on: router)
+        AgentAPI(store: store, directory: directory, urls: urls).register(on: router)
         router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
         router.get("/readyz") { _, _ in
             do {

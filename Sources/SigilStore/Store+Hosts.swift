@@ -222,3 +222,14 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// Finds a service principal by appId in any tenant (appIds are unique across the store):
+    /// the agent's own endpoints carry no tenant in their path.
+    public func principal(appId: String) async throws -> AppRegistration? {
+        try await read { database in
+            guard let row = try await database.raw("SELECT * FROM applications WHERE app_id = \(bind: appId)").first() else { return nil }
+            return try await Self.loadApplications([row], on: database).first
+        }
+    }
+}
