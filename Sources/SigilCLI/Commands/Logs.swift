@@ -35,17 +35,26 @@ struct Logs: AsyncParsableCommand {
         @OptionGroup var filters: Filters
         @OptionGroup var output: OutputOptions
 
+        /// What vouched for a secretless sign-in: the external token's subject, or the host (and
+        /// the calling process when it came through the agent's socket).
+        static func via(_ event: JSONValue) -> String {
+            if let subject = event["federatedTokenSubject"].stringValue { return subject }
+            guard let host = event["hostId"].stringValue else { return "-" }
+            guard let executable = event["callerExecutable"].stringValue else { return "host " + host }
+            return "host \(host) uid \(event["callerUid"].text) \(executable)"
+        }
+
         func run() async throws {
             try await runAdmin { client in
                 let logs = try await client.call("GET", "signInLogs", query: try filters.query())
                 if output.json { return Output.json(logs) }
                 Output.table(
-                    ["TIME", "APP", "CREDENTIAL", "RESOURCE", "IP", "RESULT"],
+                    ["TIME", "APP", "CREDENTIAL", "VIA", "RESOURCE", "IP", "RESULT"],
                     (logs["value"].arrayValue ?? []).map { event in
                         let status = event["status"]
                         let result = status["succeeded"].boolValue == true ? "success" : "AADSTS\(status["errorCode"].text)"
                         return [event["createdDateTime"].text, event["appDisplayName"] == .null ? event["appId"].text : event["appDisplayName"].text,
-                            event["clientCredentialType"].text, event["resourceDisplayName"].text, event["ipAddress"].text, result]
+                            event["clientCredentialType"].text, SignIns.via(event), event["resourceDisplayName"].text, event["ipAddress"].text, result]
                     })
             }
         }
