@@ -127,6 +127,12 @@ import Testing
             let claims = try CompactJWS(parsing: issuer.token(subject: setup.subject)).claims
             let none = Assertions.forge(header: ["alg": "none", "kid": .string(issuer.kid(issuer.rsa))], claims: .object(claims), signature: Data())
             Self.expectRefused(try await setup.exchange(none), code: 50027, says: "alg 'none' is not accepted")
+            // A key its issuer published for RS256 does not verify PS256, though RSA could.
+            let narrowed = try Assertions.sign(
+                claims: claims, key: issuer.rsaRS256Only, header: ["kid": .string(issuer.kid(issuer.rsaRS256Only))], pss: true)
+            Self.expectRefused(try await setup.exchange(narrowed), code: 700027, says: "published for RS256")
+            let rs256 = try Assertions.sign(claims: claims, key: issuer.rsaRS256Only, header: ["kid": .string(issuer.kid(issuer.rsaRS256Only))])
+            #expect(try await setup.exchange(rs256).status == 200)
             let hmac = Assertions.forge(header: ["alg": "HS256", "kid": .string(issuer.kid(issuer.rsa))], claims: .object(claims))
             Self.expectRefused(try await setup.exchange(hmac), code: 50027, says: "alg 'HS256' is not accepted")
             // jku, x5u and an embedded jwk name the attacker's key: never followed, never used.

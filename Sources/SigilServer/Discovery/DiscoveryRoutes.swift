@@ -40,7 +40,7 @@ struct DiscoveryRoutes {
             "subject_types_supported": ["pairwise"],
             "scopes_supported": [],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
-            "token_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256"],
+            "token_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA"],
             "id_token_signing_alg_values_supported": algorithms,
             "claims_supported": ["iss", "aud", "sub", "oid", "tid", "appid", "azp", "roles", "idtyp", "iat", "nbf", "exp", "jti"],
             "tenant_region_scope": .null,

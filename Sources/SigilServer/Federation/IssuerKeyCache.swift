@@ -17,10 +17,16 @@ final class IssuerKeyCache: Sendable {
     static let refreshInterval: TimeInterval = 60
     static let maximumKeys = 100
 
+    /// A published key, and the one algorithm it is for when its JWK names one (`alg`).
+    struct IssuerKey: Sendable {
+        let key: VerificationKey
+        let algorithm: JWSAlgorithm?
+    }
+
     struct KeySet: Sendable {
-        var keys: [String: VerificationKey]
+        var keys: [String: IssuerKey]
         /// Keys the JWKS published without a `kid`.
-        var unnamed: [VerificationKey]
+        var unnamed: [IssuerKey]
         var fetchedAt: Date
     }
 
@@ -38,9 +44,9 @@ final class IssuerKeyCache: Sendable {
 
     /// The keys that may have signed a token from `issuer` with header `kid` (all of the issuer's
     /// keys when the token names none).
-    func keys(issuer: String, kid: String?, trusted: BoundedFetcher.TrustedOrigin?, now: Date) async throws(OAuthError) -> [VerificationKey] {
+    func keys(issuer: String, kid: String?, trusted: BoundedFetcher.TrustedOrigin?, now: Date) async throws(OAuthError) -> [IssuerKey] {
         enum Step {
-            case found([VerificationKey])
+            case found([IssuerKey])
             case wait(Task<Result<KeySet, FetchError>, Never>)
             case refuse(OAuthError)
         }
@@ -98,7 +104,7 @@ final class IssuerKeyCache: Sendable {
         entries.withLock { $0[issuer] = nil }
     }
 
-    private static func select(_ keys: KeySet, kid: String?) -> [VerificationKey]? {
+    private static func select(_ keys: KeySet, kid: String?) -> [IssuerKey]? {
         guard let kid else { return Array(keys.keys.values) + keys.unnamed }
         return keys.keys[kid].map { [$0] }
     }
@@ -144,8 +150,14 @@ final class IssuerKeyCache: Sendable {
             guard let object = entry.objectValue, object["use"]?.stringValue ?? "sig" == "sig" else { continue }
             let publicMembers = object.filter { ["kty", "crv", "x", "y", "n", "e"].contains($0.key) }
             guard let key = try? VerificationKey(jwk: publicMembers) else { continue }
-            if let alg = object["alg"]?.stringValue, let algorithm = JWSAlgorithm(rawValue: alg), !key.algorithms.contains(algorithm) { continue }
-            if let kid = object["kid"]?.stringValue { set.keys[kid] = key } else { set.unnamed.append(key) }
+            var algorithm: JWSAlgorithm?
+            if let alg = object["alg"]?.stringValue {
+                // A key published for an algorithm Sigil does not verify (or that does not fit it) is no use.
+                guard let named = JWSAlgorithm(rawValue: alg), key.algorithms.contains(named) else { continue }
+                algorithm = named
+            }
+            let entry = IssuerKey(key: key, algorithm: algorithm)
+            if let kid = object["kid"]?.stringValue { set.keys[kid] = entry } else { set.unnamed.append(entry) }
         }
         return set
     }

@@ -29,7 +29,7 @@ struct FederatedAuthenticator {
             guard let kid, let key = signingKeys.verificationKey(kid: kid) else {
                 throw .badAssertionSignature("the token names no signing key this server publishes")
             }
-            try Self.verify(jws, with: [key], issuer: issuer)
+            try Self.verify(jws, with: [.init(key: key, algorithm: nil)], issuer: issuer)
             guard claims["cred_type"]?.stringValue == CredentialType.managedIdentity.rawValue else {
                 throw .noMatchingFederatedCredential(
                     "of a token Sigil issued to an application; only a managed identity's Sigil token may be presented as a federated credential")
@@ -49,12 +49,15 @@ struct FederatedAuthenticator {
     }
 
     /// Accepts the signature when one of the issuer's keys verifies it with the algorithm that
-    /// key allows.
-    static func verify(_ jws: CompactJWS, with keys: [VerificationKey], issuer: String) throws(OAuthError) {
+    /// key allows (and, when its JWK names one, with that algorithm only).
+    static func verify(_ jws: CompactJWS, with keys: [IssuerKeyCache.IssuerKey], issuer: String) throws(OAuthError) {
         var reason = "issuer '\(OAuthError.quoted(issuer))' publishes no key that fits"
-        for key in keys {
-            do {
-                try jws.verify(with: key)
+        for entry in keys {
+            do throws(JWSError) {
+                if let algorithm = entry.algorithm, try jws.algorithm() != algorithm {
+                    throw JWSError("alg \((try? jws.algorithm().rawValue) ?? "") does not fit the key, which its issuer published for \(algorithm.rawValue)")
+                }
+                try jws.verify(with: entry.key)
                 return
             } catch {
                 reason = error.reason

@@ -29,6 +29,8 @@ final class TestIssuer: Sendable {
     let rsa = try! SigningKey.generate(for: .rs256)
     let ec = SigningKey.p256(P256.Signing.PrivateKey())
     let ed = Curve25519.Signing.PrivateKey()
+    /// Published with `"alg": "RS256"`: PS256 signatures with it must be refused.
+    let rsaRS256Only = try! SigningKey.generate(for: .rs256)
     private let state = Mutex<(mode: Mode, requests: [String: Int])>((.normal, [:]))
     private let task: Task<Void, any Error>
 
@@ -121,6 +123,10 @@ final class TestIssuer: Sendable {
             jwk["use"] = "sig"
             keys.append(.object(jwk))
         }
+        var narrowed = rsaRS256Only.publicKey.jwkMembers
+        narrowed["kid"] = .string(kid(rsaRS256Only))
+        narrowed["alg"] = "RS256"
+        keys.append(.object(narrowed))
         var edJWK = VerificationKey.ed25519(ed.publicKey).jwkMembers
         edJWK["kid"] = .string(edKid)
         keys.append(.object(edJWK))
