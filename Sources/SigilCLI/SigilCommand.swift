@@ -1,12 +1,15 @@
 import ArgumentParser
 import Foundation
 
-/// `sigil`: the server, the admin CLI, the secret scanner and the host agent, in one executable.
+/// `sigil`: the server, the admin CLI, the host agent and the secret scanner, in one executable.
 public struct SigilCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "sigil",
         abstract: "Sigil: workload identities without shared secrets.",
-        subcommands: [Serve.self, Login.self, App.self, Logs.self, Keys.self, Risk.self, Scan.self, Agent.self])
+        subcommands: [
+            Serve.self, Login.self, App.self, ManagedIdentity.self, Host.self, Issuer.self, Agent.self, Logs.self, Keys.self, Risk.self,
+            Scan.self,
+        ])
 
     public init() {}
 }

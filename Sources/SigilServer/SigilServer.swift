@@ -24,6 +24,8 @@ public struct ServerConfiguration: Sendable {
     /// How often each replica reloads signing keys, which bounds how long it signs with a key
     /// another replica has just retired (the retired key stays published meanwhile).
     public var keyRefreshInterval: Duration = .seconds(10)
+    /// Limits on fetching federated issuers' metadata and keys.
+    public var outboundLimits = FetchLimits()
 
     public init() {}
 }
@@ -74,6 +76,7 @@ public final class SigilServer: Sendable {
             }
             let kek = try Self.keyEncryptionKey(folder)
             let (tenant, created) = try await TenantBootstrap.ensureDefaultTenant(store: store, folder: folder, logger: logger)
+            try await TenantBootstrap.ensureTokenExchangeResource(store: store, tenant: tenant, logger: logger)
             let keys = SigningKeyRing(store: store, kek: kek, rotationInterval: configuration.keyRotationInterval, logger: logger)
             try await keys.start()
             let urls = ServerURLs(base: configuration.issuerURL ?? "https://\(configuration.host):\(configuration.port)")
@@ -117,8 +120,10 @@ public final class SigilServer: Sendable {
         let router = Router(context: SigilRequestContext.self)
         router.add(middleware: ErrorShapeMiddleware())
         let directory = DirectoryCache(store: store)
+        let issuerKeys = IssuerKeyCache(fetcher: BoundedFetcher(limits: configuration.outboundLimits))
+        let federation = FederatedAuthenticator(directory: directory, keyCache: issuerKeys, signingKeys: keys, urls: urls)
         let token = TokenEndpoint(
-            directory: directory, recorder: SignInRecorder(store: store), keys: keys, urls: urls, logger: logger)
+            directory: directory, recorder: SignInRecorder(store: store), federation: federation, keys: keys, urls: urls, logger: logger)
         router.post("/{tenant}/oauth2/v2.0/token") { request, context in await token.handle(request, context: context) }
         router.get("/{tenant}/oauth2/v2.0/token") { request, _ in
             TokenEndpoint.errorResponse(
@@ -132,6 +137,7 @@ public final class SigilServer: Sendable {
         }
         DiscoveryRoutes(directory: directory, keys: keys, urls: urls).register(on: router)
         AdminAPI(store: store, keys: keys, urls: urls, logger: logger).register(on: router)
+        AgentAPI(store: store, directory: directory, urls: urls).register(on: router)
         router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
         router.get("/readyz") { _, _ in
             do {

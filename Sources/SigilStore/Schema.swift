@@ -123,5 +123,57 @@ enum Schema {
             "CREATE UNIQUE INDEX sign_ins_assertion ON sign_ins (assertion_id) WHERE assertion_id IS NOT NULL",
             "DROP TABLE used_assertions",
         ]),
+        // Secretless credentials: managed identities are service principals of another kind in
+        // the applications table (so grants, roles and logs need nothing new); federated
+        // credentials, hosts with their join tokens, identity assignments, the agent's mapping
+        // rules and trusted issuers; and what a secretless sign-in adds to its log row. A host's
+        // key is a key credential of its system-assigned identity.
+        Migration(version: 5, statements: [
+            "ALTER TABLE applications ADD COLUMN kind TEXT NOT NULL DEFAULT 'application'",
+            "ALTER TABLE applications ADD COLUMN host_id TEXT",
+            """
+            CREATE TABLE federated_credentials (
+                id TEXT PRIMARY KEY,
+                application_id TEXT NOT NULL REFERENCES applications (object_id) ON DELETE CASCADE,
+                name TEXT NOT NULL, issuer TEXT NOT NULL, subject TEXT, claims_expression TEXT, audience TEXT NOT NULL,
+                description TEXT NOT NULL, created_at BIGINT NOT NULL,
+                UNIQUE (application_id, name))
+            """,
+            "CREATE UNIQUE INDEX federated_credentials_subject ON federated_credentials (application_id, issuer, subject) WHERE subject IS NOT NULL",
+            """
+            CREATE TABLE hosts (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants (id), name TEXT NOT NULL, name_key TEXT NOT NULL,
+                system_identity_id TEXT NOT NULL REFERENCES applications (object_id),
+                join_token_hash TEXT NOT NULL, join_expires_at BIGINT NOT NULL, enrolled_at BIGINT, reported_hostname TEXT,
+                created_at BIGINT NOT NULL,
+                UNIQUE (tenant_id, name_key))
+            """,
+            "CREATE UNIQUE INDEX hosts_join_token ON hosts (join_token_hash)",
+            """
+            CREATE TABLE identity_assignments (
+                host_id TEXT NOT NULL REFERENCES hosts (id) ON DELETE CASCADE,
+                identity_id TEXT NOT NULL REFERENCES applications (object_id) ON DELETE CASCADE,
+                created_at BIGINT NOT NULL,
+                PRIMARY KEY (host_id, identity_id))
+            """,
+            "CREATE INDEX identity_assignments_identity ON identity_assignments (identity_id)",
+            """
+            CREATE TABLE host_rules (
+                id TEXT PRIMARY KEY, host_id TEXT NOT NULL REFERENCES hosts (id) ON DELETE CASCADE,
+                identity_id TEXT NOT NULL REFERENCES applications (object_id) ON DELETE CASCADE,
+                selector TEXT NOT NULL, value TEXT NOT NULL, created_at BIGINT NOT NULL,
+                UNIQUE (host_id, identity_id, selector, value))
+            """,
+            """
+            CREATE TABLE trusted_issuers (
+                tenant_id TEXT NOT NULL REFERENCES tenants (id), issuer TEXT NOT NULL, ca_pem TEXT, created_at BIGINT NOT NULL,
+                PRIMARY KEY (tenant_id, issuer))
+            """,
+            "ALTER TABLE sign_ins ADD COLUMN federated_issuer TEXT",
+            "ALTER TABLE sign_ins ADD COLUMN federated_subject TEXT",
+            "ALTER TABLE sign_ins ADD COLUMN host_id TEXT",
+            "ALTER TABLE sign_ins ADD COLUMN caller_uid BIGINT",
+            "ALTER TABLE sign_ins ADD COLUMN caller_executable TEXT",
+        ]),
     ]
 }

@@ -59,13 +59,14 @@ extension Store {
         do {
             try await database.raw("""
                 INSERT INTO applications (object_id, tenant_id, app_id, service_principal_id, display_name, display_name_key,
-                    app_role_assignment_required, access_token_alg, enabled, created_at)
+                    app_role_assignment_required, access_token_alg, enabled, created_at, kind, host_id)
                 VALUES (\(bind: app.objectId), \(bind: app.tenantId), \(bind: app.appId), \(bind: app.servicePrincipalId),
                     \(bind: app.displayName), \(bind: app.displayName.lowercased()), \(bind: app.appRoleAssignmentRequired ? 1 : 0),
-                    \(bind: app.accessTokenSigningAlgorithm.rawValue), \(bind: app.enabled ? 1 : 0), \(bind: app.createdAt.epochMilliseconds))
+                    \(bind: app.accessTokenSigningAlgorithm.rawValue), \(bind: app.enabled ? 1 : 0), \(bind: app.createdAt.epochMilliseconds),
+                    \(bind: app.kind.rawValue), \(bind: app.hostId))
                 """).run()
         } catch where isUniqueViolation(error) {
-            throw StoreError.conflict("an application named '\(app.displayName)' already exists in this tenant")
+            throw StoreError.conflict("an application or managed identity named '\(app.displayName)' already exists in this tenant")
         }
         for uri in app.identifierUris {
             try await insertIdentifierUri(uri, tenantId: app.tenantId, applicationId: app.objectId, on: database)
@@ -96,12 +97,12 @@ extension Store {
         }
     }
 
-    /// Finds an application by objectId, appId, service principal id, display name
-    /// (case-insensitive) or identifier URI.
-    public func application(tenantId: String, reference: String) async throws -> AppRegistration? {
+    /// Finds an application (or, when `kinds` says so, a managed identity) by objectId, appId,
+    /// service principal id, display name (case-insensitive) or identifier URI.
+    public func application(tenantId: String, reference: String, kinds: Set<PrincipalKind> = [.application]) async throws -> AppRegistration? {
         try await read { database in
             let row = try await database.raw("""
-                SELECT * FROM applications WHERE tenant_id = \(bind: tenantId) AND (object_id = \(bind: reference)
+                SELECT * FROM applications WHERE tenant_id = \(bind: tenantId) AND kind IN (\(Self.kindList(kinds))) AND (object_id = \(bind: reference)
                     OR app_id = \(bind: reference) OR service_principal_id = \(bind: reference) OR display_name_key = \(bind: reference.lowercased())
                     OR object_id IN (SELECT application_id FROM identifier_uris WHERE tenant_id = \(bind: tenantId) AND uri = \(bind: reference)))
                 ORDER BY CASE WHEN app_id = \(bind: reference) THEN 0 ELSE 1 END
@@ -112,7 +113,9 @@ extension Store {
         }
     }
 
-    /// Finds the application a token request names as its client (`client_id` is an appId).
+    static func kindList(_ kinds: Set<PrincipalKind>) -> SQLList { SQLList(kinds.map { SQLBind($0.rawValue) }) }
+
+    /// Finds the application or managed identity a token request names as its client (`client_id` is an appId).
     public func application(tenantId: String, appId: String) async throws -> AppRegistration? {
         try await read { database in
             let row = try await database.raw("SELECT * FROM applications WHERE tenant_id = \(bind: tenantId) AND app_id = \(bind: appId)").first()
@@ -121,11 +124,12 @@ extension Store {
         }
     }
 
-    /// Finds the resource a scope names: by identifier URI, or by appId.
+    /// Finds the resource a scope names: by identifier URI, or by appId. Managed identities are
+    /// clients only, never resources.
     public func resource(tenantId: String, identifier: String) async throws -> AppRegistration? {
         try await read { database in
             let row = try await database.raw("""
-                SELECT * FROM applications WHERE tenant_id = \(bind: tenantId) AND (app_id = \(bind: identifier)
+                SELECT * FROM applications WHERE tenant_id = \(bind: tenantId) AND kind = 'application' AND (app_id = \(bind: identifier)
                     OR object_id IN (SELECT application_id FROM identifier_uris WHERE tenant_id = \(bind: tenantId) AND uri = \(bind: identifier)))
                 LIMIT 1
                 """).first()
@@ -134,10 +138,11 @@ extension Store {
         }
     }
 
-    public func applications(tenantId: String, limit: Int = 1000) async throws -> [AppRegistration] {
+    public func applications(tenantId: String, kinds: Set<PrincipalKind> = [.application], limit: Int = 1000) async throws -> [AppRegistration] {
         try await read { database in
             let rows = try await database.raw("""
-                SELECT * FROM applications WHERE tenant_id = \(bind: tenantId) ORDER BY display_name_key LIMIT \(bind: limit)
+                SELECT * FROM applications WHERE tenant_id = \(bind: tenantId) AND kind IN (\(Self.kindList(kinds)))
+                ORDER BY display_name_key LIMIT \(bind: limit)
                 """).all()
             return try await Self.loadApplications(rows, on: database)
         }
@@ -151,7 +156,8 @@ extension Store {
                 servicePrincipalId: try row.string("service_principal_id"), displayName: try row.string("display_name"),
                 identifierUris: [], appRoles: [], appRoleAssignmentRequired: try row.bool("app_role_assignment_required"),
                 accessTokenSigningAlgorithm: JWSAlgorithm(rawValue: try row.string("access_token_alg")) ?? .es256,
-                enabled: try row.bool("enabled"), createdAt: try row.date("created_at")
+                enabled: try row.bool("enabled"), createdAt: try row.date("created_at"),
+                kind: PrincipalKind(rawValue: try row.string("kind")) ?? .application, hostId: try row.optionalString("host_id")
             )
         }
         let ids = apps.map(\.objectId)
@@ -181,7 +187,7 @@ extension Store {
                     WHERE object_id = \(bind: app.objectId)
                     """).run()
             } catch where Self.isUniqueViolation(error) {
-                throw StoreError.conflict("an application named '\(app.displayName)' already exists in this tenant")
+                throw StoreError.conflict("an application or managed identity named '\(app.displayName)' already exists in this tenant")
             }
             try await database.raw("DELETE FROM identifier_uris WHERE application_id = \(bind: app.objectId)").run()
             for uri in app.identifierUris {
@@ -196,6 +202,7 @@ extension Store {
         try await transaction { database in
             for table in ["app_role_assignments WHERE principal_app_id", "app_role_assignments WHERE resource_app_id",
                 "password_credentials WHERE application_id", "key_credentials WHERE application_id",
+                "federated_credentials WHERE application_id", "identity_assignments WHERE identity_id", "host_rules WHERE identity_id",
                 "app_roles WHERE application_id", "identifier_uris WHERE application_id", "applications WHERE object_id"]
             {
                 try await database.raw("DELETE FROM \(unsafeRaw: table) = \(bind: objectId)").run()
@@ -280,14 +287,16 @@ extension Store {
     public func keyCredentials(applicationId: String) async throws -> [KeyCredential] {
         try await read { database in
             try await database.raw("SELECT * FROM key_credentials WHERE application_id = \(bind: applicationId) ORDER BY start_at")
-                .all().map { row in
-                    KeyCredential(
-                        keyId: try row.string("key_id"), applicationId: try row.string("application_id"),
-                        kind: KeyCredential.Kind(rawValue: try row.string("kind")) ?? .jwk, displayName: try row.string("display_name"),
-                        kid: try row.string("kid"), x5t: try row.optionalString("x5t"), x5tS256: try row.optionalString("x5t_s256"),
-                        material: try row.string("material"), startDateTime: try row.date("start_at"), endDateTime: try row.optionalDate("end_at"))
-                }
+                .all().map(Self.keyCredential)
         }
+    }
+
+    static func keyCredential(_ row: any SQLRow) throws -> KeyCredential {
+        KeyCredential(
+            keyId: try row.string("key_id"), applicationId: try row.string("application_id"),
+            kind: KeyCredential.Kind(rawValue: try row.string("kind")) ?? .jwk, displayName: try row.string("display_name"),
+            kid: try row.string("kid"), x5t: try row.optionalString("x5t"), x5tS256: try row.optionalString("x5t_s256"),
+            material: try row.string("material"), startDateTime: try row.date("start_at"), endDateTime: try row.optionalDate("end_at"))
     }
 
     // MARK: Role assignments

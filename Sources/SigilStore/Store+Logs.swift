@@ -64,13 +64,14 @@ extension Store {
         }
     }
 
-    /// 19 columns a row; 200 rows keep every statement under SQLite's limit of 32,766 binds.
+    /// 24 columns a row; 200 rows keep every statement under SQLite's limit of 32,766 binds.
     static let signInRowsPerStatement = 200
 
     static let signInColumns = [
         "id", "tenant_id", "time", "app_id", "app_display_name", "service_principal_id", "credential_type", "credential_id",
         "ip_address", "user_agent", "resource", "resource_id", "succeeded", "error_code", "failure_reason",
-        "conditional_access_status", "risk_level", "correlation_id",
+        "conditional_access_status", "risk_level", "correlation_id", "federated_issuer", "federated_subject", "host_id",
+        "caller_uid", "caller_executable",
     ]
 
     static func signInValues(_ event: SignInEvent) -> [any Encodable & Sendable] {
@@ -78,7 +79,8 @@ extension Store {
             event.id, event.tenantId, event.time.epochMilliseconds, event.appId, event.appDisplayName, event.servicePrincipalId,
             event.credentialType?.rawValue, event.credentialId, event.ipAddress, event.userAgent, event.resource, event.resourceId,
             Int64(event.succeeded ? 1 : 0), event.errorCode.map(Int64.init), event.failureReason, event.conditionalAccessStatus,
-            event.riskLevel, event.correlationId,
+            event.riskLevel, event.correlationId, event.secretless.federatedIssuer, event.secretless.federatedSubject,
+            event.secretless.hostId, event.secretless.callerUid, event.secretless.callerExecutable,
         ]
     }
 
@@ -99,7 +101,11 @@ extension Store {
                         resourceId: try row.optionalString("resource_id"), succeeded: try row.bool("succeeded"),
                         errorCode: try row.optionalInt64("error_code").map(Int.init), failureReason: try row.optionalString("failure_reason"),
                         conditionalAccessStatus: try row.string("conditional_access_status"), riskLevel: try row.string("risk_level"),
-                        correlationId: try row.string("correlation_id"))
+                        correlationId: try row.string("correlation_id"),
+                        secretless: SecretlessSignIn(
+                            federatedIssuer: try row.optionalString("federated_issuer"), federatedSubject: try row.optionalString("federated_subject"),
+                            hostId: try row.optionalString("host_id"), callerUid: try row.optionalInt64("caller_uid"),
+                            callerExecutable: try row.optionalString("caller_executable")))
                 }
         }
     }

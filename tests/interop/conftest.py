@@ -57,6 +57,7 @@ class SigilServer:
     extra_env: dict[str, str] = field(default_factory=dict)
     binary: str = SIGIL_BIN
     name: str = "sigil"
+    listen: str = "127.0.0.1:0"  # a fixed port keeps the URL across restarts (the agent's outage test)
 
     process: subprocess.Popen | None = None
     base_url: str = ""
@@ -75,7 +76,7 @@ class SigilServer:
     def start(self) -> "SigilServer":
         assert self.process is None or self.process.poll() is not None, "already running"
         self.stdout_lines = []
-        args = [self.binary, "serve", "--data", str(self.data_dir), "--listen", "127.0.0.1:0"]
+        args = [self.binary, "serve", "--data", str(self.data_dir), "--listen", self.listen]
         if self.database:
             args += ["--database", self.database]
         env = dict(os.environ)
@@ -340,11 +341,12 @@ class ServerFactory:
         return self._databases.create()
 
     def __call__(self, store: str = "default", database: str | None = None, env: dict | None = None,
-                 data_dir: Path | None = None, name: str = "sigil") -> SigilServer:
+                 data_dir: Path | None = None, name: str = "sigil", listen: str = "127.0.0.1:0") -> SigilServer:
         if database is None and (store == "postgres" or (store == "default" and POSTGRES_URL)):
             database = self.new_database()
         data_dir = data_dir or (self.tmp_path_factory.mktemp(name) / "data")
-        server = SigilServer(data_dir=data_dir, database=database, extra_env=env or {}, binary=self.binary, name=name)
+        server = SigilServer(data_dir=data_dir, database=database, extra_env=env or {}, binary=self.binary, name=name,
+                             listen=listen)
         server.start()
         self.started.append(server)
         return server

@@ -6,8 +6,8 @@ struct App: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage applications: their secrets, certificates, keys, roles and grants.",
         subcommands: [
-            Create.self, List.self, Show.self, Delete.self, Enable.self, Disable.self, Secret.self, Cert.self, Key.self, Role.self,
-            Grant.self,
+            Create.self, List.self, Show.self, Delete.self, Enable.self, Disable.self, Secret.self, Cert.self, Key.self,
+            Federated<App>.self, Role.self, Grant.self,
         ])
 
     /// Percent-encodes an application reference (name, appId, URI) for a URL path.

@@ -151,8 +151,8 @@ extension App {
     }
 
     struct Grant: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Grant a client application one role of a resource application.")
-        @Argument(help: "The client application.") var client: String
+        static let configuration = CommandConfiguration(abstract: "Grant a client application or managed identity one role of a resource application.")
+        @Argument(help: "The client application or managed identity.") var client: String
         @Argument(help: "The resource application.") var resource: String
         @Argument(help: "The role's value or id.") var role: String
         @OptionGroup var output: OutputOptions

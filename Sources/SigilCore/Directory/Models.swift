@@ -28,6 +28,19 @@ public struct AppRole: Sendable, Equatable {
     }
 }
 
+/// What kind of service principal an `AppRegistration` is. Managed identities live in the same
+/// table as apps, so grants, roles, tokens and the logs treat them alike; they differ in how they
+/// authenticate (a host vouches for them) and in having no credential anyone can add or read.
+public enum PrincipalKind: String, Sendable, Equatable {
+    case application
+    /// A standalone managed identity, assignable to many hosts.
+    case userAssignedIdentity
+    /// A host's own identity: created with the host, removed with it.
+    case systemAssignedIdentity
+
+    public var isManagedIdentity: Bool { self != .application }
+}
+
 /// An app registration together with its service principal (one per app in a tenant).
 public struct AppRegistration: Sendable, Equatable {
     public var objectId: String
@@ -43,11 +56,14 @@ public struct AppRegistration: Sendable, Equatable {
     public var accessTokenSigningAlgorithm: JWSAlgorithm
     public var enabled: Bool
     public var createdAt: Date
+    public var kind: PrincipalKind
+    /// For a system-assigned identity, the host it belongs to.
+    public var hostId: String?
 
     public init(
         objectId: String, appId: String, tenantId: String, servicePrincipalId: String, displayName: String,
         identifierUris: [String], appRoles: [AppRole], appRoleAssignmentRequired: Bool,
-        accessTokenSigningAlgorithm: JWSAlgorithm, enabled: Bool, createdAt: Date
+        accessTokenSigningAlgorithm: JWSAlgorithm, enabled: Bool, createdAt: Date, kind: PrincipalKind = .application, hostId: String? = nil
     ) {
         self.objectId = objectId
         self.appId = appId
@@ -60,6 +76,8 @@ public struct AppRegistration: Sendable, Equatable {
         self.accessTokenSigningAlgorithm = accessTokenSigningAlgorithm
         self.enabled = enabled
         self.createdAt = createdAt
+        self.kind = kind
+        self.hostId = hostId
     }
 }
 

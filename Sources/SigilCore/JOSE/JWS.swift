@@ -7,6 +7,8 @@ public enum JWSAlgorithm: String, Sendable, CaseIterable {
     case es256 = "ES256"
     case rs256 = "RS256"
     case ps256 = "PS256"
+    /// Ed25519 (RFC 8037); accepted from federated issuers, never issued by Sigil.
+    case edDSA = "EdDSA"
 }
 
 /// Why a compact JWS was refused, in words a client developer can act on.
@@ -60,7 +62,7 @@ public struct CompactJWS: Sendable {
     public func algorithm() throws(JWSError) -> JWSAlgorithm {
         guard let name = header["alg"]?.stringValue else { throw JWSError("the JWT header has no 'alg'") }
         guard let algorithm = JWSAlgorithm(rawValue: name) else {
-            throw JWSError("alg '\(name)' is not accepted; use RS256, PS256 or ES256")
+            throw JWSError("alg '\(name)' is not accepted; use RS256, PS256, ES256 or EdDSA")
         }
         return algorithm
     }

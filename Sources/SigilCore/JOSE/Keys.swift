@@ -3,23 +3,26 @@ import _CryptoExtras
 import Foundation
 
 /// A public key that checks JWS signatures. The algorithms it accepts follow from the key type:
-/// P-256 keys verify ES256 only, RSA keys (2048 bits or more) RS256 and PS256.
+/// P-256 keys verify ES256 only, RSA keys (2048 bits or more) RS256 and PS256, Ed25519 keys EdDSA.
 public enum VerificationKey: Sendable {
     case p256(P256.Signing.PublicKey)
     case rsa(_RSA.Signing.PublicKey)
+    case ed25519(Curve25519.Signing.PublicKey)
 
     public var algorithms: Set<JWSAlgorithm> {
         switch self {
         case .p256: [.es256]
         case .rsa: [.rs256, .ps256]
+        case .ed25519: [.edDSA]
         }
     }
 
-    /// "EC P-256" or "RSA", for error messages.
+    /// "EC P-256", "RSA" or "Ed25519", for error messages.
     public var kindName: String {
         switch self {
         case .p256: "EC P-256"
         case .rsa: "RSA"
+        case .ed25519: "Ed25519"
         }
     }
 
@@ -32,6 +35,8 @@ public enum VerificationKey: Sendable {
             return key.isValidSignature(.init(rawRepresentation: signature), for: SHA256.hash(data: input), padding: .insecurePKCS1v1_5)
         case (.rsa(let key), .ps256):
             return key.isValidSignature(.init(rawRepresentation: signature), for: SHA256.hash(data: input), padding: .PSS)
+        case (.ed25519(let key), .edDSA):
+            return signature.count == 64 && key.isValidSignature(signature, for: input)
         default:
             return false
         }
@@ -54,13 +59,20 @@ public enum VerificationKey: Sendable {
                 "n": .string(Base64URL.encode(primitives.modulus.drop(while: { $0 == 0 }))),
                 "e": .string(Base64URL.encode(primitives.publicExponent.drop(while: { $0 == 0 }))),
             ]
+        case .ed25519(let key):
+            return ["kty": "OKP", "crv": "Ed25519", "x": .string(Base64URL.encode(key.rawRepresentation))]
         }
     }
 
     /// The RFC 7638 JWK thumbprint (SHA-256, base64url), a stable identifier for a bare key.
     public var thumbprint: String {
         let members = jwkMembers
-        let required: [String] = members["kty"] == "EC" ? ["crv", "kty", "x", "y"] : ["e", "kty", "n"]
+        let required: [String] =
+            switch members["kty"] {
+            case "EC": ["crv", "kty", "x", "y"]
+            case "OKP": ["crv", "kty", "x"]
+            default: ["e", "kty", "n"]
+            }
         let canonical = JSONValue.object(members.filter { required.contains($0.key) }).serialized()
         return Base64URL.encode(SHA256.hash(data: Data(canonical.utf8)))
     }
@@ -92,8 +104,18 @@ public enum VerificationKey: Sendable {
             } catch {
                 throw JWSError("the RSA key is invalid or shorter than 2048 bits")
             }
+        case "OKP":
+            guard jwk["crv"]?.stringValue == "Ed25519" else { throw JWSError("only OKP keys on curve Ed25519 are accepted") }
+            guard let x = jwk["x"]?.stringValue.flatMap(Base64URL.decode), x.count == 32 else {
+                throw JWSError("the JWK's 'x' must be a 32-byte base64url value")
+            }
+            do {
+                self = .ed25519(try Curve25519.Signing.PublicKey(rawRepresentation: x))
+            } catch {
+                throw JWSError("the JWK's 'x' is not an Ed25519 public key")
+            }
         default:
-            throw JWSError("kty '\(kty)' is not accepted; use EC (P-256) or RSA")
+            throw JWSError("kty '\(kty)' is not accepted; use EC (P-256), RSA or OKP (Ed25519)")
         }
     }
 }
@@ -108,6 +130,7 @@ public enum SigningKey: Sendable {
         switch algorithm {
         case .es256: .p256(P256.Signing.PrivateKey())
         case .rs256, .ps256: .rsa(try _RSA.Signing.PrivateKey(keySize: .bits2048))
+        case .edDSA: throw JWSError("Sigil does not sign with EdDSA")
         }
     }
 

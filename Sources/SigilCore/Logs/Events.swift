@@ -22,12 +22,14 @@ public struct SignInEvent: Sendable, Equatable {
     public var conditionalAccessStatus: String
     public var riskLevel: String
     public var correlationId: String
+    /// What a secretless credential adds: the external token's issuer and subject, the host, the calling process.
+    public var secretless: SecretlessSignIn
 
     public init(
         id: String, time: Date, tenantId: String, appId: String, appDisplayName: String?, servicePrincipalId: String?,
         credentialType: CredentialType?, credentialId: String?, ipAddress: String, userAgent: String?, resource: String?,
         resourceId: String?, succeeded: Bool, errorCode: Int?, failureReason: String?, conditionalAccessStatus: String = "notApplied",
-        riskLevel: String = "none", correlationId: String
+        riskLevel: String = "none", correlationId: String, secretless: SecretlessSignIn = SecretlessSignIn()
     ) {
         self.id = id
         self.time = time
@@ -47,6 +49,30 @@ public struct SignInEvent: Sendable, Equatable {
         self.conditionalAccessStatus = conditionalAccessStatus
         self.riskLevel = riskLevel
         self.correlationId = correlationId
+        self.secretless = secretless
+    }
+}
+
+/// The sign-in details of a federated credential or a managed identity (DESIGN §8).
+public struct SecretlessSignIn: Sendable, Equatable {
+    /// The external token's `iss` and `sub` (federated credentials).
+    public var federatedIssuer: String?
+    public var federatedSubject: String?
+    /// The host whose agent vouched for a managed identity.
+    public var hostId: String?
+    /// The process that asked the agent's Unix socket: its uid and executable.
+    public var callerUid: Int64?
+    public var callerExecutable: String?
+
+    public init(
+        federatedIssuer: String? = nil, federatedSubject: String? = nil, hostId: String? = nil, callerUid: Int64? = nil,
+        callerExecutable: String? = nil
+    ) {
+        self.federatedIssuer = federatedIssuer
+        self.federatedSubject = federatedSubject
+        self.hostId = hostId
+        self.callerUid = callerUid
+        self.callerExecutable = callerExecutable
     }
 }
 

@@ -30,39 +30,52 @@ public struct ClientAssertionRules: Sendable {
         guard let sub = claims["sub"]?.stringValue else { throw .assertionClaim("the assertion has no 'sub' claim; it must be the client id") }
         guard sub == clientId else { throw .assertionClaim("'sub' is '\(OAuthError.quoted(sub))' but must be the client id '\(clientId)'") }
 
-        let audienceValues: [String]
-        switch claims["aud"] {
-        case .string(let value): audienceValues = [value]
-        case .array(let values): audienceValues = values.compactMap(\.stringValue)
-        default: throw .assertionClaim("the assertion has no 'aud' claim; it must be the token endpoint URL")
+        guard let audienceValues = Self.audiences(claims) else {
+            throw .assertionClaim("the assertion has no 'aud' claim; it must be the token endpoint URL")
         }
         guard audienceValues.contains(where: audiences.contains) else {
             let expected = audiences.first ?? ""
             throw .assertionClaim("'aud' is '\(OAuthError.quoted(audienceValues.joined(separator: ", ")))' but must be the token endpoint '\(expected)'")
         }
 
-        guard let expValue = claims["exp"] else { throw .assertionTime("the assertion has no 'exp' claim") }
-        guard let exp = expValue.numericDate else { throw .assertionTime("'exp' must be a NumericDate (seconds since 1970)") }
-        let nowSeconds = now.timeIntervalSince1970
-        guard exp + Self.clockSkew > nowSeconds else {
-            throw .assertionTime("it expired at \(Self.format(exp)); the server time is \(Self.format(nowSeconds))")
-        }
-        guard exp <= nowSeconds + Self.maximumLifetime + Self.clockSkew else {
-            throw .assertionTime("'exp' \(Self.format(exp)) is more than \(Int(Self.maximumLifetime / 60)) minutes in the future; assertions must be short-lived")
-        }
-        for name in ["nbf", "iat"] {
-            guard let value = claims[name] else { continue }
-            guard let seconds = value.numericDate else { throw .assertionTime("'\(name)' must be a NumericDate (seconds since 1970)") }
-            guard seconds <= nowSeconds + Self.clockSkew else {
-                throw .assertionTime("'\(name)' \(Self.format(seconds)) is in the future; the server time is \(Self.format(nowSeconds))")
-            }
-        }
-
+        let exp = try Self.checkTimes(claims, now: now, maximumLifetime: Self.maximumLifetime)
         guard let jti = claims["jti"]?.stringValue, !jti.isEmpty else {
             throw .assertionClaim("the assertion has no 'jti'; every assertion needs a unique id so it cannot be replayed")
         }
         guard jti.utf8.count <= 256 else { throw .assertionClaim("'jti' is longer than 256 characters") }
         return Accepted(jti: jti, expiresAt: Date(timeIntervalSince1970: exp))
+    }
+
+    /// The time rules every assertion obeys: `exp` required and not past, `nbf` and `iat` (when
+    /// present) not in the future, each with `clockSkew`; `exp` at most `maximumLifetime` ahead
+    /// when one is given. Returns `exp` in seconds since 1970.
+    public static func checkTimes(_ claims: [String: JSONValue], now: Date, maximumLifetime: TimeInterval?) throws(OAuthError) -> Double {
+        guard let expValue = claims["exp"] else { throw .assertionTime("the assertion has no 'exp' claim") }
+        guard let exp = expValue.numericDate else { throw .assertionTime("'exp' must be a NumericDate (seconds since 1970)") }
+        let nowSeconds = now.timeIntervalSince1970
+        guard exp + clockSkew > nowSeconds else {
+            throw .assertionTime("it expired at \(format(exp)); the server time is \(format(nowSeconds))")
+        }
+        if let maximumLifetime, exp > nowSeconds + maximumLifetime + clockSkew {
+            throw .assertionTime("'exp' \(format(exp)) is more than \(Int(maximumLifetime / 60)) minutes in the future; assertions must be short-lived")
+        }
+        for name in ["nbf", "iat"] {
+            guard let value = claims[name] else { continue }
+            guard let seconds = value.numericDate else { throw .assertionTime("'\(name)' must be a NumericDate (seconds since 1970)") }
+            guard seconds <= nowSeconds + clockSkew else {
+                throw .assertionTime("'\(name)' \(format(seconds)) is in the future; the server time is \(format(nowSeconds))")
+            }
+        }
+        return exp
+    }
+
+    /// The `aud` claim's values: one string or an array of strings; nil when absent.
+    public static func audiences(_ claims: [String: JSONValue]) -> [String]? {
+        switch claims["aud"] {
+        case .string(let value): [value]
+        case .array(let values): values.compactMap(\.stringValue)
+        default: nil
+        }
     }
 
     static func format(_ seconds: Double) -> String {

@@ -127,6 +127,38 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func assertionClaim(_ detail: String) -> OAuthError {
         OAuthError(error: "invalid_client", code: 700021, message: "Client assertion claims are invalid: \(detail).", status: 401)
     }
+    // Federated identity credentials: which of issuer, subject or audience did not match, with
+    // the values the token presented (never the configured ones, so a stranger learns nothing).
+    public static func federatedIssuerMismatch(_ issuer: String, clientId: String) -> OAuthError {
+        OAuthError(
+            error: "invalid_client", code: 700211,
+            message: "No matching federated identity record found for presented assertion issuer '\(quoted(issuer))': no federated credential of '\(quoted(clientId))' trusts that issuer. Add one with `sigil app federated add`.",
+            status: 401)
+    }
+    public static func federatedSubjectMismatch(_ subject: String) -> OAuthError {
+        OAuthError(
+            error: "invalid_client", code: 700213,
+            message: "No matching federated identity record found for presented assertion subject \(subject). Subjects are compared exactly, case included.",
+            status: 401)
+    }
+    public static func noMatchingFederatedCredential(_ subject: String) -> OAuthError {
+        OAuthError(
+            error: "invalid_client", code: 70021,
+            message: "No matching federated identity record found for presented assertion: its subject \(subject) matches no credential's subject, and its claims match no credential's claimsMatchingExpression.",
+            status: 401)
+    }
+    public static func federatedAudienceMismatch(_ audience: String) -> OAuthError {
+        OAuthError(
+            error: "invalid_client", code: 700212,
+            message: "No matching federated identity record found for presented assertion audience \(audience); the credential whose subject matched expects another audience.",
+            status: 401)
+    }
+    public static func issuerUnavailable(_ issuer: String, detail: String) -> OAuthError {
+        OAuthError(
+            error: "invalid_client", code: 700027,
+            message: "Client assertion failed signature validation: the signing keys of issuer '\(quoted(issuer))' could not be obtained: \(detail).",
+            status: 401)
+    }
     public static func assertionReplayed() -> OAuthError {
         OAuthError(
             error: "invalid_client", code: 700023,

@@ -70,6 +70,9 @@ struct AdminAPI {
         group.get("riskDetections", use: authorized(listRiskDetections))
         group.post("riskDetections/{id}/dismiss", use: authorized(dismissRiskDetection))
         group.post("scanBypasses", use: authorized(recordScanBypass))
+        registerFederation(on: group)
+        registerManagedIdentities(on: group)
+        registerHosts(on: group)
     }
 
     /// Wraps a handler with authentication and turns every failure into a Graph-shaped error.
@@ -295,8 +298,11 @@ struct AdminAPI {
         let principalRef = try body.requiredString("principalId")
         let resourceRef = try body.requiredString("resourceId")
         let roleRef = try body.requiredString("appRoleId")
-        guard let principal = try await store.application(tenantId: caller.tenant.id, reference: principalRef) else {
-            throw AdminError.notFound("No application '\(principalRef)' (principalId) in this tenant.")
+        // Managed identities are clients like applications: they may hold roles.
+        guard let principal = try await store.application(
+            tenantId: caller.tenant.id, reference: principalRef, kinds: [.application, .userAssignedIdentity, .systemAssignedIdentity])
+        else {
+            throw AdminError.notFound("No application or managed identity '\(principalRef)' (principalId) in this tenant.")
         }
         guard let resource = try await store.application(tenantId: caller.tenant.id, reference: resourceRef) else {
             throw AdminError.notFound("No application '\(resourceRef)' (resourceId) in this tenant.")

@@ -86,7 +86,63 @@ enum AdminJSON {
             ],
             "conditionalAccessStatus": .string(event.conditionalAccessStatus), "riskLevel": .string(event.riskLevel),
             "correlationId": .string(event.correlationId),
+            "federatedCredentialId": .optional(event.credentialType == .federatedIdentityCredential ? event.credentialId : nil),
+            "federatedTokenIssuer": .optional(event.secretless.federatedIssuer),
+            "federatedTokenSubject": .optional(event.secretless.federatedSubject), "hostId": .optional(event.secretless.hostId),
+            "callerUid": event.secretless.callerUid.map(JSONValue.integer) ?? .null,
+            "callerExecutable": .optional(event.secretless.callerExecutable),
         ]
+    }
+
+    static func federatedCredential(_ credential: FederatedIdentityCredential) -> JSONValue {
+        [
+            "id": .string(credential.id), "name": .string(credential.name), "issuer": .string(credential.issuer),
+            "subject": .optional(credential.subject),
+            "claimsMatchingExpression": credential.claimsMatchingExpression.map { ["value": .string($0), "languageVersion": 1] } ?? .null,
+            "audiences": .array(credential.audiences.map(JSONValue.string)), "description": .string(credential.description),
+            "createdDateTime": .date(credential.createdAt),
+        ]
+    }
+
+    static func trustedIssuer(_ trusted: TrustedIssuer) -> JSONValue {
+        ["issuer": .string(trusted.issuer), "caCertificate": .optional(trusted.caPEM), "createdDateTime": .date(trusted.createdAt)]
+    }
+
+    /// A managed identity as Azure shows one: `objectId` / `principalId` is the service principal
+    /// (the token's `oid`), `appId` the client id.
+    static func managedIdentity(_ identity: AppRegistration, hosts: [EnrolledHost]? = nil) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "id": .string(identity.servicePrincipalId), "appId": .string(identity.appId), "objectId": .string(identity.servicePrincipalId),
+            "principalId": .string(identity.servicePrincipalId), "displayName": .string(identity.displayName),
+            "type": .string(identity.kind == .systemAssignedIdentity ? "systemAssigned" : "userAssigned"),
+            "resourceId": .string(ManagedIdentityRules.resourceId(tenantId: identity.tenantId, identity: identity)),
+            "createdDateTime": .date(identity.createdAt),
+        ]
+        if let hosts { object["hosts"] = .array(hosts.map { .string($0.name) }) }
+        return .object(object)
+    }
+
+    static func host(_ host: EnrolledHost, systemIdentity: AppRegistration?, assigned: [AppRegistration]) -> JSONValue {
+        [
+            "id": .string(host.id), "name": .string(host.name), "createdDateTime": .date(host.createdAt),
+            "enrolledDateTime": .date(host.enrolledAt), "joinTokenExpiresDateTime": host.enrolledAt == nil ? .date(host.joinTokenExpiresAt) : .null,
+            "reportedHostname": .optional(host.reportedHostname), "appId": .optional(systemIdentity?.appId),
+            "systemAssignedIdentity": systemIdentity.map { managedIdentity($0) } ?? .null,
+            "userAssignedIdentities": .array(assigned.map { managedIdentity($0) }),
+        ]
+    }
+
+    static func hostRule(_ rule: HostRule, identityName: String?) -> JSONValue {
+        let value: JSONValue =
+            switch rule.selector {
+            case .uid(let id), .gid(let id): .integer(Int64(id))
+            case .path(let path): .string(path)
+            case .sha256(let digest): .string(digest)
+            }
+        return .object([
+            "id": .string(rule.id), "identity": ["appId": .string(rule.identityAppId), "displayName": .optional(identityName)],
+            rule.selector.kind: value,
+        ])
     }
 
     static func audit(_ event: AuditEvent) -> JSONValue {

@@ -25,6 +25,26 @@ public struct AdminKeyFile: Codable, Sendable {
 /// Administrator role) and the bootstrap administrator, whose only credential is a P-256 key.
 enum TenantBootstrap {
     static let bootstrapAdminName = "sigil-bootstrap-admin"
+    static let tokenExchangeName = "Sigil Token Exchange"
+
+    /// The resource a managed identity asks for when its token stands in for an app's secret
+    /// (`api://AzureADTokenExchange`, the audience federated credentials expect by default).
+    /// Created in every tenant that lacks it, at every start, so upgraded stores get it too.
+    static func ensureTokenExchangeResource(store: Store, tenant: Tenant, logger: Logger) async throws {
+        guard try await store.resource(tenantId: tenant.id, identifier: FederationRules.defaultAudience) == nil else { return }
+        let app = AppRegistration(
+            objectId: AdminAPI.newId(), appId: AdminAPI.newId(), tenantId: tenant.id, servicePrincipalId: AdminAPI.newId(), displayName: tokenExchangeName,
+            identifierUris: [FederationRules.defaultAudience], appRoles: [], appRoleAssignmentRequired: false, accessTokenSigningAlgorithm: .es256,
+            enabled: true, createdAt: Date())
+        do {
+            try await store.createApplication(app, audit: AuditEvent(
+                time: Date(), tenantId: tenant.id, actorId: "sigil", actorName: "sigil", action: "application.create", targetType: "application",
+                targetId: app.objectId, after: ["displayName": .string(tokenExchangeName)], ipAddress: "local", correlationId: AdminAPI.newId()))
+            logger.info("created the token exchange resource \(FederationRules.defaultAudience)")
+        } catch StoreError.conflict {
+            // Another replica created it at the same moment.
+        }
+    }
 
     /// Returns the default tenant, creating it (and the admin key file) when the store has none.
     static func ensureDefaultTenant(store: Store, folder: DataFolder, logger: Logger) async throws -> (tenant: Tenant, created: Bool) {

@@ -2,13 +2,24 @@ import Crypto
 import Foundation
 import SigilCore
 
-/// Client authentication in one place (as node-oidc-provider's `client_auth`): a secret checked
-/// against the app's salted hashes, or a `private_key_jwt` assertion checked against the app's
-/// registered keys. The algorithm always comes from the registered key, never from the token.
+/// Client authentication in one place (as node-oidc-provider's `client_auth`): it picks the
+/// authenticator for the credential the client presented.
+///
+/// - a secret: `SecretAuthenticator`, against the app's salted hashes;
+/// - an assertion whose `iss` is the client itself: signed with a key registered on the app
+///   (`private_key_jwt`), or for a managed identity with the key of a host that may vouch for it
+///   (`ManagedIdentityAuthenticator`);
+/// - an assertion from anyone else: a token of an external issuer, matched against the client's
+///   federated credentials (`FederatedAuthenticator`).
+///
+/// The algorithm always comes from the key, never from the token.
 struct ClientAuthenticator {
     let directory: DirectoryCache
+    let tenantId: String
+    let generation: Int64
     /// The token endpoint URLs a client assertion's `aud` may name.
     let audiences: [String]
+    let federation: FederatedAuthenticator
     let now: Date
 
     struct Proof {
@@ -16,16 +27,44 @@ struct ClientAuthenticator {
         let credentialId: String
         /// For a key-signed assertion: its id, which must not have been used before.
         let assertionId: String?
+        var secretless = SecretlessSignIn()
     }
 
-    func authenticate(_ client: DirectoryCache.Client, credential: ClientCredential) throws(OAuthError) -> Proof {
+    func authenticate(_ client: DirectoryCache.Client, credential: ClientCredential) async throws(OAuthError) -> Proof {
         switch credential {
-        case .secret(let secret, _): try authenticateSecret(secret, client: client)
-        case .assertion(let assertion): try authenticateAssertion(assertion, client: client)
+        case .secret(let secret, _):
+            return try SecretAuthenticator(now: now).authenticate(secret, client: client)
+        case .assertion(let assertion):
+            let jws: CompactJWS
+            do {
+                jws = try CompactJWS(parsing: assertion)
+                _ = try jws.algorithm()
+            } catch {
+                throw .malformedAssertion(error.reason)
+            }
+            // RFC 7515 §4.1.11: extensions a recipient does not understand must be refused.
+            if jws.header["crit"] != nil { throw .malformedAssertion("the 'crit' header names extensions Sigil does not support") }
+            let issuer = jws.claims["iss"]?.stringValue
+            if issuer != client.app.appId, !client.federatedCredentials.isEmpty || client.app.kind.isManagedIdentity {
+                return try await federation.authenticate(jws, issuer: issuer ?? "", client: client, tenantId: tenantId, generation: generation, now: now)
+            }
+            if client.app.kind.isManagedIdentity {
+                return try ManagedIdentityAuthenticator(directory: directory, audiences: audiences, now: now).authenticate(jws, client: client)
+            }
+            let (credential, accepted) = try RegisteredKeyCheck(directory: directory, audiences: audiences, now: now)
+                .verify(jws, registered: client.keys, clientId: client.app.appId)
+            return Proof(
+                type: credential.kind == .certificate ? .certificate : .clientAssertion,
+                credentialId: credential.thumbprintHex ?? credential.kid, assertionId: accepted.assertionId)
         }
     }
+}
 
-    private func authenticateSecret(_ secret: String, client: DirectoryCache.Client) throws(OAuthError) -> Proof {
+/// `client_secret_basic` / `client_secret_post`: the secret against every one of the app's salted hashes.
+struct SecretAuthenticator {
+    let now: Date
+
+    func authenticate(_ secret: String, client: DirectoryCache.Client) throws(OAuthError) -> ClientAuthenticator.Proof {
         let appId = client.app.appId
         if case .failure(let problem) = SigilSecretFormat.validate(secret) {
             throw .invalidSecret(appId, detail: "is not a Sigil client secret: \(problem)")
@@ -37,21 +76,31 @@ struct ClientAuthenticator {
         if let revokedAt = matched.revokedAt { throw .revokedSecret(appId, keyId: matched.keyId, revokedAt: revokedAt) }
         guard now < matched.endDateTime else { throw .expiredSecret(appId, keyId: matched.keyId) }
         guard now >= matched.startDateTime else { throw .secretNotYetValid(appId, keyId: matched.keyId) }
-        return Proof(type: .clientSecret, credentialId: matched.keyId, assertionId: nil)
+        return .init(type: .clientSecret, credentialId: matched.keyId, assertionId: nil)
+    }
+}
+
+/// An RFC 7523 assertion signed with a key Sigil holds the public half of (an app's key or
+/// certificate, a host's key): the key the header names, its validity, the signature, then the
+/// claims with their single-use `jti`.
+struct RegisteredKeyCheck {
+    let directory: DirectoryCache
+    let audiences: [String]
+    let now: Date
+
+    struct Accepted {
+        let claims: ClientAssertionRules.Accepted
+        /// The id that makes the assertion single-use: the client and the SHA-256 of its jti.
+        let assertionId: String
     }
 
-    private func authenticateAssertion(_ assertion: String, client: DirectoryCache.Client) throws(OAuthError) -> Proof {
-        let appId = client.app.appId
-        let jws: CompactJWS
+    func verify(_ jws: CompactJWS, registered: [KeyCredential], clientId: String, notFound: String? = nil) throws(OAuthError) -> (KeyCredential, Accepted) {
+        let credential: KeyCredential
         do {
-            jws = try CompactJWS(parsing: assertion)
-            _ = try jws.algorithm()
+            credential = try Self.select(from: registered, header: jws.header, clientId: clientId)
         } catch {
-            throw .malformedAssertion(error.reason)
+            throw notFound.map { OAuthError.assertionKeyNotFound($0) } ?? error
         }
-        // RFC 7515 §4.1.11: extensions a recipient does not understand must be refused.
-        if jws.header["crit"] != nil { throw .malformedAssertion("the 'crit' header names extensions Sigil does not support") }
-        let credential = try Self.select(from: client.keys, header: jws.header, clientId: appId)
         if let end = credential.endDateTime, end < now {
             throw .badAssertionSignature("the registered key \(credential.keyId) expired on \(end.iso8601)")
         }
@@ -69,11 +118,8 @@ struct ClientAuthenticator {
         } catch {
             throw .badAssertionSignature(error.reason)
         }
-        let accepted = try ClientAssertionRules(clientId: appId, audiences: audiences, now: now).check(jws.claims)
-        return Proof(
-            type: credential.kind == .certificate ? .certificate : .clientAssertion,
-            credentialId: credential.thumbprintHex ?? credential.kid,
-            assertionId: appId + ":" + Base64URL.encode(SHA256.hash(data: Data(accepted.jti.utf8))))
+        let accepted = try ClientAssertionRules(clientId: clientId, audiences: audiences, now: now).check(jws.claims)
+        return (credential, Accepted(claims: accepted, assertionId: clientId + ":" + Base64URL.encode(SHA256.hash(data: Data(accepted.jti.utf8)))))
     }
 
     /// Picks the registered key the header names by `x5t#S256`, `x5t`, `x5c` or `kid`. Headers

@@ -15,6 +15,9 @@ final class DirectoryCache: Sendable {
         let app: AppRegistration
         let passwords: [PasswordCredential]
         let keys: [KeyCredential]
+        let federatedCredentials: [FederatedIdentityCredential]
+        /// For a managed identity: the keys of the hosts that may vouch for it.
+        let hostKeys: [HostKey]
     }
 
     private struct State {
@@ -23,6 +26,7 @@ final class DirectoryCache: Sendable {
         var resources: [String: AppRegistration] = [:]
         var roles: [String: [String]] = [:]
         var verificationKeys: [String: VerificationKey] = [:]
+        var trustedIssuers: [String: [TrustedIssuer]] = [:]
         /// Tenants are never changed once created; they outlive generations.
         var tenants: [String: Tenant] = [:]
     }
@@ -60,8 +64,17 @@ final class DirectoryCache: Sendable {
             guard let app = try await store.application(tenantId: tenantId, appId: appId) else { return nil }
             return Client(
                 app: app, passwords: try await store.passwordCredentials(applicationId: app.objectId),
-                keys: try await store.keyCredentials(applicationId: app.objectId))
+                keys: app.kind.isManagedIdentity ? [] : try await store.keyCredentials(applicationId: app.objectId),
+                federatedCredentials: app.kind == .systemAssignedIdentity ? [] : try await store.federatedCredentials(applicationId: app.objectId),
+                hostKeys: app.kind.isManagedIdentity ? try await store.hostKeys(identityId: app.objectId) : [])
         }
+    }
+
+    /// The tenant's trust in `issuer`, if an administrator gave it.
+    func trustedIssuer(tenantId: String, issuer: String, generation: Int64) async throws -> TrustedIssuer? {
+        try await cached(\.trustedIssuers, key: tenantId, generation: generation) {
+            try await store.trustedIssuers(tenantId: tenantId)
+        }?.first { $0.issuer == issuer }
     }
 
     func resource(tenantId: String, identifier: String, generation: Int64) async throws -> AppRegistration? {

@@ -12,6 +12,7 @@ import SigilStore
 struct TokenEndpoint {
     let directory: DirectoryCache
     let recorder: SignInRecorder
+    let federation: FederatedAuthenticator
     let keys: SigningKeyRing
     let urls: ServerURLs
     let logger: Logger
@@ -23,6 +24,7 @@ struct TokenEndpoint {
         var credentialType: CredentialType?
         var credentialId: String?
         var assertionId: String?
+        var secretless = SecretlessSignIn()
     }
 
     func handle(_ request: Request, context: SigilRequestContext) async -> Response {
@@ -69,7 +71,8 @@ struct TokenEndpoint {
                 credentialType: outcome.credentialType, credentialId: outcome.credentialId, ipAddress: context.peerAddress,
                 userAgent: request.headers[.userAgent].map { String($0.prefix(512)) }, resource: resourceName.map { String($0.prefix(512)) },
                 resourceId: outcome.resource?.appId, succeeded: (try? result.get()) != nil,
-                errorCode: result.failure?.code, failureReason: result.failure.map { String($0.message.prefix(1024)) }, correlationId: correlationId)
+                errorCode: result.failure?.code, failureReason: result.failure.map { String($0.message.prefix(1024)) }, correlationId: correlationId,
+                secretless: outcome.secretless)
         }
         var record = SignInRecord(event: event(result))
         if case .success = result, let assertionId = outcome.assertionId {
@@ -107,11 +110,14 @@ struct TokenEndpoint {
         outcome.client = client.app
         guard client.app.enabled else { throw .disabledClient(grant.clientId) }
 
-        let authenticator = ClientAuthenticator(directory: directory, audiences: urls.tokenAudiences(tenantId: tenant.id), now: now)
-        let proof = try authenticator.authenticate(client, credential: grant.credential)
+        let authenticator = ClientAuthenticator(
+            directory: directory, tenantId: tenant.id, generation: generation, audiences: urls.tokenAudiences(tenantId: tenant.id),
+            federation: federation, now: now)
+        let proof = try await authenticator.authenticate(client, credential: grant.credential)
         outcome.credentialType = proof.type
         outcome.credentialId = proof.credentialId
         outcome.assertionId = proof.assertionId
+        outcome.secretless = proof.secretless
 
         let resource = try await lookup { try await directory.resource(tenantId: tenant.id, identifier: grant.resource, generation: generation) }
         guard let resource else { throw .unknownResource(grant.resource) }

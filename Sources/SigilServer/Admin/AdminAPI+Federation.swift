@@ -1,0 +1,103 @@
+import Foundation
+import Hummingbird
+import NIOSSL
+import SigilCore
+import SigilStore
+
+/// Federated identity credentials (on applications and user-assigned managed identities) and the
+/// issuers an administrator trusts on non-public addresses. Field names are Graph's.
+extension AdminAPI {
+    func registerFederation(on group: RouterGroup<SigilRequestContext>) {
+        for (prefix, owner) in [("applications/{app}", Self.applicationOwner), ("managedIdentities/{mi}", Self.identityOwner)] {
+            group.get("\(prefix)/federatedIdentityCredentials", use: authorized { _, context, caller in
+                let app = try await owner(self, context, caller)
+                return .json(["value": .array(try await store.federatedCredentials(applicationId: app.objectId).map(AdminJSON.federatedCredential))])
+            })
+            group.post("\(prefix)/federatedIdentityCredentials", use: authorized { request, context, caller in
+                try await addFederatedCredential(request, owner: try await owner(self, context, caller), caller: caller)
+            })
+            group.delete("\(prefix)/federatedIdentityCredentials/{credential}", use: authorized { _, context, caller in
+                let app = try await owner(self, context, caller)
+                let reference = try Self.pathParameter(context, "credential")
+                try await store.removeFederatedCredential(applicationId: app.objectId, reference: reference) { removed in
+                    caller.audit(
+                        "\(Self.auditTarget(app)).federatedIdentityCredential.remove", targetType: Self.auditTarget(app), targetId: app.objectId,
+                        before: AdminJSON.federatedCredential(removed))
+                }
+                return Response(status: .noContent)
+            })
+        }
+        group.get("trustedIssuers", use: authorized { _, _, caller in
+            .json(["value": .array(try await store.trustedIssuers(tenantId: caller.tenant.id).map(AdminJSON.trustedIssuer))])
+        })
+        group.post("trustedIssuers", use: authorized(trustIssuer))
+        group.delete("trustedIssuers", use: authorized { request, _, caller in
+            guard let issuer = request.uri.queryParameters["issuer"].map(String.init), !issuer.isEmpty else {
+                throw AdminError.badRequest("Name the issuer to stop trusting: DELETE trustedIssuers?issuer=URL.", target: "issuer")
+            }
+            try await store.untrustIssuer(issuer, tenantId: caller.tenant.id, audit: caller.audit(
+                "trustedIssuer.remove", targetType: "trustedIssuer", targetId: issuer))
+            return Response(status: .noContent)
+        })
+    }
+
+    static let applicationOwner: @Sendable (AdminAPI, SigilRequestContext, AdminCaller) async throws -> AppRegistration = { api, context, caller in
+        try await api.application(context, caller)
+    }
+    static let identityOwner: @Sendable (AdminAPI, SigilRequestContext, AdminCaller) async throws -> AppRegistration = { api, context, caller in
+        let identity = try await api.managedIdentity(context, caller)
+        guard identity.kind == .userAssignedIdentity else {
+            throw AdminError.badRequest("'\(identity.displayName)' is a host's system-assigned identity; federated credentials go on user-assigned identities and applications.")
+        }
+        return identity
+    }
+
+    static func auditTarget(_ app: AppRegistration) -> String { app.kind == .application ? "application" : "managedIdentity" }
+
+    func addFederatedCredential(_ request: Request, owner app: AppRegistration, caller: AdminCaller) async throws -> Response {
+        let body = try await body(request, allowed: ["name", "issuer", "subject", "audiences", "claimsMatchingExpression", "description"])
+        let expression: String?
+        switch body.members["claimsMatchingExpression"] {
+        case nil, .null?: expression = nil
+        case .string(let text)?: expression = text
+        case .object(let object)?:
+            guard let text = object["value"]?.stringValue, object.keys.allSatisfy({ ["value", "languageVersion"].contains($0) }),
+                object["languageVersion"].map({ $0 == .number(1) }) ?? true
+            else {
+                throw AdminError.badRequest(
+                    "claimsMatchingExpression must be {\"value\": \"EXPRESSION\", \"languageVersion\": 1} or the expression as a string.",
+                    target: "claimsMatchingExpression")
+            }
+            expression = text
+        case let other?:
+            throw AdminError.badRequest("claimsMatchingExpression must be an object or a string, not \(other.typeName).", target: "claimsMatchingExpression")
+        }
+        let credential = FederatedIdentityCredential(
+            id: Self.newId(), applicationId: app.objectId, name: try body.requiredString("name"), issuer: try body.requiredString("issuer"),
+            subject: try body.string("subject"), claimsMatchingExpression: expression,
+            audiences: try body.stringArray("audiences", maximum: 10) ?? [FederationRules.defaultAudience],
+            description: try body.string("description") ?? "", createdAt: Date())
+        try FederationRules.check(credential)
+        let json = AdminJSON.federatedCredential(credential)
+        try await store.addFederatedCredential(credential, audit: caller.audit(
+            "\(Self.auditTarget(app)).federatedIdentityCredential.add", targetType: Self.auditTarget(app), targetId: app.objectId, after: json))
+        return .json(json, status: .created)
+    }
+
+    func trustIssuer(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
+        let body = try await body(request, allowed: ["issuer", "caCertificate"])
+        let issuer = try body.requiredString("issuer")
+        try FederationRules.checkIssuer(issuer)
+        let ca = try body.string("caCertificate")
+        if let ca {
+            guard ca.utf8.count <= 64 * 1024, (try? NIOSSLCertificate.fromPEMBytes(Array(ca.utf8)))?.isEmpty == false else {
+                throw AdminError.badRequest("caCertificate must be one or more PEM certificates (at most 64 KiB).", target: "caCertificate")
+            }
+        }
+        let trusted = TrustedIssuer(issuer: issuer, caPEM: ca, createdAt: Date())
+        let json = AdminJSON.trustedIssuer(trusted)
+        try await store.trustIssuer(trusted, tenantId: caller.tenant.id, audit: caller.audit(
+            "trustedIssuer.add", targetType: "trustedIssuer", targetId: issuer, after: json))
+        return .json(json, status: .created)
+    }
+}

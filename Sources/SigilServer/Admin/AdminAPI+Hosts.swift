@@ -1,0 +1,134 @@
+import Crypto
+import Foundation
+import Hummingbird
+import SigilCore
+import SigilStore
+
+/// Hosts (machines running the agent), which identities each may vouch for, and the mapping rules
+/// that hand those identities to the processes calling the agent's Unix socket.
+extension AdminAPI {
+    func registerHosts(on group: RouterGroup<SigilRequestContext>) {
+        group.post("hosts", use: authorized(createHost))
+        group.get("hosts", use: authorized { _, _, caller in
+            var value: [JSONValue] = []
+            for host in try await store.hosts(tenantId: caller.tenant.id) { value.append(try await describeHost(host)) }
+            return .json(["value": .array(value)])
+        })
+        group.get("hosts/{host}", use: authorized { _, context, caller in
+            .json(try await describeHost(try await host(context, caller)))
+        })
+        group.delete("hosts/{host}", use: authorized { _, context, caller in
+            let host = try await host(context, caller)
+            try await store.removeHost(host, audit: caller.audit("host.remove", targetType: "host", targetId: host.id, before: try await describeHost(host)))
+            return Response(status: .noContent)
+        })
+        group.post("hosts/{host}/identities", use: authorized { request, context, caller in
+            let host = try await host(context, caller)
+            let body = try await body(request, allowed: ["identity"])
+            let identity = try await managedIdentity(try body.requiredString("identity"), caller)
+            guard identity.kind == .userAssignedIdentity else {
+                throw AdminError.badRequest("'\(identity.displayName)' is a system-assigned identity; only user-assigned identities are assigned to hosts.", target: "identity")
+            }
+            try await store.assignIdentity(hostId: host.id, identityId: identity.objectId, audit: caller.audit(
+                "host.identity.assign", targetType: "host", targetId: host.id, after: ["identity": .string(identity.appId)]))
+            return .json(try await describeHost(host), status: .created)
+        })
+        group.delete("hosts/{host}/identities/{mi}", use: authorized { _, context, caller in
+            let host = try await host(context, caller)
+            let identity = try await managedIdentity(context, caller)
+            try await store.unassignIdentity(hostId: host.id, identityId: identity.objectId, audit: caller.audit(
+                "host.identity.unassign", targetType: "host", targetId: host.id, before: ["identity": .string(identity.appId)]))
+            return Response(status: .noContent)
+        })
+        group.get("hosts/{host}/rules", use: authorized { _, context, caller in
+            let host = try await host(context, caller)
+            let names = try await identityNames(host)
+            return .json(["value": .array(try await store.hostRules(hostId: host.id).map { AdminJSON.hostRule($0, identityName: names[$0.identityAppId]) })])
+        })
+        group.post("hosts/{host}/rules", use: authorized(addHostRule))
+        group.delete("hosts/{host}/rules/{rule}", use: authorized { _, context, caller in
+            let host = try await host(context, caller)
+            let rule = try Self.pathParameter(context, "rule")
+            try await store.removeHostRule(hostId: host.id, ruleId: rule, audit: caller.audit(
+                "host.rule.remove", targetType: "host", targetId: host.id, before: ["id": .string(rule)]))
+            return Response(status: .noContent)
+        })
+    }
+
+    func host(_ context: SigilRequestContext, _ caller: AdminCaller) async throws -> EnrolledHost {
+        let reference = try Self.pathParameter(context, "host")
+        guard let host = try await store.host(tenantId: caller.tenant.id, reference: reference) else {
+            throw AdminError.notFound("No host '\(reference)' in this tenant (looked up by name and id).")
+        }
+        return host
+    }
+
+    /// The host with its system-assigned identity and the user-assigned identities it may vouch for.
+    func describeHost(_ host: EnrolledHost) async throws -> JSONValue {
+        let system = try await store.application(tenantId: host.tenantId, reference: host.systemIdentityId, kinds: [.systemAssignedIdentity])
+        return AdminJSON.host(host, systemIdentity: system, assigned: try await store.assignedIdentities(hostId: host.id))
+    }
+
+    /// appId → display name of the identities a host may hand out.
+    func identityNames(_ host: EnrolledHost) async throws -> [String: String] {
+        var names: [String: String] = [:]
+        let system = try await store.application(tenantId: host.tenantId, reference: host.systemIdentityId, kinds: [.systemAssignedIdentity])
+        for identity in try await store.assignedIdentities(hostId: host.id) + (system.map { [$0] } ?? []) {
+            names[identity.appId] = identity.displayName
+        }
+        return names
+    }
+
+    func createHost(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
+        let body = try await body(request, allowed: ["name", "joinTokenLifetime"])
+        let name = try body.requiredString("name")
+        try ManagedIdentityRules.checkHostName(name)
+        let lifetime = try body.string("joinTokenLifetime").map(ManagedIdentityRules.joinTokenLifetime) ?? ManagedIdentityRules.defaultJoinTokenLifetime
+        let now = Date()
+        let hostId = Self.newId()
+        let system = AppRegistration(
+            objectId: Self.newId(), appId: Self.newId(), tenantId: caller.tenant.id, servicePrincipalId: Self.newId(),
+            displayName: ManagedIdentityRules.systemIdentityName(host: name), identifierUris: [], appRoles: [], appRoleAssignmentRequired: false,
+            accessTokenSigningAlgorithm: .es256, enabled: true, createdAt: now, kind: .systemAssignedIdentity, hostId: hostId)
+        let host = EnrolledHost(
+            id: hostId, tenantId: caller.tenant.id, name: name, systemIdentityId: system.objectId, createdAt: now, enrolledAt: nil,
+            joinTokenExpiresAt: now.addingTimeInterval(lifetime), reportedHostname: nil)
+        let joinToken = SigilSecretFormat.generate(.joinToken)
+        let json = AdminJSON.host(host, systemIdentity: system, assigned: [])
+        try await store.createHost(host, systemIdentity: system, joinTokenDigest: Self.joinTokenDigest(joinToken), audit: caller.audit(
+            "host.create", targetType: "host", targetId: host.id, after: json))
+        guard case .object(var object) = json else { return .json(json) }
+        object["joinToken"] = .string(joinToken)
+        return .json(.object(object), status: .created, headers: [.location: "/admin/v1/hosts/\(host.id)"])
+    }
+
+    /// How a join token is looked up: the hex SHA-256 of its text.
+    static func joinTokenDigest(_ token: String) -> String { SHA256.hash(data: Data(token.utf8)).lowerHex }
+
+    func addHostRule(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
+        let host = try await host(context, caller)
+        let body = try await body(request, allowed: ["identity", "uid", "gid", "path", "sha256"])
+        let identity = try await managedIdentity(try body.requiredString("identity"), caller)
+        let assigned = try await store.assignedIdentities(hostId: host.id)
+        guard identity.objectId == host.systemIdentityId || assigned.contains(where: { $0.objectId == identity.objectId }) else {
+            throw AdminError.badRequest(
+                "'\(identity.displayName)' is not assigned to host '\(host.name)'; assign it first with `sigil mi assign \(identity.displayName) --host \(host.name)`.",
+                target: "identity")
+        }
+        let given = ["uid", "gid", "path", "sha256"].filter { body.members[$0] != nil && body.members[$0] != .null }
+        guard given.count == 1, let kind = given.first else {
+            throw AdminError.badRequest("A rule selects processes by exactly one of uid, gid, path or sha256.", target: "uid")
+        }
+        let text: String
+        switch body.members[kind] {
+        case .number?: text = body.members[kind]?.integerValue.map(String.init) ?? "not a whole number"
+        case .string(let value)?: text = value
+        default: throw AdminError.badRequest("'\(kind)' must be a number or a string.", target: kind)
+        }
+        let rule = HostRule(id: Self.newId(), identityAppId: identity.appId, selector: try HostRule.Selector(kind: kind, value: text))
+        let json = AdminJSON.hostRule(rule, identityName: identity.displayName)
+        try await store.addHostRule(rule, hostId: host.id, identityId: identity.objectId, audit: caller.audit(
+            "host.rule.add", targetType: "host", targetId: host.id, after: json))
+        return .json(json, status: .created)
+    }
+}
