@@ -60,7 +60,7 @@ public struct AgentEndpoints: Codable, Sendable, Equatable {
 }
 
 /// Why the state folder cannot be used, in one line for the operator.
-public struct AgentStateError: Error, CustomStringConvertible, Sendable {
+public struct AgentStateError: Error, CustomStringConvertible, Sendable, Equatable {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
