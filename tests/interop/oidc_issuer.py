@@ -288,11 +288,13 @@ class TestIssuer:
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._port: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> "TestIssuer":
         self._server = _Server(self, None if self.tls is None else self.tls.server_context())
+        self._port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
         self._thread.start()
         return self
@@ -313,8 +315,9 @@ class TestIssuer:
 
     @property
     def port(self) -> int:
-        assert self._server is not None, "not started"
-        return self._server.server_address[1]
+        """The bound port (still known after stop, for handlers that finish late)."""
+        assert self._port is not None, "not started"
+        return self._port
 
     @property
     def url(self) -> str:

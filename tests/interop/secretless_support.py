@@ -137,15 +137,28 @@ class ProtocolHost:
             self.enrollment = r.json()
         return r
 
-    def assertion(self, identity_app_id: str) -> str:
+    def _sign(self, claims: dict) -> str:
         assert self.enrollment, "not enrolled"
         now = int(time.time())
-        return jwt.encode({"iss": identity_app_id, "sub": identity_app_id, "aud": self.enrollment["tokenEndpoint"],
-                           "iat": now, "nbf": now, "exp": now + 300, "jti": str(uuid.uuid4())},
-                          self.private_key, algorithm="ES256", headers={"kid": self.enrollment.get("kid") or self.kid})
+        claims = {"iat": now, "nbf": now, "exp": now + 300, "jti": str(uuid.uuid4()), **claims}
+        return jwt.encode(claims, self.private_key, algorithm="ES256", headers={"kid": self.enrollment.get("kid") or self.kid})
 
-    def token(self, identity_app_id: str, scope: str) -> requests.Response:
+    def assertion(self, identity_app_id: str, caller: dict | None = None) -> str:
+        """The client assertion for one identity; `caller` is the xms_caller of a socket caller."""
+        claims = {"iss": identity_app_id, "sub": identity_app_id, "aud": self.enrollment["tokenEndpoint"]}
+        if caller is not None:
+            claims["xms_caller"] = caller
+        return self._sign(claims)
+
+    def token(self, identity_app_id: str, scope: str, caller: dict | None = None) -> requests.Response:
         assert self.enrollment, "not enrolled"
         return requests.post(self.enrollment["tokenEndpoint"], verify=self.sigil.ca_file, timeout=30, data={
             "grant_type": "client_credentials", "client_id": identity_app_id, "scope": scope,
-            "client_assertion_type": CLIENT_ASSERTION_TYPE, "client_assertion": self.assertion(identity_app_id)})
+            "client_assertion_type": CLIENT_ASSERTION_TYPE, "client_assertion": self.assertion(identity_app_id, caller)})
+
+    def config(self) -> requests.Response:
+        """GET /agent/v1/config, authenticated with a SigilHost JWT."""
+        system = self.enrollment["systemAssignedIdentity"]["appId"]
+        host_jwt = self._sign({"iss": system, "sub": system, "aud": f"{self.sigil.base_url}/agent/v1"})
+        return requests.get(f"{self.sigil.base_url}/agent/v1/config", verify=self.sigil.ca_file, timeout=30,
+                            headers={"Authorization": f"SigilHost {host_jwt}"})

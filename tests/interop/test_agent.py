@@ -345,6 +345,65 @@ def test_enroll_endpoint_refusals(sigil, cli):
 
 
 # --------------------------------------------------------------------------------------------
+# The server's side of the agent protocol, spoken directly (no agent binary involved)
+
+
+@pytest.fixture
+def protocol_host(sigil, cli):
+    """A host enrolled by ProtocolHost with one user-assigned identity, and a resource both of its
+    identities hold a role on: (host JSON, ProtocolHost, mi, api)."""
+    api = new_resource(cli)
+    mi = cli.json("mi", "create", unique("mi-direct"))
+    host = cli.json("host", "create", unique("direct-host"))
+    cli.run("mi", "assign", mi["appId"], "--host", host["name"])
+    for identity in (mi["appId"], host["systemAssignedIdentity"]["appId"]):
+        cli.run("app", "grant", identity, api["appId"], ROLE)
+    agent = ProtocolHost(sigil)
+    enrolled = agent.enroll(host["joinToken"])
+    assert enrolled.status_code == 201, enrolled.text
+    return host, agent, mi, api
+
+
+def test_protocol_enrollment_answer_and_config(protocol_host):
+    host, agent, mi, _ = protocol_host
+    enrolled = agent.enrollment
+    assert enrolled["hostId"] == host["id"] and enrolled["hostName"] == host["name"], enrolled
+    assert enrolled["systemAssignedIdentity"]["appId"] == host["appId"], enrolled
+    assert enrolled["tokenEndpoint"].endswith("/oauth2/v2.0/token") and enrolled["kid"], enrolled
+    config = agent.config()
+    assert config.status_code == 200, config.text
+    config = config.json()
+    assert config["hostId"] == host["id"], config
+    assert [i["appId"] for i in config["userAssignedIdentities"]] == [mi["appId"]], config
+    assert isinstance(config["keyRotationSeconds"], int) and config["keyRotationSeconds"] > 0, config
+
+
+def test_protocol_tokens_and_sign_in_log(sigil, cli, protocol_host):
+    host, agent, mi, api = protocol_host
+    for identity in (host["systemAssignedIdentity"], mi):
+        token = issued(agent.token(identity["appId"], f"{api['resource']}/.default",
+                                   caller={"uid": 1234, "gid": 1234, "pid": 42, "path": "/usr/bin/curl", "sha256": "0" * 64}))
+        check_mi_token(sigil, token, api, identity)
+    events = [e for e in sign_ins(cli, mi["appId"]) if e["status"]["succeeded"]]
+    assert events, "no sign-in recorded"
+    assert events[0]["clientCredentialType"] == "managedIdentity" and events[0]["hostId"] == host["id"], events[0]
+    assert events[0]["callerUid"] == 1234 and events[0]["callerExecutable"] == "/usr/bin/curl", events[0]
+
+
+def test_protocol_refusals(sigil, cli, protocol_host):
+    host, agent, mi, api = protocol_host
+    scope = f"{api['resource']}/.default"
+    stranger = cli.json("mi", "create", unique("mi-not-here"))
+    assert_refused(agent.token(stranger["appId"], scope))
+    cli.run("mi", "unassign", mi["appId"], "--host", host["name"])
+    assert_refused(agent.token(mi["appId"], scope))
+    issued(agent.token(host["systemAssignedIdentity"]["appId"], scope))
+    cli.run("host", "remove", host["name"])
+    assert_refused(agent.token(host["systemAssignedIdentity"]["appId"], scope))
+    assert agent.config().status_code == 401
+
+
+# --------------------------------------------------------------------------------------------
 # Unmodified clients, in child processes with the environment `sigil agent env` prints
 
 

@@ -18,6 +18,12 @@ public struct ClaimsMatchingExpression: Sendable, Equatable {
         public let claim: String
         public let op: Operator
         public let value: String
+
+        public init(claim: String, op: Operator, value: String) {
+            self.claim = claim
+            self.op = op
+            self.value = value
+        }
     }
 
     /// Why an expression was refused: the 1-based character where parsing stopped, and what was expected.

@@ -8,25 +8,24 @@ import SigilStore
 /// issuers an administrator trusts on non-public addresses. Field names are Graph's.
 extension AdminAPI {
     func registerFederation(on group: RouterGroup<SigilRequestContext>) {
-        for (prefix, owner) in [("applications/{app}", Self.applicationOwner), ("managedIdentities/{mi}", Self.identityOwner)] {
-            group.get("\(prefix)/federatedIdentityCredentials", use: authorized { _, context, caller in
-                let app = try await owner(self, context, caller)
-                return .json(["value": .array(try await store.federatedCredentials(applicationId: app.objectId).map(AdminJSON.federatedCredential))])
-            })
-            group.post("\(prefix)/federatedIdentityCredentials", use: authorized { request, context, caller in
-                try await addFederatedCredential(request, owner: try await owner(self, context, caller), caller: caller)
-            })
-            group.delete("\(prefix)/federatedIdentityCredentials/{credential}", use: authorized { _, context, caller in
-                let app = try await owner(self, context, caller)
-                let reference = try Self.pathParameter(context, "credential")
-                try await store.removeFederatedCredential(applicationId: app.objectId, reference: reference) { removed in
-                    caller.audit(
-                        "\(Self.auditTarget(app)).federatedIdentityCredential.remove", targetType: Self.auditTarget(app), targetId: app.objectId,
-                        before: AdminJSON.federatedCredential(removed))
-                }
-                return Response(status: .noContent)
-            })
-        }
+        group.get("applications/{app}/federatedIdentityCredentials", use: authorized { _, context, caller in
+            try await listFederatedCredentials(owner: try await application(context, caller))
+        })
+        group.post("applications/{app}/federatedIdentityCredentials", use: authorized { request, context, caller in
+            try await addFederatedCredential(request, owner: try await application(context, caller), caller: caller)
+        })
+        group.delete("applications/{app}/federatedIdentityCredentials/{credential}", use: authorized { _, context, caller in
+            try await removeFederatedCredential(context, owner: try await application(context, caller), caller: caller)
+        })
+        group.get("managedIdentities/{mi}/federatedIdentityCredentials", use: authorized { _, context, caller in
+            try await listFederatedCredentials(owner: try await federationIdentity(context, caller))
+        })
+        group.post("managedIdentities/{mi}/federatedIdentityCredentials", use: authorized { request, context, caller in
+            try await addFederatedCredential(request, owner: try await federationIdentity(context, caller), caller: caller)
+        })
+        group.delete("managedIdentities/{mi}/federatedIdentityCredentials/{credential}", use: authorized { _, context, caller in
+            try await removeFederatedCredential(context, owner: try await federationIdentity(context, caller), caller: caller)
+        })
         group.get("trustedIssuers", use: authorized { _, _, caller in
             .json(["value": .array(try await store.trustedIssuers(tenantId: caller.tenant.id).map(AdminJSON.trustedIssuer))])
         })
@@ -41,15 +40,27 @@ extension AdminAPI {
         })
     }
 
-    static let applicationOwner: @Sendable (AdminAPI, SigilRequestContext, AdminCaller) async throws -> AppRegistration = { api, context, caller in
-        try await api.application(context, caller)
-    }
-    static let identityOwner: @Sendable (AdminAPI, SigilRequestContext, AdminCaller) async throws -> AppRegistration = { api, context, caller in
-        let identity = try await api.managedIdentity(context, caller)
+    /// A user-assigned identity: the only kind of managed identity that carries federated credentials.
+    func federationIdentity(_ context: SigilRequestContext, _ caller: AdminCaller) async throws -> AppRegistration {
+        let identity = try await managedIdentity(context, caller)
         guard identity.kind == .userAssignedIdentity else {
             throw AdminError.badRequest("'\(identity.displayName)' is a host's system-assigned identity; federated credentials go on user-assigned identities and applications.")
         }
         return identity
+    }
+
+    func listFederatedCredentials(owner app: AppRegistration) async throws -> Response {
+        .json(["value": .array(try await store.federatedCredentials(applicationId: app.objectId).map(AdminJSON.federatedCredential))])
+    }
+
+    func removeFederatedCredential(_ context: SigilRequestContext, owner app: AppRegistration, caller: AdminCaller) async throws -> Response {
+        let reference = try Self.pathParameter(context, "credential")
+        try await store.removeFederatedCredential(applicationId: app.objectId, reference: reference) { removed in
+            caller.audit(
+                "\(Self.auditTarget(app)).federatedIdentityCredential.remove", targetType: Self.auditTarget(app), targetId: app.objectId,
+                before: AdminJSON.federatedCredential(removed))
+        }
+        return Response(status: .noContent)
     }
 
     static func auditTarget(_ app: AppRegistration) -> String { app.kind == .application ? "application" : "managedIdentity" }

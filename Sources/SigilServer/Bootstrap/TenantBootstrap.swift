@@ -29,13 +29,18 @@ enum TenantBootstrap {
 
     /// The resource a managed identity asks for when its token stands in for an app's secret
     /// (`api://AzureADTokenExchange`, the audience federated credentials expect by default).
-    /// Created in every tenant that lacks it, at every start, so upgraded stores get it too.
+    static func tokenExchangeResource(tenantId: String, now: Date) -> AppRegistration {
+        AppRegistration(
+            objectId: AdminAPI.newId(), appId: AdminAPI.newId(), tenantId: tenantId, servicePrincipalId: AdminAPI.newId(), displayName: tokenExchangeName,
+            identifierUris: [FederationRules.defaultAudience], appRoles: [], appRoleAssignmentRequired: false, accessTokenSigningAlgorithm: .es256,
+            enabled: true, createdAt: now)
+    }
+
+    /// Adds the token exchange resource to a tenant created before it existed (an upgraded
+    /// store), with an audit event; a new tenant gets it with the tenant.
     static func ensureTokenExchangeResource(store: Store, tenant: Tenant, logger: Logger) async throws {
         guard try await store.resource(tenantId: tenant.id, identifier: FederationRules.defaultAudience) == nil else { return }
-        let app = AppRegistration(
-            objectId: AdminAPI.newId(), appId: AdminAPI.newId(), tenantId: tenant.id, servicePrincipalId: AdminAPI.newId(), displayName: tokenExchangeName,
-            identifierUris: [FederationRules.defaultAudience], appRoles: [], appRoleAssignmentRequired: false, accessTokenSigningAlgorithm: .es256,
-            enabled: true, createdAt: Date())
+        let app = tokenExchangeResource(tenantId: tenant.id, now: Date())
         do {
             try await store.createApplication(app, audit: AuditEvent(
                 time: Date(), tenantId: tenant.id, actorId: "sigil", actorName: "sigil", action: "application.create", targetType: "application",
@@ -77,6 +82,7 @@ enum TenantBootstrap {
         let created = try await store.createDefaultTenant(tenant) { database in
             try await Store.insertApplication(adminAPI, on: database)
             try await Store.insertApplication(admin, on: database)
+            try await Store.insertApplication(tokenExchangeResource(tenantId: tenant.id, now: now), on: database)
             try await Store.insertKeyCredential(credential, on: database)
             try await Store.insertAppRoleAssignment(
                 id: AdminAPI.newId(), tenantId: tenant.id, principalAppId: admin.objectId, resourceAppId: adminAPI.objectId,
