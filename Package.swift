@@ -2,8 +2,9 @@
 import PackageDescription
 
 /// Sigil: one `sigil` executable over a domain core (`SigilCore`, no I/O) and adapters around it:
-/// `SigilStore` (SQLite / PostgreSQL rows), `SigilServer` (HTTP routes, TLS, background jobs) and
-/// `SigilCLI` (the admin client and the scanner's command line). The secret scanner's core is
+/// `SigilStore` (SQLite / PostgreSQL rows), `SigilServer` (HTTP routes, TLS, background jobs),
+/// `SigilAgent` (the host agent: local token endpoints, its state, calls to the server) and
+/// `SigilCLI` (the admin client, the agent's and the scanner's command line). The secret scanner's core is
 /// `SigilScanner` (rules and reports, no I/O), read by `SigilScanSources` (files, git, hooks).
 /// Dependencies point inward.
 let package = Package(
@@ -89,10 +90,26 @@ let package = Package(
             resources: [.copy("Resources/openapi.yaml")]
         ),
         .target(
+            name: "SigilAgent",
+            dependencies: [
+                "SigilCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "SigilCLI",
             dependencies: [
                 "SigilCore",
                 "SigilServer",
+                "SigilAgent",
                 "SigilScanner",
                 "SigilScanSources",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -120,6 +137,15 @@ let package = Package(
             name: "SigilScannerTests",
             dependencies: ["SigilScanner", "SigilScanSources"],
             exclude: ["Corpus"]
+        ),
+        .testTarget(
+            name: "SigilAgentTests",
+            dependencies: [
+                "SigilAgent",
+                "SigilServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ]
         ),
         .testTarget(
             name: "SigilServerTests",

@@ -7,7 +7,8 @@ public struct SigilCommand: AsyncParsableCommand {
         commandName: "sigil",
         abstract: "Sigil: workload identities without shared secrets.",
         subcommands: [
-            Serve.self, Login.self, App.self, ManagedIdentity.self, Host.self, Issuer.self, Logs.self, Keys.self, Risk.self, Scan.self,
+            Serve.self, Login.self, App.self, ManagedIdentity.self, Host.self, Issuer.self, Agent.self, Logs.self, Keys.self, Risk.self,
+            Scan.self,
         ])
 
     public init() {}

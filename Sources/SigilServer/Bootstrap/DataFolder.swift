@@ -1,4 +1,5 @@
 import Foundation
+import SigilCore
 
 /// The server's data folder: the SQLite file, TLS material, the key-encryption key and the
 /// bootstrap administrator's key. Created 0700; secret files are written 0600.
@@ -22,19 +23,8 @@ public struct DataFolder: Sendable {
         try Self.writeAtomically(path(name), contents, mode: secret ? 0o600 : 0o644)
     }
 
+    /// See `AtomicFile.write`.
     public static func writeAtomically(_ path: String, _ contents: String, mode: mode_t) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode)
-        guard descriptor >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
-        let bytes = Array(contents.utf8)
-        let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
-        let synced = fsync(descriptor)
-        close(descriptor)
-        guard written == bytes.count, synced == 0 else {
-            unlink(temporary)
-            throw POSIXError(.EIO)
-        }
-        chmod(temporary, mode)
-        guard rename(temporary, path) == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        try AtomicFile.write(path, contents, mode: mode)
     }
 }
