@@ -31,12 +31,9 @@ struct Federated<Owner: FederatedOwner>: AsyncParsableCommand {
         @Option(help: "What the credential is for.") var description: String?
         @OptionGroup var output: OutputOptions
 
-        func validate() throws {
-            guard (subject == nil) != (claimsMatch == nil) else { throw ValidationError("give exactly one of --subject and --claims-match") }
-        }
-
         func run() async throws {
             try await runAdmin { client in
+                guard (subject == nil) != (claimsMatch == nil) else { throw CLIError("give exactly one of --subject and --claims-match") }
                 var body: [String: JSONValue] = ["name": .string(name), "issuer": .string(issuer), "audiences": [.string(audience)]]
                 if let subject { body["subject"] = .string(subject) }
                 if let claimsMatch { body["claimsMatchingExpression"] = ["value": .string(claimsMatch), "languageVersion": 1] }

@@ -91,11 +91,6 @@ struct Host: AsyncParsableCommand {
             @Option(help: "The SHA-256 of the caller's executable (sha256sum).") var sha256: String?
             @OptionGroup var output: OutputOptions
 
-            func validate() throws {
-                let given = [uid != nil, gid != nil, path != nil, sha256 != nil].filter { $0 }.count
-                guard given == 1 else { throw ValidationError("give exactly one of --uid, --gid, --path and --sha256") }
-            }
-
             func run() async throws {
                 var body: [String: JSONValue] = ["identity": .string(identity)]
                 if let uid { body["uid"] = .integer(Int64(uid)) }
@@ -103,6 +98,7 @@ struct Host: AsyncParsableCommand {
                 if let path { body["path"] = .string(path) }
                 if let sha256 { body["sha256"] = .string(sha256) }
                 try await runAdmin { client in
+                    guard body.count == 2 else { throw CLIError("give exactly one of --uid, --gid, --path and --sha256") }
                     let rule = try await client.call("POST", Host.path(host) + "/rules", json: .object(body))
                     if output.json { return Output.json(rule) }
                     Rule.print([rule])

@@ -147,6 +147,12 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
             message: "No matching federated identity record found for presented assertion: its subject \(subject) matches no credential's subject, and its claims match no credential's claimsMatchingExpression.",
             status: 401)
     }
+    public static func sigilTokenNotACredential(_ credentialType: String) -> OAuthError {
+        OAuthError(
+            error: "invalid_client", code: 70021,
+            message: "No matching federated identity record found for presented assertion: it is a Sigil access token issued with credential type '\(quoted(credentialType))'. Only a managed identity's Sigil token may be presented as a federated credential.",
+            status: 401)
+    }
     public static func federatedAudienceMismatch(_ audience: String) -> OAuthError {
         OAuthError(
             error: "invalid_client", code: 700212,

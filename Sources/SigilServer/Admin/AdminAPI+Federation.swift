@@ -57,13 +57,16 @@ extension AdminAPI {
         let reference = try Self.pathParameter(context, "credential")
         try await store.removeFederatedCredential(applicationId: app.objectId, reference: reference) { removed in
             caller.audit(
-                "\(Self.auditTarget(app)).federatedIdentityCredential.remove", targetType: Self.auditTarget(app), targetId: app.objectId,
+                "\(Self.auditTarget(app)).federatedIdentityCredential.remove", targetType: Self.auditTarget(app), targetId: Self.auditTargetId(app),
                 before: AdminJSON.federatedCredential(removed))
         }
         return Response(status: .noContent)
     }
 
     static func auditTarget(_ app: AppRegistration) -> String { app.kind == .application ? "application" : "managedIdentity" }
+
+    /// The id an audit event names its target by: what the API shows as the object's `id`.
+    static func auditTargetId(_ app: AppRegistration) -> String { app.kind == .application ? app.objectId : app.servicePrincipalId }
 
     func addFederatedCredential(_ request: Request, owner app: AppRegistration, caller: AdminCaller) async throws -> Response {
         let body = try await body(request, allowed: ["name", "issuer", "subject", "audiences", "claimsMatchingExpression", "description"])
@@ -91,7 +94,7 @@ extension AdminAPI {
         try FederationRules.check(credential)
         let json = AdminJSON.federatedCredential(credential)
         try await store.addFederatedCredential(credential, audit: caller.audit(
-            "\(Self.auditTarget(app)).federatedIdentityCredential.add", targetType: Self.auditTarget(app), targetId: app.objectId, after: json))
+            "\(Self.auditTarget(app)).federatedIdentityCredential.add", targetType: Self.auditTarget(app), targetId: Self.auditTargetId(app), after: json))
         return .json(json, status: .created)
     }
 

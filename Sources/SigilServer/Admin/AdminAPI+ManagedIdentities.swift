@@ -23,7 +23,7 @@ extension AdminAPI {
                 throw AdminError.badRequest("'\(identity.displayName)' is a host's system-assigned identity; it goes when the host is removed (`sigil host remove`).")
             }
             try await store.deleteApplication(objectId: identity.objectId, audit: caller.audit(
-                "managedIdentity.delete", targetType: "managedIdentity", targetId: identity.objectId, before: AdminJSON.managedIdentity(identity)))
+                "managedIdentity.delete", targetType: "managedIdentity", targetId: identity.servicePrincipalId, before: AdminJSON.managedIdentity(identity)))
             return Response(status: .noContent)
         })
     }
@@ -62,7 +62,8 @@ extension AdminAPI {
             identifierUris: [], appRoles: [], appRoleAssignmentRequired: false, accessTokenSigningAlgorithm: .es256, enabled: true,
             createdAt: Date(), kind: .userAssignedIdentity)
         let json = AdminJSON.managedIdentity(identity, hosts: [])
-        try await store.createApplication(identity, audit: caller.audit("managedIdentity.create", targetType: "managedIdentity", targetId: identity.objectId, after: json))
+        try await store.createApplication(
+            identity, audit: caller.audit("managedIdentity.create", targetType: "managedIdentity", targetId: identity.servicePrincipalId, after: json))
         return .json(json, status: .created, headers: [.location: "/admin/v1/managedIdentities/\(identity.servicePrincipalId)"])
     }
 }

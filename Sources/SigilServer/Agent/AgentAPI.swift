@@ -39,7 +39,9 @@ struct AgentAPI {
         do {
             return try await body()
         } catch {
-            return AdminError(error).response(requestId: TokenEndpoint.correlationId(request))
+            var response = AdminError(error).response(requestId: TokenEndpoint.correlationId(request))
+            if response.status == .unauthorized { response.headers[.wwwAuthenticate] = Self.scheme }
+            return response
         }
     }
 

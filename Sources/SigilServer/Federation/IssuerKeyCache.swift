@@ -44,14 +44,19 @@ final class IssuerKeyCache: Sendable {
 
     /// The keys that may have signed a token from `issuer` with header `kid` (all of the issuer's
     /// keys when the token names none).
+    ///
+    /// Keys are kept per issuer *and* trust: keys fetched while an administrator trusted the issuer
+    /// (with its CA) are not used once that trust is withdrawn or changed; the issuer is then
+    /// fetched again under the new terms (and refused if it is on a private address).
     func keys(issuer: String, kid: String?, trusted: BoundedFetcher.TrustedOrigin?, now: Date) async throws(OAuthError) -> [IssuerKey] {
+        let entryKey = Self.entryKey(issuer: issuer, trusted: trusted)
         enum Step {
             case found([IssuerKey])
             case wait(Task<Result<KeySet, FetchError>, Never>)
             case refuse(OAuthError)
         }
         let step: Step = entries.withLock { entries in
-            var entry = entries[issuer] ?? Entry()
+            var entry = entries[entryKey] ?? Entry()
             if let keys = entry.keys, now.timeIntervalSince(keys.fetchedAt) < Self.timeToLive, let found = Self.select(keys, kid: kid) {
                 return .found(found)
             }
@@ -66,7 +71,8 @@ final class IssuerKeyCache: Sendable {
             let task = Task { [fetcher] in await Self.fetch(issuer: issuer, trusted: trusted, fetcher: fetcher) }
             entry.inFlight = task
             entry.lastAttempt = now
-            entries[issuer] = entry
+            if entries.count >= Self.maximumIssuers { entries = entries.filter { $0.value.inFlight != nil } }
+            entries[entryKey] = entry
             return .wait(task)
         }
         switch step {
@@ -77,7 +83,7 @@ final class IssuerKeyCache: Sendable {
         case .wait(let task):
             let result = await task.value
             let keys: KeySet? = entries.withLock { entries in
-                var entry = entries[issuer] ?? Entry()
+                var entry = entries[entryKey] ?? Entry()
                 if entry.inFlight == task {
                     entry.inFlight = nil
                     switch result {
@@ -87,7 +93,7 @@ final class IssuerKeyCache: Sendable {
                     case .failure(let error):
                         entry.lastError = error.description
                     }
-                    entries[issuer] = entry
+                    entries[entryKey] = entry
                 }
                 return entry.keys
             }
@@ -99,9 +105,12 @@ final class IssuerKeyCache: Sendable {
         }
     }
 
-    /// Forgets an issuer's keys (when it stops being trusted, for instance).
-    func forget(_ issuer: String) {
-        entries.withLock { $0[issuer] = nil }
+    /// Issuers whose keys are kept at once; past this the cache starts over (bounds memory).
+    static let maximumIssuers = 10_000
+
+    private static func entryKey(issuer: String, trusted: BoundedFetcher.TrustedOrigin?) -> String {
+        guard let trusted else { return issuer }
+        return issuer + "\ntrusted\n" + (trusted.caPEM ?? "")
     }
 
     private static func select(_ keys: KeySet, kid: String?) -> [IssuerKey]? {

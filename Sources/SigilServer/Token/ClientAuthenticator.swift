@@ -30,6 +30,23 @@ struct ClientAuthenticator {
         var secretless = SecretlessSignIn()
     }
 
+    /// What a request presented, recorded in the sign-in log even when it is refused: the
+    /// credential type and, for an external token, the issuer and subject it claims (unverified
+    /// until authentication succeeds, when the proof replaces them).
+    static func presented(_ credential: ClientCredential, client: DirectoryCache.Client) -> (CredentialType?, SecretlessSignIn) {
+        switch credential {
+        case .secret: return (.clientSecret, SecretlessSignIn())
+        case .assertion(let assertion):
+            guard let jws = try? CompactJWS(parsing: assertion) else { return (nil, SecretlessSignIn()) }
+            let issuer = jws.claims["iss"]?.stringValue
+            if issuer != client.app.appId, !client.federatedCredentials.isEmpty || client.app.kind.isManagedIdentity {
+                return (.federatedIdentityCredential, SecretlessSignIn(
+                    federatedIssuer: issuer.map { String($0.prefix(600)) }, federatedSubject: jws.claims["sub"]?.stringValue.map { String($0.prefix(600)) }))
+            }
+            return (client.app.kind.isManagedIdentity ? .managedIdentity : nil, SecretlessSignIn())
+        }
+    }
+
     func authenticate(_ client: DirectoryCache.Client, credential: ClientCredential) async throws(OAuthError) -> Proof {
         switch credential {
         case .secret(let secret, _):

@@ -31,8 +31,7 @@ struct FederatedAuthenticator {
             }
             try Self.verify(jws, with: [.init(key: key, algorithm: nil)], issuer: issuer)
             guard claims["cred_type"]?.stringValue == CredentialType.managedIdentity.rawValue else {
-                throw .noMatchingFederatedCredential(
-                    "of a token Sigil issued to an application; only a managed identity's Sigil token may be presented as a federated credential")
+                throw .sigilTokenNotACredential(claims["cred_type"]?.stringValue ?? "none")
             }
             claims["aud"] = try await Self.audienceWithIdentifiers(claims, directory: directory, tenantId: tenantId, generation: generation)
         } else {

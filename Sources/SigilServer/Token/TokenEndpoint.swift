@@ -113,6 +113,7 @@ struct TokenEndpoint {
         let authenticator = ClientAuthenticator(
             directory: directory, tenantId: tenant.id, generation: generation, audiences: urls.tokenAudiences(tenantId: tenant.id),
             federation: federation, now: now)
+        (outcome.credentialType, outcome.secretless) = ClientAuthenticator.presented(grant.credential, client: client)
         let proof = try await authenticator.authenticate(client, credential: grant.credential)
         outcome.credentialType = proof.type
         outcome.credentialId = proof.credentialId
