@@ -105,6 +105,11 @@ import Testing
             let issuer = setup.issuer
             Self.expectRefused(try await setup.exchange(try issuer.token(subject: setup.subject, audience: "api://other")), code: 700212, says: "audience 'api://other'")
             Self.expectRefused(try await setup.exchange(try issuer.token(subject: "repo:acme/api:ref:refs/heads/dev")), code: 700213, says: "subject 'repo:acme/api:ref:refs/heads/dev'")
+            // The refusal's sign-in says what was presented, so the owner can see which subject to trust.
+            let refused = try await setup.server.admin("GET", "signInLogs?appId=\(setup.clientId)&result=failure&top=1").json["value"]?.arrayValue?.first
+            #expect(refused?["clientCredentialType"] == "federatedIdentityCredential")
+            #expect(refused?["federatedTokenSubject"] == "repo:acme/api:ref:refs/heads/dev")
+            #expect(refused?["federatedTokenIssuer"]?.stringValue == issuer.url)
             Self.expectRefused(try await setup.exchange(try issuer.token(subject: setup.subject.uppercased())), code: 700213, says: "case included")
             Self.expectRefused(try await setup.exchange(try issuer.token(subject: setup.subject, lifetime: -600)), code: 700024, says: "expired")
             Self.expectRefused(
@@ -188,6 +193,15 @@ import Testing
             #expect(healthyTook < .seconds(1), "the healthy issuer waited \(healthyTook) behind the broken one")
             Self.expectRefused(try await broken, code: 700027, says: says)
             #expect(ContinuousClock.now - started < .seconds(6))
+        }
+    }
+
+    @Test func withdrawingTrustStopsTheIssuerAtOnceThoughItsKeysWereCached() async throws {
+        try await Self.with { setup in
+            #expect(try await setup.exchange(try setup.issuer.token(subject: setup.subject)).status == 200)
+            let url = FormParameters.percentEncode(setup.issuer.url)
+            #expect(try await setup.server.admin("DELETE", "trustedIssuers?issuer=\(url)").status == 204)
+            Self.expectRefused(try await setup.exchange(try setup.issuer.token(subject: setup.subject)), code: 700027, says: "only after `sigil issuer trust`")
         }
     }
 
