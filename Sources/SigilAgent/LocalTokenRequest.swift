@@ -74,7 +74,7 @@ extension AgentRuntime {
             throw LocalRefusal(code: "invalid_request", message: error.description)
         }
         do throws(AgentServerError) {
-            return (identity, try await cache.token(for: .init(identity: identity.appId, resource: resource), caller: caller))
+            return (identity, try await cache.token(for: .init(identity: identity.appId, resource: resource, caller: caller), caller: caller))
         } catch {
             switch error {
             case .refused(_, let code, let description): throw LocalRefusal(code: code, message: description)

@@ -1,8 +1,9 @@
 import Foundation
 import SigilCore
 
-/// Tokens the agent has fetched, per identity and resource (a socket caller's attributes are
-/// not part of the key: every caller granted an identity shares its tokens).
+/// Tokens the agent has fetched, per identity and resource, and for the Unix socket per caller
+/// (uid, gid, executable and its hash): each process image then has a sign-in of its own in
+/// the server's log, saying which uid and executable holds the token.
 ///
 /// A token is renewed ahead of expiry, once less than half its lifetime or five minutes remain
 /// (whichever comes first), in the background while the cached one is served. At most one
@@ -13,10 +14,13 @@ public actor TokenCache {
     public struct Key: Hashable, Sendable {
         public var identity: String
         public var resource: String
+        /// For a socket caller: its uid, gid, executable and hash; nil on the HTTP routes.
+        public var caller: String?
 
-        public init(identity: String, resource: String) {
+        public init(identity: String, resource: String, caller: CallerProcess? = nil) {
             self.identity = identity
             self.resource = resource
+            self.caller = caller.map { "\($0.uid)/\($0.gid)/\($0.sha256)/\($0.path)" }
         }
     }
 
