@@ -216,7 +216,7 @@ import Testing
             ]).json["access_token"]!.stringValue!
             let refused = try await present(appToken)
             #expect(refused.status == 401)
-            #expect(refused.json["error_description"]?.stringValue?.contains("only a managed identity's Sigil token") == true)
+            #expect(refused.json["error_description"]?.stringValue?.contains("Only a managed identity's Sigil token") == true)
         }
     }
 
