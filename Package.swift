@@ -4,7 +4,9 @@ import PackageDescription
 /// Sigil: one `sigil` executable over a domain core (`SigilCore`, no I/O) and adapters around it:
 /// `SigilStore` (SQLite / PostgreSQL rows), `SigilServer` (HTTP routes, TLS, background jobs),
 /// `SigilAgent` (the host agent: local token endpoints, its state, calls to the server) and
-/// `SigilCLI` (the admin client, the agent's and the scanner's command line). The secret scanner's core is
+/// `SigilCLI` (the admin client and the scanner's command line; the agent's commands are
+/// `SigilAgentCommand`, also the whole of the lean `sigil-agent` executable, and what both print
+/// with is `SigilCommandLine`). The secret scanner's core is
 /// `SigilScanner` (rules and reports, no I/O), read by `SigilScanSources` (files, git, hooks).
 /// Dependencies point inward.
 let package = Package(
@@ -12,6 +14,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "sigil", targets: ["sigil"]),
+        .executable(name: "sigil-agent", targets: ["sigil-agent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -105,11 +108,24 @@ let package = Package(
             ]
         ),
         .target(
+            name: "SigilCommandLine",
+            dependencies: ["SigilCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .target(
+            name: "SigilAgentCommand",
+            dependencies: [
+                "SigilAgent", "SigilCommandLine", "SigilCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "SigilCLI",
             dependencies: [
+                "SigilCommandLine",
+                "SigilAgentCommand",
                 "SigilCore",
                 "SigilServer",
-                "SigilAgent",
                 "SigilScanner",
                 "SigilScanSources",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -120,6 +136,10 @@ let package = Package(
         .executableTarget(
             name: "sigil",
             dependencies: ["SigilCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "sigil-agent",
+            dependencies: ["SigilAgentCommand", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "sigil-bench",

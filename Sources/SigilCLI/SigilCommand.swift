@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+@_exported import SigilCommandLine
+import SigilAgentCommand
 
 /// `sigil`: the server, the admin CLI, the host agent and the secret scanner, in one executable.
 public struct SigilCommand: AsyncParsableCommand {
@@ -12,12 +14,6 @@ public struct SigilCommand: AsyncParsableCommand {
         ])
 
     public init() {}
-}
-
-/// Options every admin command takes.
-struct OutputOptions: ParsableArguments {
-    @Flag(help: "Print JSON (Microsoft Graph field names) instead of a table.")
-    var json = false
 }
 
 /// Runs an admin command body, turning failures into one clear line and exit code 1.

@@ -161,8 +161,8 @@ enum Schema {
             CREATE TABLE host_rules (
                 id TEXT PRIMARY KEY, host_id TEXT NOT NULL REFERENCES hosts (id) ON DELETE CASCADE,
                 identity_id TEXT NOT NULL REFERENCES applications (object_id) ON DELETE CASCADE,
-                selector TEXT NOT NULL, value TEXT NOT NULL, created_at BIGINT NOT NULL,
-                UNIQUE (host_id, identity_id, selector, value))
+                selectors TEXT NOT NULL, created_at BIGINT NOT NULL,
+                UNIQUE (host_id, identity_id, selectors))
             """,
             """
             CREATE TABLE trusted_issuers (

@@ -189,9 +189,8 @@ extension Store {
         try await transaction { database in
             do {
                 try await database.raw("""
-                    INSERT INTO host_rules (id, host_id, identity_id, selector, value, created_at)
-                    VALUES (\(bind: rule.id), \(bind: hostId), \(bind: identityId), \(bind: rule.selector.kind), \(bind: rule.selector.value),
-                        \(bind: Date().epochMilliseconds))
+                    INSERT INTO host_rules (id, host_id, identity_id, selectors, created_at)
+                    VALUES (\(bind: rule.id), \(bind: hostId), \(bind: identityId), \(bind: rule.selectorText), \(bind: Date().epochMilliseconds))
                     """).run()
             } catch where Self.isUniqueViolation(error) {
                 throw StoreError.conflict("the host already has this rule for this identity")
@@ -204,12 +203,10 @@ extension Store {
     public func hostRules(hostId: String) async throws -> [HostRule] {
         try await read { database in
             try await database.raw("""
-                SELECT r.id, r.selector, r.value, a.app_id FROM host_rules r JOIN applications a ON a.object_id = r.identity_id
+                SELECT r.id, r.selectors, a.app_id FROM host_rules r JOIN applications a ON a.object_id = r.identity_id
                 WHERE r.host_id = \(bind: hostId) ORDER BY r.created_at, r.id
                 """).all().map { row in
-                    HostRule(
-                        id: try row.string("id"), identityAppId: try row.string("app_id"),
-                        selector: try HostRule.Selector(kind: try row.string("selector"), value: try row.string("value")))
+                    try HostRule(id: try row.string("id"), identityAppId: try row.string("app_id"), selectorText: try row.string("selectors"))
                 }
         }
     }

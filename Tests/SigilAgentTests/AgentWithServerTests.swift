@@ -29,8 +29,12 @@ import Testing
         let host = try await server.admin("POST", "hosts", ["name": "web-1"])
         let joinToken = try #require(host.objectValue?["joinToken"]?.stringValue)
         try await server.admin("POST", "hosts/web-1/identities", ["identity": "orders-mi"])
+        // A second identity, handed to this test process only, by its uid and executable.
+        let socketIdentity = try await server.admin("POST", "managedIdentities", ["displayName": "socket-mi"])
+        let socketAppId = try #require(socketIdentity.objectValue?["appId"]?.stringValue)
+        try await server.admin("POST", "hosts/web-1/identities", ["identity": "socket-mi"])
         let me = try ProcessAttestation.readExecutable(of: getpid())
-        try await server.admin("POST", "hosts/web-1/rules", ["identity": "orders-mi", "sha256": .string(me.sha256)])
+        try await server.admin("POST", "hosts/web-1/rules", ["identity": "socket-mi", "uid": .integer(Int64(getuid())), "sha256": .string(me.sha256)])
 
         let state = AgentState(folder: temporaryFolder("agent").path)
         defer { try? FileManager.default.removeItem(atPath: state.folder) }
@@ -45,7 +49,7 @@ import Testing
 
         let agent = try await RunningAgent.start(state)
         do {
-            try await waitUntil { agent.runtime.configuration.userAssignedIdentities.map(\.appId) == [miAppId] }
+            try await waitUntil { Set(agent.runtime.configuration.userAssignedIdentities.map(\.appId)) == [miAppId, socketAppId] }
             #expect(agent.runtime.configuration.rules.count == 1)
             #expect(state.readConfiguration() == agent.runtime.configuration)
 
@@ -82,10 +86,14 @@ import Testing
             #expect(appService["client_id"] == miAppId)
             #expect(Int(appService["expires_on"] ?? "") ?? 0 > Int(Date().timeIntervalSince1970))
 
-            // The socket: this test process's executable is what the rule names.
+            // The socket: this test process's uid and executable are what the rule names.
             let socket = try await agent.get(agent.socket("resource=api://billing"))
             #expect(socket.status == 200, "\(socket.json)")
-            #expect(socket["client_id"] == miAppId)
+            #expect(socket["client_id"] == socketAppId)
+            // An identity the rules hand to chosen processes is not served where processes cannot be told apart.
+            let loopback = try await agent.get(agent.imds("resource=api://billing&client_id=\(socketAppId)"), headers: [("Metadata", "true")])
+            #expect(loopback.status == 400)
+            #expect(loopback["error_description"]?.contains("Unix socket") == true)
 
             // Key rotation: a new key, registered, saved, and used for the next token.
             let oldKid = agent.runtime.hostKey.value.kid

@@ -58,7 +58,7 @@ import Testing
 
     @Test func aRuleOnTheCallersExecutableChoosesItsIdentity() async throws {
         let me = try ProcessAttestation.readExecutable(of: getpid())
-        let rule = HostRule(id: "r1", identityAppId: AgentFixture.ordersIdentity.appId, selector: .sha256(me.sha256))
+        let rule = try HostRule(id: "r1", identityAppId: AgentFixture.ordersIdentity.appId, selectors: [.uid(getuid()), .sha256(me.sha256)])
         try await RunningAgent.with(try .offline(rules: [rule])) { agent in
             // The test process itself calls: its rule grants `orders`; the server is down, so the
             // answer is 503 (the identity was chosen, only the token is missing).

@@ -42,9 +42,9 @@ import Testing
 
     @Test func socketCallersGetTheIdentityTheirRulesGrant() throws {
         let rules = [
-            HostRule(id: "1", identityAppId: "orders-app", selector: .uid(1000)),
-            HostRule(id: "2", identityAppId: "billing-app", selector: .path("/usr/bin/billing")),
-            HostRule(id: "3", identityAppId: "unassigned-app", selector: .uid(1001)),
+            try HostRule(id: "1", identityAppId: "orders-app", selectors: [.uid(1000)]),
+            try HostRule(id: "2", identityAppId: "billing-app", selectors: [.gid(1000), .path("/usr/bin/billing")]),
+            try HostRule(id: "3", identityAppId: "unassigned-app", selectors: [.uid(1001)]),
         ]
         let config = configuration(rules: rules)
         let orders = CallerProcess(uid: 1000, gid: 1000, pid: 7, path: "/usr/bin/orders", sha256: String(repeating: "a", count: 64))
@@ -69,14 +69,40 @@ import Testing
 
     @Test func configurationReadsBackAsTheServerWroteIt() throws {
         let config = configuration(rules: [
-            HostRule(id: "1", identityAppId: "orders-app", selector: .uid(1000)),
-            HostRule(id: "2", identityAppId: "billing-app", selector: .sha256(String(repeating: "d", count: 64))),
+            try HostRule(id: "1", identityAppId: "orders-app", selectors: [.uid(1000)]),
+            try HostRule(id: "2", identityAppId: "billing-app", selectors: [.uid(1002), .sha256(String(repeating: "d", count: 64))]),
         ])
         #expect(try HostConfiguration(json: config.json) == config)
         #expect(try HostConfiguration(json: config.json).keyRotationSeconds == 86_400)
         var broken = config.json.objectValue!
-        broken["rules"] = [["id": "x", "identity": "orders-app", "uid": 1, "gid": 2]]
+        broken["rules"] = [["id": "x", "identity": "orders-app", "sha256": .string(String(repeating: "d", count: 64))]]
         #expect(throws: HostConfigurationError.self) { try HostConfiguration(json: .object(broken)) }
+    }
+
+    @Test func rulesCombineSelectorsAndAnExecutableAloneIsRefused() throws {
+        let rule = try HostRule(id: "1", identityAppId: "a", selectors: [.path("/usr/bin/my app"), .uid(7)])
+        #expect(rule.selectorText == "uid=7 path=/usr/bin/my app")
+        #expect(try HostRule(id: "1", identityAppId: "a", selectorText: rule.selectorText) == rule)
+        let caller = CallerProcess(uid: 7, gid: 7, pid: 1, path: "/usr/bin/my app", sha256: String(repeating: "e", count: 64))
+        #expect(rule.matches(caller))
+        var other = caller
+        other.uid = 8
+        #expect(!rule.matches(other), "every selector must match")
+        #expect(throws: DirectoryRuleViolation.self) { try HostRule(id: "1", identityAppId: "a", selectors: [.path("/usr/bin/x")]) }
+        #expect(throws: DirectoryRuleViolation.self) { try HostRule(id: "1", identityAppId: "a", selectors: [.sha256(caller.sha256)]) }
+        #expect(throws: DirectoryRuleViolation.self) { try HostRule(id: "1", identityAppId: "a", selectors: [.uid(1), .uid(2)]) }
+        #expect(throws: DirectoryRuleViolation.self) { try HostRule(id: "1", identityAppId: "a", selectors: []) }
+    }
+
+    @Test func anIdentityHandedOutByRulesIsServedOnTheSocketOnly() throws {
+        let config = configuration(rules: [try HostRule(id: "1", identityAppId: "orders-app", selectors: [.uid(1000)])])
+        do {
+            _ = try config.identity(selectedBy: .clientId("orders-app"))
+            Issue.record("IMDS handed out an identity its rules reserve for chosen processes")
+        } catch {
+            #expect(error.reason == .socketOnly)
+        }
+        #expect(try config.identity(selectedBy: .clientId("billing-app")) == Self.billing)
     }
 
     @Test func callerContinuity() {

@@ -82,7 +82,9 @@ struct Host: AsyncParsableCommand {
             subcommands: [Add.self, List.self, Remove.self])
 
         struct Add: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Hand IDENTITY to the processes on HOST that match one selector.")
+            static let configuration = CommandConfiguration(
+                abstract: "Hand IDENTITY to the processes on HOST that match every selector given.",
+                discussion: "A rule on the executable (--path, --sha256) also needs --uid or --gid: any local user can run a copy of a binary.")
             @Argument var host: String
             @Option(help: "The managed identity (assigned to the host, or its system identity).") var identity: String
             @Option(help: "The caller's user id.") var uid: UInt32?
@@ -98,7 +100,7 @@ struct Host: AsyncParsableCommand {
                 if let path { body["path"] = .string(path) }
                 if let sha256 { body["sha256"] = .string(sha256) }
                 try await runAdmin { client in
-                    guard body.count == 2 else { throw CLIError("give exactly one of --uid, --gid, --path and --sha256") }
+                    guard body.count >= 2 else { throw CLIError("give at least one of --uid, --gid, --path and --sha256 (a --path or --sha256 rule also needs --uid or --gid)") }
                     let rule = try await client.call("POST", Host.path(host) + "/rules", json: .object(body))
                     if output.json { return Output.json(rule) }
                     Rule.print([rule])
@@ -138,8 +140,8 @@ struct Host: AsyncParsableCommand {
             Output.table(
                 ["ID", "IDENTITY", "SELECTOR"],
                 rules.map { rule in
-                    let selector = ["uid", "gid", "path", "sha256"].first { rule[$0] != .null }.map { "\($0)=\(rule[$0].text)" } ?? "-"
-                    return [rule["id"].text, rule["identity"]["displayName"].text, selector]
+                    let selectors = HostRule.Selector.kinds.filter { rule[$0] != .null }.map { "\($0)=\(rule[$0].text)" }
+                    return [rule["id"].text, rule["identity"]["displayName"].text, selectors.joined(separator: " ")]
                 })
         }
     }

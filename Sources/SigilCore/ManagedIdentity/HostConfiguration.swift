@@ -85,13 +85,8 @@ public struct HostConfiguration: Sendable, Equatable {
         guard let object = json.objectValue, let id = object["id"]?.stringValue, let identity = object["identity"]?.stringValue else {
             throw HostConfigurationError("a rule lacks id or identity")
         }
-        let kinds = ["uid", "gid", "path", "sha256"].filter { object[$0] != nil }
-        guard kinds.count == 1, let kind = kinds.first, let raw = object[kind] else {
-            throw HostConfigurationError("rule \(id) must select by exactly one of uid, gid, path, sha256")
-        }
-        let value = raw.integerValue.map(String.init) ?? raw.stringValue ?? ""
         do {
-            return HostRule(id: id, identityAppId: identity, selector: try HostRule.Selector(kind: kind, value: value))
+            return try HostRule(id: id, identityAppId: identity, members: object)
         } catch {
             throw HostConfigurationError("rule \(id): \(error.message)")
         }
@@ -100,12 +95,10 @@ public struct HostConfiguration: Sendable, Equatable {
     /// The document as the server sends it, so a saved copy reads back the same.
     public var json: JSONValue {
         let rules: [JSONValue] = rules.map { rule in
-            let value: JSONValue =
-                switch rule.selector {
-                case .uid(let id), .gid(let id): .integer(Int64(id))
-                case .path(let text), .sha256(let text): .string(text)
-                }
-            return ["id": .string(rule.id), "identity": .string(rule.identityAppId), rule.selector.kind: value]
+            var object = rule.selectorMembers
+            object["id"] = .string(rule.id)
+            object["identity"] = .string(rule.identityAppId)
+            return .object(object)
         }
         return [
             "hostId": .string(hostId), "hostName": .string(hostName), "tenantId": .string(tenantId), "tokenEndpoint": .string(tokenEndpoint),

@@ -20,15 +20,24 @@ public struct CallerProcess: Sendable, Equatable {
     }
 }
 
-/// A mapping rule held on the server: a process on a host that matches the selector may hold
-/// the identity. Two services on one host hold different identities through different rules.
+/// A mapping rule held on the server: a process on a host that matches *every* selector of the
+/// rule may hold the identity (as SPIRE's selectors combine). Two services on one host hold
+/// different identities through different rules.
+///
+/// A rule on the executable alone (`path`, `sha256`) is refused: any local user can run a copy
+/// of an allowed binary (under a debugger or with a preloaded library), or connect first and
+/// exec the allowed binary afterwards, so the executable means something only together with
+/// the uid or gid the kernel vouches for.
 public struct HostRule: Sendable, Equatable {
-    /// What a rule looks at, one thing per rule.
+    /// One thing a rule looks at.
     public enum Selector: Sendable, Equatable {
         case uid(UInt32)
         case gid(UInt32)
         case path(String)
         case sha256(String)
+
+        /// The kinds in the order rules list them.
+        public static let kinds = ["uid", "gid", "path", "sha256"]
 
         /// The selector's kind as the API and the CLI name it (`uid`, `gid`, `path`, `sha256`).
         public var kind: String {
@@ -46,6 +55,14 @@ public struct HostRule: Sendable, Equatable {
             case .uid(let id), .gid(let id): String(id)
             case .path(let path): path
             case .sha256(let digest): digest
+            }
+        }
+
+        /// The selector's value as JSON: a number for ids, a string otherwise.
+        public var json: JSONValue {
+            switch self {
+            case .uid(let id), .gid(let id): .integer(Int64(id))
+            case .path, .sha256: .string(value)
             }
         }
 
@@ -86,17 +103,75 @@ public struct HostRule: Sendable, Equatable {
     public var id: String
     /// The appId of the managed identity the rule hands out.
     public var identityAppId: String
-    public var selector: Selector
+    /// Checked together: a caller must match all of them. In `Selector.kinds` order, each kind once.
+    public var selectors: [Selector]
 
-    public init(id: String, identityAppId: String, selector: Selector) {
+    /// A rule, its selectors checked: at least one, each kind at most once, and an executable
+    /// (`path`, `sha256`) only together with a `uid` or `gid`.
+    public init(id: String, identityAppId: String, selectors: [Selector]) throws(DirectoryRuleViolation) {
+        let kinds = selectors.map(\.kind)
+        guard !selectors.isEmpty else {
+            throw DirectoryRuleViolation(field: "uid", message: "a rule needs at least one of uid, gid, path and sha256")
+        }
+        guard Set(kinds).count == kinds.count else {
+            throw DirectoryRuleViolation(field: "uid", message: "a rule names each of uid, gid, path and sha256 at most once")
+        }
+        guard kinds.contains("uid") || kinds.contains("gid") else {
+            throw DirectoryRuleViolation(
+                field: kinds.first ?? "path",
+                message: "a rule on the executable (path or sha256) also needs a uid or gid: any local user can run a copy of a binary, or exec it after connecting, so only the user the kernel vouches for makes the executable mean something")
+        }
         self.id = id
         self.identityAppId = identityAppId
-        self.selector = selector
+        self.selectors = selectors.sorted { Selector.kinds.firstIndex(of: $0.kind)! < Selector.kinds.firstIndex(of: $1.kind)! }
+    }
+
+    /// Reads a rule's selectors from an object's `uid`, `gid`, `path` and `sha256` members
+    /// (numbers or strings), as the admin API and the agent's configuration carry them.
+    public init(id: String, identityAppId: String, members: [String: JSONValue]) throws(DirectoryRuleViolation) {
+        var selectors: [Selector] = []
+        for kind in Selector.kinds {
+            guard let raw = members[kind], raw != .null else { continue }
+            guard let text = raw.integerValue.map(String.init) ?? raw.stringValue else {
+                throw DirectoryRuleViolation(field: kind, message: "'\(kind)' must be a number or a string")
+            }
+            selectors.append(try Selector(kind: kind, value: text))
+        }
+        try self.init(id: id, identityAppId: identityAppId, selectors: selectors)
+    }
+
+    public func matches(_ caller: CallerProcess) -> Bool { selectors.allSatisfy { $0.matches(caller) } }
+
+    /// The selectors as the members of a JSON object (`{"uid": 1001, "path": "/usr/bin/x"}`).
+    public var selectorMembers: [String: JSONValue] {
+        Dictionary(uniqueKeysWithValues: selectors.map { ($0.kind, $0.json) })
+    }
+
+    /// The selectors as one canonical text, `uid=1001 path=/usr/bin/x`: how the store keeps them
+    /// (and what makes two equal rules the same row).
+    public var selectorText: String { selectors.map { "\($0.kind)=\($0.value)" }.joined(separator: " ") }
+
+    /// Reads `selectorText` back.
+    public init(id: String, identityAppId: String, selectorText: String) throws(DirectoryRuleViolation) {
+        var selectors: [Selector] = []
+        var rest = Substring(selectorText)
+        // Paths may hold spaces: each part runs until the next " KIND=" or the end.
+        while !rest.isEmpty {
+            guard let equals = rest.firstIndex(of: "=") else { throw DirectoryRuleViolation(field: "selector", message: "a stored rule is damaged") }
+            let kind = String(rest[..<equals])
+            var valueEnd = rest.endIndex
+            for next in Selector.kinds {
+                if let range = rest[rest.index(after: equals)...].range(of: " \(next)="), range.lowerBound < valueEnd { valueEnd = range.lowerBound }
+            }
+            selectors.append(try Selector(kind: kind, value: String(rest[rest.index(after: equals)..<valueEnd])))
+            rest = valueEnd == rest.endIndex ? "" : rest[rest.index(after: valueEnd)...]
+        }
+        try self.init(id: id, identityAppId: identityAppId, selectors: selectors)
     }
 
     /// The identities `caller` may hold under `rules`, each once, in rule order.
     public static func identities(for caller: CallerProcess, under rules: [HostRule]) -> [String] {
         var seen = Set<String>()
-        return rules.filter { $0.selector.matches(caller) }.map(\.identityAppId).filter { seen.insert($0).inserted }
+        return rules.filter { $0.matches(caller) }.map(\.identityAppId).filter { seen.insert($0).inserted }
     }
 }

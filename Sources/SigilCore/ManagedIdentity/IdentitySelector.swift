@@ -58,6 +58,9 @@ public struct IdentitySelectionError: Error, Sendable, Equatable, CustomStringCo
         case noMatchingRule
         /// A socket caller that matches rules for several identities and named none.
         case ambiguous
+        /// An identity that rules hand to chosen processes: only the Unix socket, which can tell
+        /// processes apart, may hand it out.
+        case socketOnly
     }
 
     public let reason: Reason
@@ -75,11 +78,23 @@ public struct IdentitySelectionError: Error, Sendable, Equatable, CustomStringCo
 extension HostConfiguration {
     /// The identity for a loopback (IMDS or App Service) request: the system identity without a
     /// selector, else the assigned identity the selector names. A selector that names none is
-    /// refused; it never falls back to the system identity.
+    /// refused; it never falls back to the system identity. An identity that socket rules hand
+    /// out is refused here: these endpoints cannot tell local processes apart, so they would give
+    /// it to every process the rules leave out.
     public func identity(selectedBy selector: IdentitySelector?) throws(IdentitySelectionError) -> AssignedIdentity {
-        guard let selector else { return systemAssignedIdentity }
-        guard let identity = identities.first(where: selector.matches) else {
-            throw .init(.notAssigned, "no managed identity with \(selector.description) is assigned to host \(hostName)")
+        let identity: AssignedIdentity
+        if let selector {
+            guard let named = identities.first(where: selector.matches) else {
+                throw .init(.notAssigned, "no managed identity with \(selector.description) is assigned to host \(hostName)")
+            }
+            identity = named
+        } else {
+            identity = systemAssignedIdentity
+        }
+        guard !rules.contains(where: { $0.identityAppId == identity.appId }) else {
+            throw .init(
+                .socketOnly,
+                "the managed identity \(identity.appId) is handed to chosen processes by rules on host \(hostName); ask the agent's Unix socket, which can tell processes apart")
         }
         return identity
     }

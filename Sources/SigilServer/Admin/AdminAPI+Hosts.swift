@@ -115,17 +115,7 @@ extension AdminAPI {
                 "'\(identity.displayName)' is not assigned to host '\(host.name)'; assign it first with `sigil mi assign \(identity.displayName) --host \(host.name)`.",
                 target: "identity")
         }
-        let given = ["uid", "gid", "path", "sha256"].filter { body.members[$0] != nil && body.members[$0] != .null }
-        guard given.count == 1, let kind = given.first else {
-            throw AdminError.badRequest("A rule selects processes by exactly one of uid, gid, path or sha256.", target: "uid")
-        }
-        let text: String
-        switch body.members[kind] {
-        case .number?: text = body.members[kind]?.integerValue.map(String.init) ?? "not a whole number"
-        case .string(let value)?: text = value
-        default: throw AdminError.badRequest("'\(kind)' must be a number or a string.", target: kind)
-        }
-        let rule = HostRule(id: Self.newId(), identityAppId: identity.appId, selector: try HostRule.Selector(kind: kind, value: text))
+        let rule = try HostRule(id: Self.newId(), identityAppId: identity.appId, members: body.members)
         let json = AdminJSON.hostRule(rule, identityName: identity.displayName)
         try await store.addHostRule(rule, hostId: host.id, identityId: identity.objectId, audit: caller.audit(
             "host.rule.add", targetType: "host", targetId: host.id, after: json))

@@ -133,16 +133,10 @@ enum AdminJSON {
     }
 
     static func hostRule(_ rule: HostRule, identityName: String?) -> JSONValue {
-        let value: JSONValue =
-            switch rule.selector {
-            case .uid(let id), .gid(let id): .integer(Int64(id))
-            case .path(let path): .string(path)
-            case .sha256(let digest): .string(digest)
-            }
-        return .object([
-            "id": .string(rule.id), "identity": ["appId": .string(rule.identityAppId), "displayName": .optional(identityName)],
-            rule.selector.kind: value,
-        ])
+        var object = rule.selectorMembers
+        object["id"] = .string(rule.id)
+        object["identity"] = ["appId": .string(rule.identityAppId), "displayName": .optional(identityName)]
+        return .object(object)
     }
 
     static func audit(_ event: AuditEvent) -> JSONValue {

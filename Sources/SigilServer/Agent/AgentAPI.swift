@@ -80,7 +80,7 @@ struct AgentAPI {
         return .json([
             "hostId": .string(host.id), "hostName": .string(host.name), "tenantId": .string(host.tenantId),
             "authority": .string(urls.authority(tenantId: host.tenantId)), "tokenEndpoint": .string(urls.tokenEndpoint(tenantId: host.tenantId)),
-            "systemAssignedIdentity": identityJSON(identity), "kid": .string(kid),
+            "systemAssignedIdentity": Self.assigned(identity).json, "kid": .string(kid),
         ], status: .created)
     }
 
@@ -101,32 +101,19 @@ struct AgentAPI {
         return .json(["kid": .string(kid), "previousKeyValidUntil": .date(now.addingTimeInterval(ManagedIdentityRules.replacedKeyGrace))], status: .created)
     }
 
+    /// The host's configuration, in the form the agent reads (`HostConfiguration`).
     private func configuration(_ host: EnrolledHost, systemIdentity: AppRegistration) async throws -> JSONValue {
-        let assigned = try await store.assignedIdentities(hostId: host.id)
-        let rules = try await store.hostRules(hostId: host.id)
-        return [
-            "hostId": .string(host.id), "hostName": .string(host.name), "tenantId": .string(host.tenantId),
-            "tokenEndpoint": .string(urls.tokenEndpoint(tenantId: host.tenantId)),
-            "systemAssignedIdentity": identityJSON(systemIdentity), "userAssignedIdentities": .array(assigned.map(identityJSON)),
-            "rules": .array(rules.map { rule in
-                .object(["id": .string(rule.id), "identity": .string(rule.identityAppId), rule.selector.kind: Self.selectorValue(rule.selector)])
-            }),
-            "keyRotationSeconds": .integer(Int64(ManagedIdentityRules.keyRotationInterval)),
-        ]
+        HostConfiguration(
+            hostId: host.id, hostName: host.name, tenantId: host.tenantId, tokenEndpoint: urls.tokenEndpoint(tenantId: host.tenantId),
+            systemAssignedIdentity: Self.assigned(systemIdentity), userAssignedIdentities: try await store.assignedIdentities(hostId: host.id).map(Self.assigned),
+            rules: try await store.hostRules(hostId: host.id), keyRotationSeconds: Int(ManagedIdentityRules.keyRotationInterval)
+        ).json
     }
 
-    static func selectorValue(_ selector: HostRule.Selector) -> JSONValue {
-        switch selector {
-        case .uid(let id), .gid(let id): .integer(Int64(id))
-        case .path, .sha256: .string(selector.value)
-        }
-    }
-
-    private func identityJSON(_ identity: AppRegistration) -> JSONValue {
-        [
-            "appId": .string(identity.appId), "objectId": .string(identity.servicePrincipalId), "displayName": .string(identity.displayName),
-            "resourceId": .string(ManagedIdentityRules.resourceId(tenantId: identity.tenantId, identity: identity)),
-        ]
+    static func assigned(_ identity: AppRegistration) -> AssignedIdentity {
+        AssignedIdentity(
+            appId: identity.appId, objectId: identity.servicePrincipalId, displayName: identity.displayName,
+            resourceId: ManagedIdentityRules.resourceId(tenantId: identity.tenantId, identity: identity))
     }
 
     private func systemAppId(_ host: EnrolledHost) async throws -> String {

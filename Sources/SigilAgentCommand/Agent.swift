@@ -2,12 +2,13 @@ import ArgumentParser
 import Foundation
 import Logging
 import SigilAgent
+import SigilCommandLine
 import SigilCore
 
-/// `sigil agent enroll|run|env`: the host agent that gives local workloads managed-identity
-/// tokens without secrets (DESIGN §4).
-struct Agent: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+/// `sigil agent enroll|run|env` (and the same commands in the lean `sigil-agent` executable):
+/// the host agent that gives local workloads managed-identity tokens without secrets.
+public struct Agent: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         abstract: "Run the host agent: enroll this host, serve IMDS, App Service and Unix-socket token endpoints.",
         subcommands: [Enroll.self, Run.self, Env.self])
 
@@ -19,8 +20,10 @@ struct Agent: AsyncParsableCommand {
         var folder: AgentState { AgentState(folder: URL(fileURLWithPath: state).standardizedFileURL.path) }
     }
 
-    struct Enroll: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+    public init() {}
+
+    public struct Enroll: AsyncParsableCommand {
+        public static let configuration = CommandConfiguration(
             abstract: "Enroll this host with a one-time join token (from `sigil host create`); generates the host key here.")
 
         @Option(help: "The server's base URL, e.g. https://sigil.example.com:8443.")
@@ -35,7 +38,9 @@ struct Agent: AsyncParsableCommand {
         @OptionGroup var state: StateOptions
         @OptionGroup var output: OutputOptions
 
-        func run() async throws {
+        public init() {}
+
+        public func run() async throws {
             try await reportingErrors {
                 let registration = try await AgentEnrollment.enroll(
                     server: server, caFile: ca, joinToken: joinToken, state: state.folder, hostname: ProcessInfo.processInfo.hostName)
@@ -55,8 +60,8 @@ struct Agent: AsyncParsableCommand {
         }
     }
 
-    struct Run: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+    public struct Run: AsyncParsableCommand {
+        public static let configuration = CommandConfiguration(
             abstract: "Serve tokens to local workloads until SIGTERM or SIGINT.")
 
         @OptionGroup var state: StateOptions
@@ -78,13 +83,15 @@ struct Agent: AsyncParsableCommand {
 
         @OptionGroup var output: OutputOptions
 
-        func validate() throws {
+        public func validate() throws {
             guard AgentListeners.parse(imds) != nil else { throw ValidationError("--imds must be HOST:PORT, e.g. 127.0.0.1:40342") }
             guard AgentListeners.parse(appService) != nil else { throw ValidationError("--app-service must be HOST:PORT, e.g. 127.0.0.1:40343") }
             guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
         }
 
-        func run() async throws {
+        public init() {}
+
+        public func run() async throws {
             var logger = Logger(label: "sigil-agent")
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
             var listeners = AgentListeners()
@@ -120,8 +127,8 @@ struct Agent: AsyncParsableCommand {
         }
     }
 
-    struct Env: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+    public struct Env: AsyncParsableCommand {
+        public static let configuration = CommandConfiguration(
             abstract: "Print the environment variables that point Azure SDK clients at the running agent.")
 
         enum Route: String, ExpressibleByArgument, CaseIterable {
@@ -135,7 +142,9 @@ struct Agent: AsyncParsableCommand {
         @OptionGroup var state: StateOptions
         @OptionGroup var output: OutputOptions
 
-        func run() async throws {
+        public init() {}
+
+        public func run() async throws {
             try await reportingErrors {
                 let endpoints = try state.folder.readEndpoints()
                 let variables: [(String, String)] =

@@ -1,14 +1,23 @@
+import ArgumentParser
 import Foundation
 import SigilCore
 
+/// Options every command that prints an object takes.
+public struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print JSON (Microsoft Graph field names) instead of a table.")
+    public var json = false
+
+    public init() {}
+}
+
 /// How commands print: `--json` prints the API's JSON as it is, otherwise readable tables.
-enum Output {
-    static func json(_ value: JSONValue) {
+public enum Output {
+    public static func json(_ value: JSONValue) {
         print(value.serialized())
     }
 
     /// Prints rows under a header, columns padded to their widest cell.
-    static func table(_ header: [String], _ rows: [[String]]) {
+    public static func table(_ header: [String], _ rows: [[String]]) {
         let widths = header.indices.map { column in
             ([header[column]] + rows.map { column < $0.count ? $0[column] : "" }).map(\.count).max() ?? 0
         }
@@ -22,17 +31,17 @@ enum Output {
     }
 
     /// Prints `name: value` pairs, aligned.
-    static func fields(_ pairs: [(String, String)]) {
+    public static func fields(_ pairs: [(String, String)]) {
         let width = pairs.map(\.0.count).max() ?? 0
         for (name, value) in pairs { print(name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value) }
     }
 }
 
 extension JSONValue {
-    subscript(_ name: String) -> JSONValue { objectValue?[name] ?? .null }
+    public subscript(_ name: String) -> JSONValue { objectValue?[name] ?? .null }
 
     /// The value as table text: strings as they are, arrays joined, null as "-".
-    var text: String {
+    public var text: String {
         switch self {
         case .null: "-"
         case .string(let value): value
