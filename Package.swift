@@ -4,9 +4,9 @@ import PackageDescription
 /// Sigil: one `sigil` executable over a domain core (`SigilCore`, no I/O) and adapters around it:
 /// `SigilStore` (SQLite / PostgreSQL rows), `SigilServer` (HTTP routes, TLS, background jobs),
 /// `SigilAgent` (the host agent: local token endpoints, its state, calls to the server) and
-/// `SigilCLI` (the admin client and the scanner's command line; the agent's commands are
-/// `SigilAgentCommand`, also the whole of the lean `sigil-agent` executable, and what both print
-/// with is `SigilCommandLine`). The secret scanner's core is
+/// `SigilCLI` (the admin client and the scanner's command line; the agent's own commands are
+/// `SigilAgentCommand`, which needs nothing of the admin client, and what both print with is
+/// `SigilCommandLine`). The secret scanner's core is
 /// `SigilScanner` (rules and reports, no I/O), read by `SigilScanSources` (files, git, hooks).
 /// Dependencies point inward.
 let package = Package(
@@ -14,7 +14,6 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "sigil", targets: ["sigil"]),
-        .executable(name: "sigil-agent", targets: ["sigil-agent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -136,10 +135,6 @@ let package = Package(
         .executableTarget(
             name: "sigil",
             dependencies: ["SigilCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
-        ),
-        .executableTarget(
-            name: "sigil-agent",
-            dependencies: ["SigilAgentCommand", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "sigil-bench",

@@ -5,8 +5,8 @@ import SigilAgent
 import SigilCommandLine
 import SigilCore
 
-/// `sigil agent enroll|run|env` (and the same commands in the lean `sigil-agent` executable):
-/// the host agent that gives local workloads managed-identity tokens without secrets.
+/// `sigil agent enroll|run|env`: the host agent that gives local workloads managed-identity
+/// tokens without secrets.
 public struct Agent: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         abstract: "Run the host agent: enroll this host, serve IMDS, App Service and Unix-socket token endpoints.",
