@@ -26,6 +26,7 @@ public enum AppServiceRoute {
             guard ConstantTime.equal(Array(presented.utf8), Array(identityHeader.utf8)) else {
                 throw LocalRefusal(code: "invalid_request", message: presented.isEmpty ? "the X-IDENTITY-HEADER header is missing" : "the X-IDENTITY-HEADER header is wrong")
             }
+            try LocalTokenRequest.checkLocal(request)
             let parsed = try LocalTokenRequest(request)
             let selector = try parsed.selector(accepted: selectors)
             let (identity, token) = try await runtime.answer(resource: parsed.resource, caller: nil) { configuration throws(IdentitySelectionError) in

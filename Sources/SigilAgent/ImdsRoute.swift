@@ -25,6 +25,7 @@ public enum ImdsRoute {
             guard request.headers[values: HTTPField.Name("Metadata")!].contains(where: { $0.lowercased() == "true" }) else {
                 throw LocalRefusal(code: "invalid_request", message: "Required metadata header not specified")
             }
+            try LocalTokenRequest.checkLocal(request)
             let parsed = try LocalTokenRequest(request)
             let selector = try parsed.selector(accepted: selectors)
             let (identity, token) = try await runtime.answer(resource: parsed.resource, caller: nil) { configuration throws(IdentitySelectionError) in

@@ -16,6 +16,21 @@ struct LocalRefusal: Error, Sendable {
 
 /// The parts of a local token request every endpoint reads the same way.
 struct LocalTokenRequest: Sendable {
+    /// Refuses a request on the loopback HTTP endpoints that did not come straight from a local
+    /// client: a `Host` other than a loopback name (a web page that rebound its domain to
+    /// 127.0.0.1 sends its own), or any `X-Forwarded-For` (a proxy relaying someone else), as
+    /// Azure's IMDS refuses it.
+    static func checkLocal(_ request: Request) throws(LocalRefusal) {
+        if request.headers[HTTPField.Name("X-Forwarded-For")!] != nil {
+            throw LocalRefusal(code: "invalid_request", message: "the request carries X-Forwarded-For; the agent answers local clients only, not through a proxy")
+        }
+        let host = (request.head.authority ?? "").lowercased()
+        let name: Substring = host.hasPrefix("[") ? host.prefix { $0 != "]" }.dropFirst() : host.split(separator: ":", maxSplits: 1).first ?? ""
+        guard ["127.0.0.1", "localhost", "::1"].contains(String(name)) || name.hasPrefix("127.") else {
+            throw LocalRefusal(code: "invalid_request", message: "the Host header must name the loopback address the agent listens on, not '\(host.prefix(100))'")
+        }
+    }
+
     var query: [String: String]
     var resource: String
 

@@ -17,6 +17,20 @@ import Testing
         }
     }
 
+    @Test func onlyLocalClientsAreAnsweredNotRebindingPagesOrProxies() async throws {
+        try await RunningAgent.with(try .offline()) { agent in
+            // A web page that rebound its domain to 127.0.0.1 sends its own Host.
+            let rebound = try await agent.get(agent.imds("resource=api://orders"), headers: [("Metadata", "true"), ("Host", "evil.example")])
+            #expect(rebound.status == 400)
+            #expect(rebound["error_description"]?.contains("Host header must name the loopback address") == true, "\(rebound.json)")
+            let proxied = try await agent.get(agent.imds("resource=api://orders"), headers: [("Metadata", "true"), ("X-Forwarded-For", "203.0.113.9")])
+            #expect(proxied.status == 400)
+            let appService = try await agent.get(
+                agent.appService("resource=api://orders"), headers: [("X-IDENTITY-HEADER", agent.endpoints.identityHeader), ("Host", "evil.example:80")])
+            #expect(appService.status == 400)
+        }
+    }
+
     @Test func imdsRefusesTwoSelectorsAndForeignSelectors() async throws {
         try await RunningAgent.with(try .offline()) { agent in
             let orders = AgentFixture.ordersIdentity

@@ -92,3 +92,19 @@ import Testing
         #expect { try rules.match(claims) } throws: { ($0 as? OAuthError)?.code == 700024 }
     }
 }
+
+@Suite struct AtomicFileTests {
+    @Test func aSymbolicLinkAtTheTemporaryNameIsNotFollowed() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("atomic-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let victim = folder + "/victim"
+        try "untouched".write(toFile: victim, atomically: false, encoding: .utf8)
+        let target = folder + "/host-key.pem"
+        try FileManager.default.createSymbolicLink(atPath: target + ".tmp-\(getpid())", withDestinationPath: victim)
+        try AtomicFile.write(target, "secret", mode: 0o600)
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "untouched")
+        #expect(try String(contentsOfFile: target, encoding: .utf8) == "secret")
+        #expect(try FileManager.default.attributesOfItem(atPath: target)[.posixPermissions] as? Int == 0o600)
+    }
+}

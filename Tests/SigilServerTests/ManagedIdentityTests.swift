@@ -184,6 +184,15 @@ import Testing
             next.key = fresh
             #expect(try await next.token(for: agent.systemAppId).status == 200)
             #expect(try await agent.token(for: agent.systemAppId).status == 200, "the replaced key works through its grace period")
+            // …but it cannot register another key: a copy taken before the rotation cannot take the host over.
+            let stolen = SigningKey.p256(.init())
+            var stolenJWK = stolen.publicKey.jwkMembers
+            stolenJWK["kid"] = .string(stolen.publicKey.thumbprint)
+            let takeover = try await server.send(
+                "POST", "/agent/v1/keys", body: Data(JSONValue.object(["publicKey": .object(stolenJWK)]).serialized().utf8),
+                headers: [("Content-Type", "application/json"), try agent.hostAuthorization(extra: ["jkt": .string(stolen.publicKey.thumbprint)])])
+            #expect(takeover.status == 401, "\(takeover.json)")
+            #expect(takeover.json["error"]?["message"]?.stringValue?.contains("already replaced") == true)
         }
     }
 
@@ -205,6 +214,16 @@ import Testing
                     ("client_assertion_type", ClientCredentialsRequest.assertionType), ("client_assertion", assertion),
                 ])
             }
+            // Another tenant's issuer on this server is never fetched or trusted.
+            let otherTenant = "\(server.baseURL)/\(UUID().uuidString.lowercased())/v2.0"
+            _ = try await server.admin("POST", "applications/legacy-app/federatedIdentityCredentials", json: [
+                "name": "other-tenant", "issuer": .string(otherTenant), "subject": .string(identity["objectId"]!.stringValue!),
+            ])
+            let foreignClaims = try CompactJWS(parsing: exchange.json["access_token"]!.stringValue!).claims.merging(["iss": .string(otherTenant)]) { _, new in new }
+            let foreign = try await present(try Assertions.sign(claims: foreignClaims, key: .p256(.init()), header: ["kid": "x"]))
+            #expect(foreign.status == 401)
+            #expect(foreign.json["error_description"]?.stringValue?.contains("of another tenant of this server") == true, "\(foreign.json)")
+
             let accepted = try await present(exchange.json["access_token"]!.stringValue!)
             #expect(accepted.status == 200, "\(accepted.json)")
             #expect(try await server.verifiedClaims(accepted.json["access_token"]!.stringValue!)["cred_type"] == "federatedIdentityCredential")

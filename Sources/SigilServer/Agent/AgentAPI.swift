@@ -85,7 +85,12 @@ struct AgentAPI {
     }
 
     private func rotate(_ request: Request, _ context: SigilRequestContext) async throws -> Response {
-        let (host, identity, claims) = try await authenticateWithClaims(request)
+        let (host, identity, claims, signedWith) = try await authenticateWithClaims(request)
+        // A key already replaced only finishes the requests signed before the rotation: it may
+        // not register another, or a copy taken before the daily rotation could take the host over.
+        guard signedWith.endDateTime == nil else {
+            throw AdminError.unauthorized("The host assertion is signed with a key that was already replaced; sign with the current key.")
+        }
         let body = try await jsonBody(request, allowed: ["publicKey"])
         let (key, kid) = try Self.publicKey(body)
         guard claims["jkt"]?.stringValue == key.thumbprint else {
@@ -126,12 +131,13 @@ struct AgentAPI {
     // MARK: Authentication
 
     private func authenticate(_ request: Request) async throws -> (EnrolledHost, AppRegistration) {
-        let (host, identity, _) = try await authenticateWithClaims(request)
+        let (host, identity, _, _) = try await authenticateWithClaims(request)
         return (host, identity)
     }
 
-    /// Checks `Authorization: SigilHost JWT` against the host keys of the system identity it names.
-    private func authenticateWithClaims(_ request: Request) async throws -> (EnrolledHost, AppRegistration, [String: JSONValue]) {
+    /// Checks `Authorization: SigilHost JWT` against the host keys of the system identity it
+    /// names; returns the host, its identity, the assertion's claims and the key that signed it.
+    private func authenticateWithClaims(_ request: Request) async throws -> (EnrolledHost, AppRegistration, [String: JSONValue], KeyCredential) {
         guard let header = request.headers[.authorization] else {
             throw AdminError.unauthorized("The request has no '\(Self.scheme) JWT' authorization; the agent signs one with the host's key.")
         }
@@ -150,12 +156,13 @@ struct AgentAPI {
             throw AdminError.unauthorized("The host assertion names no enrolled host; the host may have been removed.")
         }
         let keys = try await store.keyCredentials(applicationId: identity.objectId)
+        let key: KeyCredential
         do throws(OAuthError) {
-            _ = try RegisteredKeyCheck(directory: directory, audiences: [audience], now: Date()).verify(jws, registered: keys, clientId: appId)
+            (key, _) = try RegisteredKeyCheck(directory: directory, audiences: [audience], now: Date()).verify(jws, registered: keys, clientId: appId)
         } catch {
             throw AdminError.unauthorized("The host assertion is not valid: \(error.message)")
         }
-        return (host, identity, jws.claims)
+        return (host, identity, jws.claims, key)
     }
 
     // MARK: Bodies

@@ -62,7 +62,11 @@ final class IssuerKeyCache: Sendable {
             }
             if let task = entry.inFlight { return .wait(task) }
             if let last = entry.lastAttempt, now.timeIntervalSince(last) < Self.refreshInterval {
-                if let keys = entry.keys, let found = Self.select(keys, kid: kid) { return .found(found) }
+                // Keys past their time to live are not used even while a refresh is refused:
+                // the issuer may have withdrawn them.
+                if let keys = entry.keys, now.timeIntervalSince(keys.fetchedAt) < Self.timeToLive, let found = Self.select(keys, kid: kid) {
+                    return .found(found)
+                }
                 if let error = entry.lastError { return .refuse(.issuerUnavailable(issuer, detail: error)) }
                 let next = last.addingTimeInterval(Self.refreshInterval).formatted(.iso8601)
                 return .refuse(.badAssertionSignature(

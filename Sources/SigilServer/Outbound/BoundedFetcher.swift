@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// Limits on every outbound request Sigil makes (issuer metadata and keys today).
 public struct FetchLimits: Sendable {
@@ -51,7 +52,7 @@ struct BoundedFetcher: Sendable {
         for _ in 0...limits.maximumRedirects {
             let target = try Self.target(current)
             let origin = trusted.flatMap { $0.host == target.host && $0.port == target.port ? $0 : nil }
-            let address = try await Self.resolve(target, allowingPrivate: origin != nil)
+            let address = try await Self.resolve(target, allowingPrivate: origin != nil, deadline: deadline)
             let response = try await request(target, address: address, caPEM: origin?.caPEM, deadline: deadline)
             switch response.status {
             case 200:
@@ -86,25 +87,53 @@ struct BoundedFetcher: Sendable {
         return Target(host: host, port: components.port ?? 443, pathAndQuery: path + query, url: url)
     }
 
+    /// The threads name lookups block on: a pool of their own, so a slow name server holds up
+    /// neither NIO's shared pool nor anything else.
+    static let resolverThreads: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 4)
+        pool.start()
+        return pool
+    }()
+
     /// Resolves the host and returns the address to connect to, refusing non-public addresses
-    /// unless `allowingPrivate`.
-    static func resolve(_ target: Target, allowingPrivate: Bool) async throws(FetchError) -> SocketAddress {
+    /// unless `allowingPrivate`. A lookup that has not answered by `deadline` is abandoned.
+    static func resolve(_ target: Target, allowingPrivate: Bool, deadline: NIODeadline = .distantFuture) async throws(FetchError) -> SocketAddress {
         let host = target.host.hasPrefix("[") && target.host.hasSuffix("]") ? String(target.host.dropFirst().dropLast()) : target.host
         let addresses: [SocketAddress]
         if let literal = try? SocketAddress(ipAddress: host, port: target.port) {
             addresses = [literal]
         } else {
-            do {
-                addresses = [try await NIOThreadPool.singleton.runIfActive { try SocketAddress.makeAddressResolvingHost(host, port: target.port) }]
-            } catch {
-                throw FetchError("cannot resolve \(host)")
-            }
+            addresses = [try await lookUp(host, port: target.port, deadline: deadline)]
         }
         for address in addresses {
             if allowingPrivate || AddressGuard.isPublic(address) { return address }
         }
         throw FetchError(
             "\(shown(target.url)) is on a loopback, private or link-local address (\(addresses.first?.ipAddress ?? host)); Sigil fetches such an issuer only after `sigil issuer trust`")
+    }
+
+    /// Resolves `host` on `resolverThreads`, answering by `deadline` at the latest: a lookup still
+    /// blocked in the resolver then finishes on its thread, and nobody waits for it.
+    static func lookUp(_ host: String, port: Int, deadline: NIODeadline) async throws(FetchError) -> SocketAddress {
+        let result: Result<SocketAddress, FetchError> = await withCheckedContinuation { continuation in
+            let answered = Mutex(false)
+            let answer = { @Sendable (result: Result<SocketAddress, FetchError>) in
+                if answered.withLock({ done in defer { done = true }; return !done }) { continuation.resume(returning: result) }
+            }
+            let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(deadline: deadline) {
+                answer(.failure(FetchError("the name \(host) did not resolve in time")))
+            }
+            resolverThreads.submit { state in
+                guard case .active = state else { return answer(.failure(FetchError("cannot resolve \(host): shutting down"))) }
+                do {
+                    answer(.success(try SocketAddress.makeAddressResolvingHost(host, port: port)))
+                } catch {
+                    answer(.failure(FetchError("cannot resolve \(host)")))
+                }
+                timer.cancel()
+            }
+        }
+        return try result.get()
     }
 
     struct Reply {

@@ -23,6 +23,11 @@ struct FederatedAuthenticator {
         guard !candidates.isEmpty else { throw .federatedIssuerMismatch(issuer, clientId: client.app.appId) }
         let kid = jws.header["kid"]?.stringValue
         var claims = jws.claims
+        if issuer != urls.issuer(tenantId: tenantId), issuer.hasPrefix(urls.baseURL + "/") {
+            // Another tenant of this server: never fetched, never trusted (its applications'
+            // tokens would otherwise pass as federated credentials here).
+            throw .sigilTokenNotACredential("of another tenant of this server")
+        }
         if issuer == urls.issuer(tenantId: tenantId) {
             // Sigil's own access tokens are not credentials, except a managed identity's: that is
             // how a managed identity stands in for an app's secret (Entra allows the same).
