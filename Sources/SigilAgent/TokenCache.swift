@@ -29,6 +29,9 @@ public actor TokenCache {
 
     /// How long to wait after a failed background renewal before trying again.
     public static let retryDelay: TimeInterval = 10
+    /// Tokens kept at most (socket callers each have their own): past this, expired ones go
+    /// first, then the cache starts over, so local callers cannot grow the agent without bound.
+    public static let maximumTokens = 10_000
 
     private let fetch: Fetch
     private let health: AgentHealth
@@ -85,6 +88,11 @@ public actor TokenCache {
         do throws(AgentServerError) {
             let token = try await fetch(key, caller)
             health.record(nil)
+            if tokens.count >= Self.maximumTokens {
+                let now = clock()
+                tokens = tokens.filter { $0.value.expiresOn > now }
+                if tokens.count >= Self.maximumTokens { tokens = [:] }
+            }
             tokens[key] = token
             retryNotBefore[key] = nil
             return token
