@@ -534,14 +534,20 @@ def curl_as(user: str, socket_path: str, resource: str) -> tuple[int, dict]:
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="creating Unix users and running curl as them needs root")
 def test_socket_gives_each_user_its_own_identity(sigil, cli, world):
+    """Two users, two identities of their own, through the socket; a third user gets nothing. The
+    identities are the socket's alone: the loopback endpoints, which cannot tell users apart,
+    refuse them."""
     uids = {user: ensure_user(user) for user in USERS}
-    rules = [cli.json("host", "rule", "add", world.host.name, "--identity", world.mi_a["appId"], "--uid", str(uids[USERS[0]])),
-             cli.json("host", "rule", "add", world.host.name, "--identity", world.mi_b["appId"], "--uid", str(uids[USERS[1]]))]
+    socket_a, socket_b = (cli.json("mi", "create", unique(n)) for n in ("mi-socket-a", "mi-socket-b"))
+    for mi in (socket_a, socket_b):
+        cli.run("mi", "assign", mi["appId"], "--host", world.host.name)
+    rules = [cli.json("host", "rule", "add", world.host.name, "--identity", socket_a["appId"], "--uid", str(uids[USERS[0]])),
+             cli.json("host", "rule", "add", world.host.name, "--identity", socket_b["appId"], "--uid", str(uids[USERS[1]]))]
     listed = values(cli.json("host", "rule", "list", world.host.name))
     assert {r["id"] for r in rules} <= {r["id"] for r in listed}, listed
 
     api = new_resource(cli)   # nothing cached for it: the agent asks the server, naming the caller
-    for mi in (world.mi_a, world.mi_b):
+    for mi in (socket_a, socket_b):
         cli.run("app", "grant", mi["appId"], api["appId"], ROLE)
     socket_path = world.host.agent.socket
     os.chmod(socket_path, 0o666)   # the test's users are strangers to the agent's folder
@@ -552,15 +558,22 @@ def test_socket_gives_each_user_its_own_identity(sigil, cli, world):
             break
         time.sleep(1)
     assert status_a == 200, body_a
-    check_mi_token(sigil, body_a["access_token"], api, world.mi_a)
+    check_mi_token(sigil, body_a["access_token"], api, socket_a)
     status_b, body_b = curl_as(USERS[1], socket_path, api["resource"])
     assert status_b == 200, body_b
-    check_mi_token(sigil, body_b["access_token"], api, world.mi_b)
+    check_mi_token(sigil, body_b["access_token"], api, socket_b)
     status_c, body_c = curl_as(USERS[2], socket_path, api["resource"])
     assert status_c == 400 and "access_token" not in body_c, (status_c, body_c)
 
-    events = [e for e in sign_ins(cli, world.mi_a["appId"]) if e.get("callerUid") == uids[USERS[0]]]
+    events = [e for e in sign_ins(cli, socket_a["appId"]) if e.get("callerUid") == uids[USERS[0]]]
     assert events and (events[0].get("callerExecutable") or "").endswith("curl"), events[:3]
+
+    loopback = world.host.agent.imds_token(api["resource"], client_id=socket_a["appId"])
+    assert loopback.status_code == 400 and "Unix socket" in loopback.json()["error_description"], loopback.text
+
+    # A rule on the executable alone would hand the identity to every user: refused.
+    refused = cli.run("host", "rule", "add", world.host.name, "--identity", socket_a["appId"], "--path", "/usr/bin/curl", check=False)
+    assert refused.returncode != 0 and "also needs a uid or gid" in refused.stderr, refused.stderr
 
 
 # --------------------------------------------------------------------------------------------
