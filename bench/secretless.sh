@@ -94,6 +94,11 @@ agent_one=$(wrk -t1 -c1 -d"${duration}s" --latency -H "Metadata: true" "$imds_ur
 agent_four=$(wrk -t1 -c4 -d"${duration}s" --latency -H "Metadata: true" "$imds_url" | python3 bench/wrk_summary.py)
 agent_rss=$(awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$agent_pid/status")
 agent_hwm=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$agent_pid/status")
+# RSS counts every page of the executable and the Swift runtime the agent has touched, shared
+# with any other process mapping them; PSS splits shared pages among those processes, and the
+# private dirty pages are the agent's own.
+agent_pss=$(awk '/^Pss:/ {printf "%.1f", $2 / 1024}' "/proc/$agent_pid/smaps_rollup")
+agent_private=$(awk '/^Private_Dirty:/ {printf "%.1f", $2 / 1024}' "/proc/$agent_pid/smaps_rollup")
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 jwt_median=$(median "${jwt_rates[@]}")
@@ -111,5 +116,5 @@ fed_median=$(median "${fed_rates[@]}")
     read -r r p50 p99 e <<<"$agent_one"; echo "| 1 connection | $r | $p50 | $p99 | $e |"
     read -r r p50 p99 e <<<"$agent_four"; echo "| 4 connections | $r | $p50 | $p99 | $e |"
     echo
-    echo "agent resident memory after the load: ${agent_rss} MB (peak ${agent_hwm} MB)"
+    echo "agent memory after the load: RSS ${agent_rss} MB (peak ${agent_hwm} MB), PSS ${agent_pss} MB, private dirty ${agent_private} MB"
 } | tee "$out/secretless.md"
