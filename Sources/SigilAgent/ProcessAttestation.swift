@@ -30,7 +30,11 @@ public enum ProcessAttestation {
     public static let maximumExecutableSize = 1 << 30
 
     /// Attests the peer of `channel`, a Unix-socket connection accepted at `acceptedAtTicks`.
-    public static func attest(_ channel: any Channel, acceptedAtTicks: UInt64) async throws(AttestationError) -> CallerProcess {
+    /// The executable is hashed only when `needsDigest(uid, gid)` says a rule for that user could
+    /// look at the hash: any local user may call, and hashing is the costly part.
+    public static func attest(
+        _ channel: any Channel, acceptedAtTicks: UInt64, needsDigest: @escaping @Sendable (UInt32, UInt32) -> Bool = { _, _ in true }
+    ) async throws(AttestationError) -> CallerProcess {
         guard let options = channel as? any SocketOptionProvider else { throw AttestationError("the connection is not a Unix socket") }
         let credentials: PeerCredentials
         do {
@@ -43,7 +47,9 @@ public enum ProcessAttestation {
         defer { if let pidfd { close(pidfd) } }
         let result = try? await NIOThreadPool.singleton.runIfActive {
             Result { () throws(AttestationError) in
-                try attest(uid: credentials.uid, gid: credentials.gid, pid: credentials.pid, pidfd: pidfd, acceptedAtTicks: acceptedAtTicks)
+                try attest(
+                    uid: credentials.uid, gid: credentials.gid, pid: credentials.pid, pidfd: pidfd, acceptedAtTicks: acceptedAtTicks,
+                    digest: needsDigest(credentials.uid, credentials.gid))
             }
         }
         guard let result else { throw AttestationError("the agent is shutting down") }
@@ -52,10 +58,13 @@ public enum ProcessAttestation {
 
     /// Attests process `pid` (whose credentials are `uid`/`gid`) as the peer of a connection
     /// accepted at `acceptedAtTicks` (clock ticks since boot); `pidfd`, when known, refers to
-    /// exactly the process that connected. Blocking: reads `/proc` and the executable.
-    public static func attest(uid: UInt32, gid: UInt32, pid: Int32, pidfd: Int32?, acceptedAtTicks: UInt64) throws(AttestationError) -> CallerProcess {
+    /// exactly the process that connected. Blocking: reads `/proc` and, when `digest`, hashes
+    /// the executable (`sha256` is empty otherwise, which no rule matches).
+    public static func attest(
+        uid: UInt32, gid: UInt32, pid: Int32, pidfd: Int32?, acceptedAtTicks: UInt64, digest: Bool = true
+    ) throws(AttestationError) -> CallerProcess {
         let before = startTicks(of: pid)
-        let executable = try? readExecutable(of: pid)
+        let executable = try? readExecutable(of: pid, digest: digest)
         let after = startTicks(of: pid)
         let exited = pidfd.map(hasExited) ?? false
         guard CallerContinuity.isSameProcess(startTicksBefore: before, startTicksAfter: after, acceptedAtTicks: acceptedAtTicks, exitedDuringReads: exited)
@@ -90,13 +99,14 @@ public enum ProcessAttestation {
         return poll(&entry, 1, 0) != 0
     }
 
-    /// The executable behind `/proc/PID/exe`: its path and SHA-256, read through `/proc` so the
-    /// bytes are those the process runs even if the path was replaced since.
-    static func readExecutable(of pid: Int32) throws(AttestationError) -> (path: String, sha256: String) {
+    /// The executable behind `/proc/PID/exe`: its path and (when `digest`) its SHA-256, read
+    /// through `/proc` so the bytes are those the process runs even if the path was replaced since.
+    static func readExecutable(of pid: Int32, digest: Bool = true) throws(AttestationError) -> (path: String, sha256: String) {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let length = readlink("/proc/\(pid)/exe", &buffer, buffer.count - 1)
         guard length > 0 else { throw AttestationError("cannot read /proc/\(pid)/exe") }
         let path = String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard digest else { return (path, "") }
         let descriptor = open("/proc/\(pid)/exe", O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw AttestationError("cannot open /proc/\(pid)/exe") }
         defer { close(descriptor) }

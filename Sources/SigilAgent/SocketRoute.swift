@@ -27,7 +27,10 @@ public enum SocketRoute {
             let caller: CallerProcess
             do {
                 let accepted = try await channel.pipeline.handler(type: AcceptTime.self).get()
-                caller = try await ProcessAttestation.attest(channel, acceptedAtTicks: accepted.ticks)
+                let rules = runtime.configuration.rules
+                caller = try await ProcessAttestation.attest(channel, acceptedAtTicks: accepted.ticks) { uid, gid in
+                    HostRule.needsDigest(uid: uid, gid: gid, under: rules)
+                }
             } catch {
                 throw LocalRefusal(code: "invalid_request", message: "\(error)")
             }

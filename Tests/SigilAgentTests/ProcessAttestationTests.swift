@@ -40,7 +40,10 @@ import Testing
         """
 
     @Test func aChildProcessIsAttestedByItsExecutable() async throws {
-        try await RunningAgent.with(try .offline()) { agent in
+        // A rule for this user on another executable's hash: the caller's own is computed (and does not match).
+        let other = try HostRule(
+            id: "r0", identityAppId: AgentFixture.ordersIdentity.appId, selectors: [.uid(getuid()), .sha256(String(repeating: "0", count: 64))])
+        try await RunningAgent.with(try .offline(rules: [other])) { agent in
             let result = try await run(
                 .name("python3"), arguments: ["-c", Self.client, agent.endpoints.socket], output: .string(limit: 1 << 20), error: .string(limit: 1 << 16))
             let printed = try JSONParser.parseObject(Array(result.standardOutput.utf8))

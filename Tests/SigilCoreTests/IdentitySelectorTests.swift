@@ -94,6 +94,20 @@ import Testing
         #expect(throws: DirectoryRuleViolation.self) { try HostRule(id: "1", identityAppId: "a", selectors: []) }
     }
 
+    @Test func theExecutableIsHashedOnlyWhenARuleForTheUserLooksAtTheHash() throws {
+        let digest = String(repeating: "f", count: 64)
+        let rules = [
+            try HostRule(id: "1", identityAppId: "a", selectors: [.uid(1000)]),
+            try HostRule(id: "2", identityAppId: "b", selectors: [.uid(1001), .sha256(digest)]),
+            try HostRule(id: "3", identityAppId: "c", selectors: [.gid(50), .uid(1002), .sha256(digest)]),
+        ]
+        #expect(!HostRule.needsDigest(uid: 1000, gid: 1000, under: rules))
+        #expect(HostRule.needsDigest(uid: 1001, gid: 7, under: rules))
+        #expect(!HostRule.needsDigest(uid: 1002, gid: 7, under: rules), "every id selector must match")
+        #expect(HostRule.needsDigest(uid: 1002, gid: 50, under: rules))
+        #expect(!HostRule.needsDigest(uid: 4242, gid: 4242, under: rules), "a stranger costs no hashing")
+    }
+
     @Test func anIdentityHandedOutByRulesIsServedOnTheSocketOnly() throws {
         let config = configuration(rules: [try HostRule(id: "1", identityAppId: "orders-app", selectors: [.uid(1000)])])
         do {

@@ -169,6 +169,21 @@ public struct HostRule: Sendable, Equatable {
         try self.init(id: id, identityAppId: identityAppId, selectors: selectors)
     }
 
+    /// Whether some rule for a caller with `uid` and `gid` looks at the executable's hash: only
+    /// then is the executable worth hashing (every rule names a uid or gid, so others cannot match).
+    public static func needsDigest(uid: UInt32, gid: UInt32, under rules: [HostRule]) -> Bool {
+        rules.contains { rule in
+            rule.selectors.contains { if case .sha256 = $0 { true } else { false } }
+                && rule.selectors.allSatisfy { selector in
+                    switch selector {
+                    case .uid(let id): id == uid
+                    case .gid(let id): id == gid
+                    case .path, .sha256: true
+                    }
+                }
+        }
+    }
+
     /// The identities `caller` may hold under `rules`, each once, in rule order.
     public static func identities(for caller: CallerProcess, under rules: [HostRule]) -> [String] {
         var seen = Set<String>()

@@ -122,5 +122,5 @@ extension HostConfiguration {
 
 extension CallerProcess: CustomStringConvertible {
     /// "uid 1000, gid 1000, pid 42, path /usr/bin/app, sha256 HEX": what a rule can select on.
-    public var description: String { "uid \(uid), gid \(gid), pid \(pid), path \(path), sha256 \(sha256)" }
+    public var description: String { "uid \(uid), gid \(gid), pid \(pid), path \(path), sha256 \(sha256.isEmpty ? "not computed (no rule for this user looks at it)" : sha256)" }
 }
