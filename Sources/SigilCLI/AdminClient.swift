@@ -7,11 +7,24 @@ import SigilCore
 import SigilServer
 
 /// The CLI's saved connection: which server, which CA to trust, which admin key to sign with.
-/// Paths only; the key itself stays where the administrator keeps it.
+/// Paths only; the key itself stays where the administrator keeps it. The profile also keeps
+/// the token endpoint that discovery named, and the last admin access token until shortly before
+/// it expires (the file is 0600), so commands do not each sign in again and swamp the sign-in log.
 struct Profile: Codable {
     var server: String
     var caFile: String?
     var keyFile: String
+    /// The token endpoint from the server's discovery document (what the assertion's `aud` names).
+    var tokenEndpoint: String?
+    var accessToken: String?
+    /// Seconds since 1970.
+    var accessTokenExpiresOn: Double?
+
+    init(server: String, caFile: String?, keyFile: String) {
+        self.server = server
+        self.caFile = caFile
+        self.keyFile = keyFile
+    }
 
     /// `$SIGIL_PROFILE`, else `~/.config/sigil/profile.json`.
     static var path: String {
@@ -49,10 +62,14 @@ struct CLIError: Error, CustomStringConvertible {
 /// An HTTPS client of the admin API. It signs a short-lived `private_key_jwt` assertion with
 /// the admin key, trades it for an access token to the admin API, and sends that as a bearer token.
 final class AdminClient {
-    let profile: Profile
+    private(set) var profile: Profile {
+        didSet { profileChanged = true }
+    }
+    private var profileChanged = false
     let key: AdminKeyFile
     let http: HTTPClient
-    private var token: String?
+    /// A cached token is used until this long before it expires.
+    static let tokenRenewalMargin: TimeInterval = 120
 
     init(profile: Profile) throws {
         self.profile = profile
@@ -79,11 +96,27 @@ final class AdminClient {
 
     func shutdown() async { try? await http.shutdown() }
 
-    var tokenEndpoint: String { "\(profile.server)/\(key.tenantId)/oauth2/v2.0/token" }
+    /// The token endpoint as the server's discovery document names it (as the client libraries
+    /// find it), so the assertion's `aud` is right whatever host name the profile uses.
+    func tokenEndpoint() async throws -> String {
+        if let known = profile.tokenEndpoint { return known }
+        let url = "\(profile.server)/\(key.tenantId)/v2.0/.well-known/openid-configuration"
+        let (status, body) = try await send("GET", url: url, body: nil, contentType: nil, bearer: nil)
+        guard status == 200, let endpoint = (try? JSONParser.parseObject(Array(body)))?["token_endpoint"]?.stringValue else {
+            throw CLIError("\(profile.server) has no discovery document for tenant \(key.tenantId) (HTTP \(status)); is it the Sigil server the admin key belongs to?")
+        }
+        profile.tokenEndpoint = endpoint
+        return endpoint
+    }
 
-    /// An access token for the admin API.
+    /// An access token for the admin API: the profile's while it has a while to live, else a new one.
     func accessToken() async throws -> String {
-        if let token { return token }
+        if let token = profile.accessToken, let expiresOn = profile.accessTokenExpiresOn,
+            expiresOn - Self.tokenRenewalMargin > Date().timeIntervalSince1970
+        {
+            return token
+        }
+        let tokenEndpoint = try await tokenEndpoint()
         let now = Int64(Date().timeIntervalSince1970)
         let claims: [String: JSONValue] = [
             "iss": .string(key.clientId), "sub": .string(key.clientId), "aud": .string(tokenEndpoint),
@@ -106,8 +139,14 @@ final class AdminClient {
             let reason = object["error_description"]?.stringValue ?? "HTTP \(status)"
             throw CLIError("cannot sign in to \(profile.server): \(reason)")
         }
-        self.token = token
+        profile.accessToken = token
+        profile.accessTokenExpiresOn = Double(now) + Double(object["expires_in"]?.integerValue ?? 0)
         return token
+    }
+
+    /// Saves the profile (0600) when this client learned something new: a token, the endpoint.
+    func saveProfile() {
+        if profileChanged { try? profile.save() }
     }
 
     /// Calls the admin API; returns the parsed JSON body, or throws the server's error message.
@@ -115,9 +154,16 @@ final class AdminClient {
     func call(_ method: String, _ path: String, json: JSONValue? = nil, query: [(String, String)] = []) async throws -> JSONValue {
         var url = "\(profile.server)/admin/v1/\(path)"
         if !query.isEmpty { url += "?" + FormParameters.encode(query) }
-        let (status, body) = try await send(
+        var (status, body) = try await send(
             method, url: url, body: json.map { Data($0.serialized().utf8) }, contentType: json == nil ? nil : "application/json",
             bearer: try await accessToken())
+        if status == 401, profile.accessToken != nil {
+            // The cached token no longer works (keys rotated, server reset): sign in once more.
+            profile.accessToken = nil
+            (status, body) = try await send(
+                method, url: url, body: json.map { Data($0.serialized().utf8) }, contentType: json == nil ? nil : "application/json",
+                bearer: try await accessToken())
+        }
         let parsed = body.isEmpty ? JSONValue.null : ((try? JSONParser.parse(Array(body))) ?? .null)
         guard (200..<300).contains(status) else {
             let message = parsed.objectValue?["error"]?.objectValue?["message"]?.stringValue ?? "HTTP \(status)"
@@ -150,9 +196,11 @@ func withAdminClient<T>(_ body: (AdminClient) async throws -> T) async throws ->
     let client = try AdminClient(profile: try Profile.load())
     do {
         let result = try await body(client)
+        client.saveProfile()
         await client.shutdown()
         return result
     } catch {
+        client.saveProfile()
         await client.shutdown()
         throw error
     }

@@ -2,12 +2,14 @@ import ArgumentParser
 import Foundation
 @_exported import SigilCommandLine
 import SigilAgentCommand
+import SigilCore
 
 /// `sigil`: the server, the admin CLI, the host agent and the secret scanner, in one executable.
 public struct SigilCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "sigil",
         abstract: "Sigil: workload identities without shared secrets.",
+        version: SigilVersion.current,
         subcommands: [
             Serve.self, Login.self, App.self, ManagedIdentity.self, Host.self, Issuer.self, Agent.self, Logs.self, Keys.self, Risk.self,
             Scan.self,

@@ -186,9 +186,11 @@ public final class SigilServer: Sendable {
             try await group.run()
         } catch {
             await store.close()
+            logger.error("sigil serve stopped on an error: \(error)")
             throw error
         }
         await store.close()
+        logger.notice("sigil serve stopped: requests in flight finished, the store is closed")
     }
 }
 

@@ -127,3 +127,47 @@ def test_a_second_server_on_the_same_sqlite_store_is_refused(sigil, tmp_path):
     result = cli.run("serve", "--data", str(sigil.data_dir), "--listen", "127.0.0.1:0", check=False, timeout=30)
     assert result.returncode != 0
     assert "another sigil process is serving the SQLite store" in result.stderr, result.stderr
+
+
+def test_login_by_another_host_name_and_the_token_is_reused(sigil, tmp_path):
+    """`sigil login --server https://localhost:PORT` works: the token endpoint comes from
+    discovery, not from the URL typed. Later commands reuse the cached admin token (the profile
+    is 0600), so they add no sign-ins of their own."""
+    cli = SigilCli(tmp_path / "profile.json", binary=sigil.binary)
+    cli.run("login", "--server", f"https://localhost:{sigil.port}", "--ca", sigil.ca_file, "--key", sigil.admin_key_file)
+    assert (tmp_path / "profile.json").stat().st_mode & 0o777 == 0o600
+    admin = json.loads(open(sigil.admin_key_file).read())["clientId"]
+
+    def admin_sign_ins() -> int:
+        return len([e for e in cli.json("logs", "signins", "--app", admin, "--top", "1000")["value"]])
+
+    before = admin_sign_ins()
+    for _ in range(3):
+        cli.run("app", "list")
+    assert admin_sign_ins() == before, "each CLI command signed in again"
+
+
+def test_logs_take_names_and_the_audit_shows_them(cli, sigil):
+    name = f"cli-logs-{uuid.uuid4().hex[:6]}"
+    cli.run("app", "create", name)
+    secret = cli.json("app", "secret", "add", name)["secretText"]
+    app = cli.json("app", "show", name)
+    r = requests.post(sigil.token_endpoint, timeout=10, data={
+        "grant_type": "client_credentials", "client_id": app["appId"], "client_secret": secret, "scope": "api://sigil-admin/.default"})
+    assert r.status_code in (200, 400), r.text
+    by_name = cli.json("logs", "signins", "--app", name)["value"]
+    assert by_name and all(e["appId"] == app["appId"] for e in by_name)
+    audit = cli.json("logs", "audit", "--app", name)["value"]
+    assert {e["activityDisplayName"] for e in audit} >= {"application.create", "application.passwordCredential.add"}
+    rows = cli.run("logs", "audit", "--app", name).stdout.splitlines()
+    assert any(f"{name} ({app['objectId']})" in row for row in rows[1:]), rows[:3]
+    assert "no application or managed identity 'no-such-app'" in fails(cli, "logs", "signins", "--app", "no-such-app")
+
+
+def test_version_and_a_log_line_at_shutdown(start_server, sigil_bin):
+    import subprocess
+    version = subprocess.run([sigil_bin, "--version"], capture_output=True, text=True, timeout=30)
+    assert version.returncode == 0 and version.stdout.strip().count(".") == 2, version
+    server = start_server(name="shutdown-line")
+    assert server.stop() == 0
+    assert "sigil serve stopped: requests in flight finished, the store is closed" in server.stderr_text()

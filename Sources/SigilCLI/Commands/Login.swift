@@ -35,7 +35,7 @@ struct Login: AsyncParsableCommand {
                 await client.shutdown()
                 throw error
             }
-            try profile.save()
+            try client.profile.save()
             if output.json { Output.json(tenant) } else {
                 print("Signed in to \(trimmed) as \(client.key.clientId), tenant \(tenant["id"].text). Profile: \(Profile.path)")
             }

@@ -6,19 +6,38 @@ struct Logs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Read the sign-in and audit logs.", subcommands: [SignIns.self, Audit.self])
 
     struct Filters: ParsableArguments {
-        @Option(help: "Only this application (appId; for audit, the target's objectId).") var app: String?
+        @Option(help: "Only this application or managed identity: its name, appId or objectId.") var app: String?
         @Option(help: "success or failure.") var result: String?
         @Option(help: "From this time: ISO-8601 date-time, or a duration ago such as PT1H or P7D.") var since: String?
         @Option(help: "Before this time (same forms as --since).") var until: String?
         @Option(help: "At most this many entries (1–1000).") var top = 50
 
-        func query() throws -> [(String, String)] {
+        /// The query for the log API. `--app` is resolved to what the log records: the appId for
+        /// sign-ins, the object's id for audit events (an unknown UUID is taken as it is, so the
+        /// history of a deleted app can still be read).
+        func query(_ client: AdminClient, audit: Bool) async throws -> [(String, String)] {
             var query: [(String, String)] = [("top", String(top))]
-            if let app { query.append(("appId", app)) }
+            if let app { query.append(("appId", try await Self.resolve(app, client, audit: audit))) }
             if let result { query.append(("result", result)) }
             if let since { query.append(("since", try Self.time(since, "--since"))) }
             if let until { query.append(("until", try Self.time(until, "--until"))) }
             return query
+        }
+
+        static func resolve(_ reference: String, _ client: AdminClient, audit: Bool) async throws -> String {
+            for (collection, isIdentity) in [(App.path(reference), false), (ManagedIdentity.path(reference), true)] {
+                do {
+                    let found = try await client.call("GET", collection)
+                    // Audit events name an application by its objectId, a managed identity by the id the API shows.
+                    return audit ? (isIdentity ? found["id"].text : found["objectId"].text) : found["appId"].text
+                } catch let error as CLIError where error.description.hasPrefix("No ") {
+                    continue
+                }
+            }
+            guard UUID(uuidString: reference) != nil else {
+                throw CLIError("no application or managed identity '\(reference)' (give its name, appId or objectId)")
+            }
+            return reference
         }
 
         static func time(_ text: String, _ option: String) throws -> String {
@@ -46,7 +65,7 @@ struct Logs: AsyncParsableCommand {
 
         func run() async throws {
             try await runAdmin { client in
-                let logs = try await client.call("GET", "signInLogs", query: try filters.query())
+                let logs = try await client.call("GET", "signInLogs", query: try await filters.query(client, audit: false))
                 if output.json { return Output.json(logs) }
                 Output.table(
                     ["TIME", "APP", "CREDENTIAL", "VIA", "RESOURCE", "IP", "RESULT"],
@@ -62,18 +81,30 @@ struct Logs: AsyncParsableCommand {
 
     struct Audit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Admin changes, newest first.")
+
+        /// id → name of the tenant's applications, managed identities and hosts, for the TARGET column.
+        static func names(_ client: AdminClient) async throws -> [String: String] {
+            var names: [String: String] = [:]
+            for app in try await client.call("GET", "applications")["value"].arrayValue ?? [] { names[app["objectId"].text] = app["displayName"].text }
+            for identity in try await client.call("GET", "managedIdentities")["value"].arrayValue ?? [] { names[identity["id"].text] = identity["displayName"].text }
+            for host in try await client.call("GET", "hosts")["value"].arrayValue ?? [] { names[host["id"].text] = host["name"].text }
+            return names
+        }
+
         @OptionGroup var filters: Filters
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
             try await runAdmin { client in
-                let logs = try await client.call("GET", "auditLogs", query: try filters.query())
+                let logs = try await client.call("GET", "auditLogs", query: try await filters.query(client, audit: true))
                 if output.json { return Output.json(logs) }
+                let names = try await Audit.names(client)
                 Output.table(
                     ["TIME", "ACTOR", "ACTION", "TARGET", "RESULT"],
                     (logs["value"].arrayValue ?? []).map { event in
-                        [event["activityDateTime"].text, event["initiatedBy"]["displayName"].text, event["activityDisplayName"].text,
-                            event["targetResources"].arrayValue?.first?["id"].text ?? "-", event["result"].text]
+                        let target = event["targetResources"].arrayValue?.first?["id"].text ?? "-"
+                        return [event["activityDateTime"].text, event["initiatedBy"]["displayName"].text, event["activityDisplayName"].text,
+                            names[target].map { "\($0) (\(target))" } ?? target, event["result"].text]
                     })
             }
         }

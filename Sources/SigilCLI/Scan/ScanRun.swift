@@ -252,8 +252,3 @@ final class Progress: Sendable {
         FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
     }
 }
-
-/// The version printed in SARIF output.
-enum SigilVersion {
-    static let current = "0.1.0"
-}
