@@ -171,3 +171,24 @@ def test_version_and_a_log_line_at_shutdown(start_server, sigil_bin):
     server = start_server(name="shutdown-line")
     assert server.stop() == 0
     assert "sigil serve stopped: requests in flight finished, the store is closed" in server.stderr_text()
+
+
+def test_certificate_files_are_read_as_users_have_them(cli, tmp_path):
+    """A DER certificate and a combined key-and-certificate PEM are accepted (the private key is
+    never sent); a private key alone gets one line saying what to pass instead."""
+    from helpers import make_certificate
+
+    name = f"cli-certs-{uuid.uuid4().hex[:6]}"
+    cli.run("app", "create", name)
+    made = make_certificate(tmp_path, "c1")
+    der = tmp_path / "c1.der"
+    der.write_bytes(made.der)
+    assert cli.json("app", "cert", "add", name, "--cert", str(der))["type"] == "AsymmetricX509Cert"
+    other = make_certificate(tmp_path, "c2")
+    assert cli.json("app", "cert", "add", name, "--cert", str(other.combined_file))["type"] == "AsymmetricX509Cert"
+
+    key_only = tmp_path / "key.pem"
+    key_only.write_text(made.key_pem)
+    assert "is a private key; pass the certificate" in fails(cli, "app", "cert", "add", name, "--cert", str(key_only))
+
+    assert len(cli.json("app", "show", name)["keyCredentials"]) == 2
