@@ -34,15 +34,22 @@ public enum HookInstaller {
     /// Marks a hook file as ours, so a reinstall may replace it.
     static let marker = "# Installed by `sigil scan hook install`."
 
-    /// Installs the hook; returns its path.
-    public static func install(_ kind: Kind, repository: String?, executable: String, force: Bool) async throws -> String {
-        let git = GitSource(scanner: SecretScanner(), repository: repository)
-        let hooks: String
+    /// The repository's hooks folder.
+    static func hooksFolder(_ git: GitSource, repository: String?) async throws -> String {
         do {
-            hooks = try await git.output(["rev-parse", "--path-format=absolute", "--git-path", "hooks"]).trimmingCharacters(in: .whitespacesAndNewlines)
+            return try await git.output(["rev-parse", "--path-format=absolute", "--git-path", "hooks"]).trimmingCharacters(in: .whitespacesAndNewlines)
         } catch let failure as GitSource.Failure {
             throw Failure(description: "\(repository ?? "this folder") is not a git repository (\(failure.description))")
         }
+    }
+
+    /// Installs the hook; returns its path. The hook runs the `sigil` on `PATH`, else the one at
+    /// `executable` (where the installing `sigil` was), so a rebuilt, moved or upgraded `sigil`
+    /// keeps working; with neither it blocks and says what is missing (a hook that let commits
+    /// through unscanned would fail open).
+    public static func install(_ kind: Kind, repository: String?, executable: String, force: Bool) async throws -> String {
+        let git = GitSource(scanner: SecretScanner(), repository: repository)
+        let hooks = try await hooksFolder(git, repository: repository)
         if kind == .preReceive {
             _ = try await git.output(["config", "receive.advertisePushOptions", "true"])
         }
@@ -51,16 +58,44 @@ public enum HookInstaller {
         if let existing = try? String(contentsOfFile: path, encoding: .utf8), !existing.contains(marker), !force {
             throw Failure(description: "\(path) already exists and is not Sigil's; add the line `\(executable) \(kind.scanArguments)` to it yourself, or pass --force to replace it")
         }
+        let quoted = "'" + executable.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        // The path inside the message's double quotes: nothing in it may expand.
+        let shown = executable.reduce(into: "") { text, character in
+            if "\\\"$`".contains(character) { text.append("\\") }
+            text.append(character)
+        }
         let script = """
             #!/bin/sh
             \(marker)
             # It blocks secrets; to go ahead anyway, give a reason: \(kind.bypassHint)
-            exec '\(executable.replacingOccurrences(of: "'", with: "'\\''"))' \(kind.scanArguments)
+            # Remove it with `sigil scan hook uninstall --\(kind.rawValue)`.
+            if command -v sigil >/dev/null 2>&1; then exec sigil \(kind.scanArguments); fi
+            if [ -x \(quoted) ]; then exec \(quoted) \(kind.scanArguments); fi
+            echo "sigil scan: no sigil on PATH, nor at \(shown);" \\
+                "install sigil (or put it on PATH), or remove this hook with: sigil scan hook uninstall --\(kind.rawValue)" >&2
+            exit 2
 
             """
         try Data(script.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         guard chmod(path, 0o755) == 0 else {
             throw Failure(description: "cannot make \(path) executable: \(String(cString: strerror(errno)))")
+        }
+        return path
+    }
+
+    /// Removes the hook if Sigil wrote it; returns its path, or nil when there was none. A hook
+    /// someone else wrote is left alone.
+    public static func uninstall(_ kind: Kind, repository: String?) async throws -> String? {
+        let git = GitSource(scanner: SecretScanner(), repository: repository)
+        let path = try await hooksFolder(git, repository: repository) + "/" + kind.rawValue
+        guard let existing = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        guard existing.contains(marker) else {
+            throw Failure(description: "\(path) is not Sigil's hook; leaving it (remove Sigil's line from it yourself)")
+        }
+        do {
+            try FileManager.default.removeItem(atPath: path)
+        } catch {
+            throw Failure(description: "cannot remove \(path): \(error.localizedDescription)")
         }
         return path
     }

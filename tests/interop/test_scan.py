@@ -727,6 +727,45 @@ def test_hook_install_refuses_a_foreign_hook_without_force(tmp_path):
     assert "scan --staged" in hook.read_text()
 
 
+def test_hook_finds_sigil_on_path_and_says_what_is_missing_without_it(tmp_path):
+    """The hook does not depend on the build folder it was installed from: a moved or deleted
+    `sigil` is found on PATH; with none at all the commit is blocked with what to do."""
+    repo = Git.init(tmp_path / "repo")
+    repo.commit_file("README.md", "# service\n", "initial")
+    moved = tmp_path / "installed" / "sigil"
+    moved.parent.mkdir()
+    shutil.copy2(SIGIL_BIN, moved)
+    p = subprocess.run([str(moved), "scan", "hook", "install", "--repository", str(repo.path)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    moved.unlink()   # a clean, a moved clone, a release build: the installing binary is gone
+    repo.write("notes.txt", "nothing secret\n")
+    repo("add", "notes.txt")
+    no_sigil_path = "/usr/bin:/bin"
+    blocked = repo.run("commit", "-m", "notes", check=False, env={"PATH": no_sigil_path})
+    assert blocked.returncode != 0, blocked
+    assert "no sigil on PATH" in blocked.stderr and "sigil scan hook uninstall" in blocked.stderr, blocked.stderr
+    on_path = tmp_path / "bin"
+    on_path.mkdir()
+    (on_path / "sigil").symlink_to(SIGIL_BIN)
+    done = repo.run("commit", "-m", "notes", check=False, env={"PATH": f"{on_path}:{no_sigil_path}"})
+    assert done.returncode == 0, done.stderr
+
+
+def test_hook_uninstall_removes_only_sigils_hook(tmp_path):
+    repo = Git.init(tmp_path / "repo")
+    install_hook(repo.path, "pre-push")
+    result = run_sigil("scan", "hook", "uninstall", "--pre-push", "--repository", str(repo.path))
+    assert result.returncode == 0 and "Removed the pre-push hook" in result.stdout, result.describe()
+    assert not hook_path(repo.path, "pre-push").exists()
+    again = run_sigil("scan", "hook", "uninstall", "--pre-push", "--repository", str(repo.path))
+    assert again.returncode == 0 and "No pre-push hook to remove" in again.stdout, again.describe()
+    foreign = hook_path(repo.path, "pre-commit")
+    foreign.write_text("#!/bin/sh\necho lint\n")
+    refused = run_sigil("scan", "hook", "uninstall", "--repository", str(repo.path))
+    assert refused.returncode == 2 and "is not Sigil's hook" in refused.stderr, refused.describe()
+    assert foreign.read_text() == "#!/bin/sh\necho lint\n"
+
+
 def test_hook_install_outside_a_repository_fails(tmp_path):
     result = run_sigil("scan", "hook", "install", "--repository", str(tmp_path))
     assert result.returncode == 2, result.describe()

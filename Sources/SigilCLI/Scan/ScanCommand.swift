@@ -90,19 +90,16 @@ extension Scan {
 }
 
 extension Scan {
-    /// `sigil scan hook install`.
+    /// `sigil scan hook install|uninstall`.
     struct Hook: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Git hooks that block secrets.", subcommands: [Install.self])
+        static let configuration = CommandConfiguration(abstract: "Git hooks that block secrets.", subcommands: [Install.self, Uninstall.self])
 
-        struct Install: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(
-                abstract: "Install a pre-commit (default), pre-push or pre-receive hook in a repository.")
-
-            @Flag(help: "Block commits that add secrets (default).") var preCommit = false
-            @Flag(help: "Block pushes of commits that add secrets.") var prePush = false
-            @Flag(help: "On a git server's bare repository: block pushes that add secrets.") var preReceive = false
+        /// Which hook: pre-commit unless told otherwise.
+        struct Which: ParsableArguments {
+            @Flag(help: "The pre-commit hook (default).") var preCommit = false
+            @Flag(help: "The pre-push hook.") var prePush = false
+            @Flag(help: "The pre-receive hook of a git server's bare repository.") var preReceive = false
             @Option(help: "The repository (default: the current folder).") var repository: String?
-            @Flag(help: "Replace an existing hook that Sigil did not write.") var force = false
 
             func validate() throws {
                 guard [preCommit, prePush, preReceive].filter({ $0 }).count <= 1 else {
@@ -110,10 +107,38 @@ extension Scan {
                 }
             }
 
+            var kind: HookInstaller.Kind { prePush ? .prePush : preReceive ? .preReceive : .preCommit }
+        }
+
+        struct Uninstall: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Remove a hook that `sigil scan hook install` wrote (never another).")
+            @OptionGroup var which: Which
+
             func run() async throws {
-                let kind: HookInstaller.Kind = prePush ? .prePush : preReceive ? .preReceive : .preCommit
                 do {
-                    let path = try await HookInstaller.install(kind, repository: repository, executable: Self.executablePath, force: force)
+                    if let path = try await HookInstaller.uninstall(which.kind, repository: which.repository) {
+                        print("Removed the \(which.kind.rawValue) hook: \(path)")
+                    } else {
+                        print("No \(which.kind.rawValue) hook to remove.")
+                    }
+                } catch {
+                    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                    throw ExitCode(2)
+                }
+            }
+        }
+
+        struct Install: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Install a pre-commit (default), pre-push or pre-receive hook in a repository.")
+
+            @OptionGroup var which: Which
+            @Flag(help: "Replace an existing hook that Sigil did not write.") var force = false
+
+            func run() async throws {
+                let kind = which.kind
+                do {
+                    let path = try await HookInstaller.install(kind, repository: which.repository, executable: Self.executablePath, force: force)
                     print("Installed the \(kind.rawValue) hook: \(path)")
                     print("To go ahead past a block, give a reason: \(kind.bypassHint)")
                 } catch {
