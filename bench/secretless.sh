@@ -23,7 +23,7 @@ trap cleanup EXIT
 
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
-.venv/bin/pip install --quiet --disable-pip-version-check -r tests/interop/requirements.txt
+.venv/bin/pip install --quiet --disable-pip-version-check -r Tests/Interop/requirements.txt
 echo "building release…" >&2
 swift build -c release --product sigil >&2
 swift build -c release --product sigil-bench >&2
@@ -48,7 +48,7 @@ client=$("$sigil" app show bench-client --json | python3 -c 'import json,sys; pr
 
 # The external issuer: a real HTTPS OIDC issuer on loopback, trusted with its CA; one token,
 # presented on every request (external tokens may be reused, as Kubernetes and CI tokens are).
-.venv/bin/python tests/interop/oidc_issuer.py --serve --token-file "$work/external.jwt" --ca-file "$work/issuer-ca.pem" \
+.venv/bin/python Tests/Interop/oidc_issuer.py --serve --token-file "$work/external.jwt" --ca-file "$work/issuer-ca.pem" \
     --sub "system:serviceaccount:bench:client" --alg ES256 >"$work/issuer.out" &
 pids+=($!)
 for _ in $(seq 100); do grep -q "^issuer " "$work/issuer.out" && break; sleep 0.2; done

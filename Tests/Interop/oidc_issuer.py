@@ -7,7 +7,7 @@ gets, so a test can tell how often Sigil fetched something, or that it never con
 
 Standalone, for benchmarks:
 
-    python tests/interop/oidc_issuer.py --serve --token-file F --ca-file C --sub S [--aud A]
+    python Tests/Interop/oidc_issuer.py --serve --token-file F --ca-file C --sub S [--aud A]
 
 prints `issuer URL` on stdout, writes a 1-hour token to F and the CA certificate to C, and
 serves until killed.
