@@ -186,7 +186,26 @@ final class AdminClient {
         } catch let error as CLIError {
             throw error
         } catch {
-            throw CLIError("cannot reach \(profile.server): \(error)")
+            throw CLIError("cannot reach \(profile.server): \(Self.describe(error))")
+        }
+    }
+
+    /// A network failure in a few words a user can act on: no errno numbers, no type names.
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case let error as NIOSSLError:
+            if case .handshakeFailed = error, "\(error)".contains("CERTIFICATE_VERIFY_FAILED") {
+                return "its TLS certificate is not trusted; pass --ca FILE with the CA that signed it (the server's data folder has it as tls/ca.pem)"
+            }
+            return "the TLS handshake failed"
+        case let error as IOError:
+            return String(cString: strerror(error.errnoCode)).lowercased()
+        case let error as HTTPClientError where error == .connectTimeout:
+            return "no connection within the timeout"
+        case let error as HTTPClientError where error == .readTimeout || error == .deadlineExceeded:
+            return "the server did not answer in time"
+        default:
+            return "\(error)".contains("Connection refused") ? "connection refused" : "\(error)"
         }
     }
 }

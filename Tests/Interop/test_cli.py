@@ -192,3 +192,21 @@ def test_certificate_files_are_read_as_users_have_them(cli, tmp_path):
     assert "is a private key; pass the certificate" in fails(cli, "app", "cert", "add", name, "--cert", str(key_only))
 
     assert len(cli.json("app", "show", name)["keyCredentials"]) == 2
+
+
+def test_network_failures_say_what_to_do(sigil, tmp_path):
+    """A server that is not there, and one whose certificate the CLI does not trust: one line each,
+    no errno numbers or library type names, balanced parentheses."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    profile = tmp_path / "down.json"
+    profile.write_text(json.dumps({"server": f"https://127.0.0.1:{closed_port}", "keyFile": sigil.admin_key_file, "caFile": sigil.ca_file}))
+    down = fails(SigilCli(profile, binary=sigil.binary), "app", "list")
+    assert down == f"error: cannot reach https://127.0.0.1:{closed_port}: connection refused", down
+
+    untrusted = SigilCli(tmp_path / "untrusted.json", binary=sigil.binary)
+    message = fails(untrusted, "login", "--server", sigil.base_url, "--key", sigil.admin_key_file)
+    assert "pass --ca FILE" in message and "errno" not in message and "BoringSSL" not in message, message
+    assert message.count("(") == message.count(")"), message
