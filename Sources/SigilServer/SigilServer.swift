@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 import Synchronization
@@ -58,10 +59,15 @@ public final class SigilServer: Sendable {
 
     /// Opens the data folder and store, bootstraps the default tenant and the signing keys.
     public static func prepare(_ configuration: ServerConfiguration, logger: Logger) async throws -> SigilServer {
-        let folder = try DataFolder(path: configuration.dataPath)
         guard (configuration.tlsCertificatePath == nil) == (configuration.tlsKeyPath == nil) else {
             throw ServerError.configuration("--tls-cert and --tls-key go together")
         }
+        // What can be checked without touching anything comes first: a refusal leaves no data folder behind.
+        try await Self.checkListenAddress(host: configuration.host, port: configuration.port)
+        if let certificate = configuration.tlsCertificatePath, let key = configuration.tlsKeyPath {
+            try TLSFiles.checkPair(certificate: certificate, key: key)
+        }
+        let folder = try DataFolder(path: configuration.dataPath)
         // The store first: it refuses a second process on an SQLite file before anything else
         // in the data folder is touched.
         let location = StoreLocation(argument: configuration.database ?? folder.path("sigil.sqlite"))
@@ -102,6 +108,19 @@ public final class SigilServer: Sendable {
         self.tls = tls
         self.tenantCreated = tenantCreated
         self.logger = logger
+    }
+
+    /// Refuses an address another process already listens on (or that this host cannot bind).
+    static func checkListenAddress(host: String, port: Int) async throws {
+        guard port != 0 else { return }
+        do {
+            let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: host, port: port).get()
+            try await channel.close()
+        } catch {
+            throw ServerError.configuration("\(host):\(port) cannot be listened on (\(error is IOError ? String(cString: strerror((error as! IOError).errnoCode)).lowercased() : "\(error)")); another process may have it: choose another with --listen HOST:PORT")
+        }
     }
 
     /// The key-encryption key: `SIGIL_KEK` (base64) when set, else `DATA/kek` (created 0600).

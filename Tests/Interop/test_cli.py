@@ -210,3 +210,27 @@ def test_network_failures_say_what_to_do(sigil, tmp_path):
     message = fails(untrusted, "login", "--server", sigil.base_url, "--key", sigil.admin_key_file)
     assert "pass --ca FILE" in message and "errno" not in message and "BoringSSL" not in message, message
     assert message.count("(") == message.count(")"), message
+
+
+def test_serve_refuses_a_busy_port_and_a_mismatched_key_before_touching_the_data_folder(sigil_bin, tmp_path):
+    import socket
+    import subprocess
+    from helpers import make_certificate
+
+    def serve(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sigil_bin, "serve", "--data", str(tmp_path / "data"), *args], capture_output=True, text=True, timeout=60)
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        refused = serve("--listen", f"127.0.0.1:{port}")
+    assert refused.returncode != 0 and f"127.0.0.1:{port} cannot be listened on" in refused.stderr, refused.stderr
+    assert not (tmp_path / "data").exists()
+
+    one, other = make_certificate(tmp_path / "tls", "one"), make_certificate(tmp_path / "tls", "other")
+    wrong_key = tmp_path / "tls" / "other.key.pem"
+    wrong_key.write_text(other.key_pem)
+    mismatched = serve("--listen", "127.0.0.1:0", "--tls-cert", str(one.cert_file), "--tls-key", str(wrong_key))
+    assert mismatched.returncode != 0 and "does not match --tls-cert" in mismatched.stderr, mismatched.stderr
+    assert not (tmp_path / "data").exists()
