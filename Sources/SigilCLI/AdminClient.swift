@@ -56,7 +56,12 @@ struct Profile: Codable {
 /// A one-line error for the user; the CLI prints it and exits non-zero.
 struct CLIError: Error, CustomStringConvertible {
     let description: String
-    init(_ description: String) { self.description = description }
+    /// The server could not be reached at all (as opposed to answering with a refusal).
+    var unreachable = false
+    init(_ description: String, unreachable: Bool = false) {
+        self.description = description
+        self.unreachable = unreachable
+    }
 }
 
 /// An HTTPS client of the admin API. It signs a short-lived `private_key_jwt` assertion with
@@ -186,7 +191,7 @@ final class AdminClient {
         } catch let error as CLIError {
             throw error
         } catch {
-            throw CLIError("cannot reach \(profile.server): \(Self.describe(error))")
+            throw CLIError("cannot reach \(profile.server): \(Self.describe(error))", unreachable: true)
         }
     }
 
@@ -215,6 +220,7 @@ func withAdminClient<T>(_ body: (AdminClient) async throws -> T) async throws ->
     let client = try AdminClient(profile: try Profile.load())
     do {
         let result = try await body(client)
+        await PendingBypasses.send(with: client)
         client.saveProfile()
         await client.shutdown()
         return result

@@ -50,6 +50,18 @@ extension AdminClient {
     /// (`secretScan.bypass`, target the repository). `reason` is required (1–512 characters);
     /// 1–1,000 findings. Returns the audit event's id.
     func recordScanBypass(reason: String, repository: String, ref: String?, findings: [ScanBypass.Finding]) async throws -> String {
+        try await recordScanBypass(Self.scanBypassBody(reason: reason, repository: repository, ref: ref, findings: findings))
+    }
+
+    /// Sends one `scanBypasses` body; returns the audit event's id.
+    func recordScanBypass(_ body: JSONValue) async throws -> String {
+        guard let id = try await call("POST", "scanBypasses", json: body)["id"].stringValue else {
+            throw CLIError("the server answered the bypass record in an unexpected shape")
+        }
+        return id
+    }
+
+    static func scanBypassBody(reason: String, repository: String, ref: String?, findings: [ScanBypass.Finding]) -> JSONValue {
         var body: [String: JSONValue] = [
             "reason": .string(reason), "repository": .string(repository),
             "findings": .array(findings.map { finding in
@@ -62,9 +74,46 @@ extension AdminClient {
             }),
         ]
         if let ref { body["ref"] = .string(ref) }
-        guard let id = try await call("POST", "scanBypasses", json: .object(body))["id"].stringValue else {
-            throw CLIError("the server answered the bypass record in an unexpected shape")
+        return .object(body)
+    }
+}
+
+/// Bypasses that could not be recorded because the server was unreachable, kept beside the
+/// profile (0600) with their reason, repository, refs and findings (with their commits), and sent
+/// at the next admin call that reaches the server. Nothing is lost while a server is down.
+enum PendingBypasses {
+    static var path: String { URL(fileURLWithPath: Profile.path).deletingLastPathComponent().appendingPathComponent("pending-bypasses.json").path }
+
+    static func load() -> [JSONValue] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        return (try? JSONParser.parse(Array(data)))?.arrayValue ?? []
+    }
+
+    /// Keeps `body` for later.
+    static func queue(_ body: JSONValue) throws {
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try AtomicFile.write(path, JSONValue.array(load() + [body]).serialized(), mode: 0o600)
+    }
+
+    /// Sends what is queued, oldest first; keeps what the server did not take.
+    static func send(with client: AdminClient) async {
+        let pending = load()
+        guard !pending.isEmpty else { return }
+        var left: [JSONValue] = []
+        for body in pending {
+            do {
+                _ = try await client.recordScanBypass(body)
+            } catch let error as CLIError where error.unreachable {
+                left.append(body)
+            } catch {
+                // Refused as it stands (the server said why): keeping it would retry it forever.
+                FileHandle.standardError.write(Data("warning: a queued scan bypass was refused and dropped: \(error)\n".utf8))
+            }
         }
-        return id
+        if left.isEmpty {
+            try? FileManager.default.removeItem(atPath: path)
+        } else {
+            try? AtomicFile.write(path, JSONValue.array(left).serialized(), mode: 0o600)
+        }
     }
 }

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SIGIL_BIN
+from conftest import SIGIL_BIN, SigilCli
 from scan_support import (ALICE, BOB, Git, assert_not_leaked, aws_key_id, custom_token, expected_redaction,
                           findings_by, git_env, github_pat, hook_path, one_finding, password, private_key_pem,
                           scan, scan_json, sigil_secret, slack_bot_token, run_sigil)
@@ -764,6 +764,38 @@ def test_hook_uninstall_removes_only_sigils_hook(tmp_path):
     refused = run_sigil("scan", "hook", "uninstall", "--repository", str(repo.path))
     assert refused.returncode == 2 and "is not Sigil's hook" in refused.stderr, refused.describe()
     assert foreign.read_text() == "#!/bin/sh\necho lint\n"
+
+
+def test_a_bypass_made_while_the_server_is_down_is_queued_and_sent_later(sigil, tmp_path):
+    import socket
+    profile = tmp_path / "profile.json"
+    cli = SigilCli(profile, binary=sigil.binary)
+    cli.login(sigil)
+    live = json.loads(profile.read_text())
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    down = {k: v for k, v in live.items() if k not in ("tokenEndpoint", "accessToken", "accessTokenExpiresOn")}
+    down["server"] = f"https://127.0.0.1:{closed}"
+    profile.write_text(json.dumps(down))
+
+    repo = Git.init(tmp_path / "repo")
+    repo.commit_file("README.md", "# service\n", "initial")
+    install_hook(repo.path, "pre-commit")
+    repo.write("app/settings.py", f"TOKEN = '{github_pat()}'\n")
+    repo("add", "app/settings.py")
+    reason = f"fixture for a parser test {os.getpid()}"
+    p = repo.run("commit", "-m", "settings", check=False, env={"SIGIL_SCAN_BYPASS": reason, "SIGIL_PROFILE": str(profile)})
+    assert p.returncode == 0, p.stderr
+    queue = tmp_path / "pending-bypasses.json"
+    assert "the bypass is queued" in p.stderr and queue.exists(), p.stderr
+    assert queue.stat().st_mode & 0o777 == 0o600
+
+    profile.write_text(json.dumps(live))
+    cli.run("app", "list")   # the next command that reaches the server sends it
+    assert not queue.exists()
+    events = cli.json("logs", "audit", "--top", "100")["value"]
+    assert any(e["activityDisplayName"] == "secretScan.bypass" and reason in json.dumps(e) for e in events)
 
 
 def test_hook_install_outside_a_repository_fails(tmp_path):

@@ -168,12 +168,16 @@ struct ScanRun {
         let findings = report.findings.prefix(ScanBypass.maximumFindings).map {
             ScanBypass.Finding(rule: $0.rule.id, file: $0.file, line: $0.line, fingerprint: $0.fingerprint, commit: $0.commit?.id)
         }
+        let body = AdminClient.scanBypassBody(reason: reason, repository: repositoryName, ref: refs.isEmpty ? nil : refs.joined(separator: ","), findings: findings)
         do {
-            let id = try await withAdminClient { client in
-                try await client.recordScanBypass(
-                    reason: reason, repository: repositoryName, ref: refs.isEmpty ? nil : refs.joined(separator: ","), findings: findings)
+            report.bypassAuditId = try await withAdminClient { client in try await client.recordScanBypass(body) }
+        } catch let error as CLIError where error.unreachable {
+            do {
+                try PendingBypasses.queue(body)
+                report.bypassQueuedIn = PendingBypasses.path
+            } catch {
+                report.problems.append(SourceProblem(path: PendingBypasses.path, message: "the bypass could not be recorded nor queued: \(error)"))
             }
-            report.bypassAuditId = id
         } catch {
             report.problems.append(SourceProblem(path: Profile.path, message: "the bypass could not be recorded on the server: \(error)"))
         }
@@ -211,6 +215,9 @@ struct ScanRun {
         if let reason = report.bypassReason {
             lines.append("sigil: \(report.findings.count) secret(s) found; \(what) allowed by bypass: \(reason)")
             if let id = report.bypassAuditId { lines.append("sigil: the bypass is recorded in Sigil's audit log (event \(id))") }
+            if let queue = report.bypassQueuedIn {
+                lines.append("sigil: the Sigil server could not be reached; the bypass is queued in \(queue) and sent with the next sigil command that reaches it")
+            }
         } else {
             lines.append("sigil: \(what) blocked: \(report.findings.count) secret(s) found")
         }

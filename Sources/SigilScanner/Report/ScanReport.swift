@@ -22,6 +22,8 @@ public struct ScanReport: Sendable {
     public var bypassReason: String?
     /// The server's audit event for the bypass, when one was recorded.
     public var bypassAuditId: String?
+    /// Where the bypass waits to be sent, when the server could not be reached.
+    public var bypassQueuedIn: String?
     /// Whether a source failed part way (a corrupt repository): the findings are what was read.
     public var incomplete = false
     public var scannedObjects: Int = 0
@@ -57,7 +59,9 @@ public struct ScanReport: Sendable {
             "errors": .array(problems.map { .object(["file": .string($0.path), "message": .string($0.message)]) }),
         ]
         if let bypassReason {
-            object["bypass"] = .object(["reason": .string(bypassReason), "auditEventId": .optional(bypassAuditId)])
+            object["bypass"] = .object([
+                "reason": .string(bypassReason), "auditEventId": .optional(bypassAuditId), "queuedIn": .optional(bypassQueuedIn),
+            ])
         }
         return JSONValue.object(object).serialized()
     }
