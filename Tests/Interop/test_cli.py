@@ -234,3 +234,12 @@ def test_serve_refuses_a_busy_port_and_a_mismatched_key_before_touching_the_data
     mismatched = serve("--listen", "127.0.0.1:0", "--tls-cert", str(one.cert_file), "--tls-key", str(wrong_key))
     assert mismatched.returncode != 0 and "does not match --tls-cert" in mismatched.stderr, mismatched.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_errors_name_no_api_fields(cli):
+    message = fails(cli, "app", "grant", "no-such-client", "no-such-api", "Role")
+    assert "No application or managed identity 'no-such-client'" in message and "(principalId)" not in message, message
+    name = f"cli-grant-{uuid.uuid4().hex[:6]}"
+    cli.run("app", "create", name)
+    message = fails(cli, "app", "grant", name, "no-such-api", "Role")
+    assert "No application 'no-such-api'" in message and "(resourceId)" not in message, message

@@ -302,10 +302,10 @@ struct AdminAPI {
         guard let principal = try await store.application(
             tenantId: caller.tenant.id, reference: principalRef, kinds: [.application, .userAssignedIdentity, .systemAssignedIdentity])
         else {
-            throw AdminError.notFound("No application or managed identity '\(principalRef)' (principalId) in this tenant.")
+            throw AdminError.notFound("No application or managed identity '\(principalRef)' in this tenant to grant the role to.")
         }
         guard let resource = try await store.application(tenantId: caller.tenant.id, reference: resourceRef) else {
-            throw AdminError.notFound("No application '\(resourceRef)' (resourceId) in this tenant.")
+            throw AdminError.notFound("No application '\(resourceRef)' in this tenant whose role to grant.")
         }
         guard let role = resource.appRoles.first(where: { $0.id == roleRef || $0.value == roleRef }) else {
             let available = resource.appRoles.map(\.value).joined(separator: ", ")
