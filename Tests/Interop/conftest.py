@@ -2,7 +2,7 @@
 and a small direct admin-API client.
 
 Environment:
-  SIGIL_BIN                 the sigil executable (default /work/main/.build/debug/sigil)
+  SIGIL_BIN                 the sigil executable (default: .build/debug/sigil in this repository)
   SIGIL_TEST_POSTGRES_URL   postgres://USER[:PASSWORD]@HOST[:PORT]/DB of a server the suite may
                             create databases on; every server the suite starts then gets a fresh
                             database there instead of SQLite (and the replica tests run).
@@ -29,7 +29,7 @@ import jwt
 import pytest
 import requests
 
-SIGIL_BIN = os.environ.get("SIGIL_BIN", "/work/main/.build/debug/sigil")
+SIGIL_BIN = os.environ.get("SIGIL_BIN", str(Path(__file__).resolve().parents[2] / ".build/debug/sigil"))
 POSTGRES_URL = os.environ.get("SIGIL_TEST_POSTGRES_URL") or None
 
 START_TIMEOUT = 60.0
