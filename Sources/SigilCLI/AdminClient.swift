@@ -58,9 +58,12 @@ struct CLIError: Error, CustomStringConvertible {
     let description: String
     /// The server could not be reached at all (as opposed to answering with a refusal).
     var unreachable = false
-    init(_ description: String, unreachable: Bool = false) {
+    /// The HTTP status of the server's refusal, when it answered with one.
+    var status: Int?
+    init(_ description: String, unreachable: Bool = false, status: Int? = nil) {
         self.description = description
         self.unreachable = unreachable
+        self.status = status
     }
 }
 
@@ -172,7 +175,7 @@ final class AdminClient {
         let parsed = body.isEmpty ? JSONValue.null : ((try? JSONParser.parse(Array(body))) ?? .null)
         guard (200..<300).contains(status) else {
             let message = parsed.objectValue?["error"]?.objectValue?["message"]?.stringValue ?? "HTTP \(status)"
-            throw CLIError(message)
+            throw CLIError(message, status: status)
         }
         return parsed
     }

@@ -30,7 +30,7 @@ struct Logs: AsyncParsableCommand {
                     let found = try await client.call("GET", collection)
                     // Audit events name an application by its objectId, a managed identity by the id the API shows.
                     return audit ? (isIdentity ? found["id"].text : found["objectId"].text) : found["appId"].text
-                } catch let error as CLIError where error.description.hasPrefix("No ") {
+                } catch let error as CLIError where error.status == 404 {
                     continue
                 }
             }
