@@ -119,7 +119,8 @@ public final class SigilServer: Sendable {
                 .bind(host: host, port: port).get()
             try await channel.close()
         } catch {
-            throw ServerError.configuration("\(host):\(port) cannot be listened on (\(error is IOError ? String(cString: strerror((error as! IOError).errnoCode)).lowercased() : "\(error)")); another process may have it: choose another with --listen HOST:PORT")
+            let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)).lowercased() } ?? "\(error)"
+            throw ServerError.configuration("\(host):\(port) cannot be listened on (\(reason)); another process may have it: choose another with --listen HOST:PORT")
         }
     }
 
@@ -140,7 +141,7 @@ public final class SigilServer: Sendable {
         router.add(middleware: ErrorShapeMiddleware())
         let directory = DirectoryCache(store: store)
         let issuerKeys = IssuerKeyCache(fetcher: BoundedFetcher(limits: configuration.outboundLimits))
-        let federation = FederatedAuthenticator(directory: directory, keyCache: issuerKeys, signingKeys: keys, urls: urls)
+        let federation = FederatedAuthenticator(directory: directory, keyCache: issuerKeys, signingKeys: keys, urls: urls, logger: logger)
         let token = TokenEndpoint(
             directory: directory, recorder: SignInRecorder(store: store), federation: federation, keys: keys, urls: urls, logger: logger)
         router.post("/{tenant}/oauth2/v2.0/token") { request, context in await token.handle(request, context: context) }

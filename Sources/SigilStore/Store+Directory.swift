@@ -200,14 +200,19 @@ extension Store {
     /// Deletes an application with everything that hangs off it.
     public func deleteApplication(objectId: String, audit: AuditEvent) async throws {
         try await transaction { database in
-            for table in ["app_role_assignments WHERE principal_app_id", "app_role_assignments WHERE resource_app_id",
-                "password_credentials WHERE application_id", "key_credentials WHERE application_id",
-                "federated_credentials WHERE application_id", "identity_assignments WHERE identity_id", "host_rules WHERE identity_id",
-                "app_roles WHERE application_id", "identifier_uris WHERE application_id", "applications WHERE object_id"]
-            {
-                try await database.raw("DELETE FROM \(unsafeRaw: table) = \(bind: objectId)").run()
-            }
+            try await Self.deleteApplicationRows(objectId: objectId, on: database)
             try await Self.insertAudit(audit, on: database)
+        }
+    }
+
+    /// Deletes an application's rows and everything that hangs off them, inside a caller's transaction.
+    static func deleteApplicationRows(objectId: String, on database: any SQLDatabase) async throws {
+        for table in ["app_role_assignments WHERE principal_app_id", "app_role_assignments WHERE resource_app_id",
+            "password_credentials WHERE application_id", "key_credentials WHERE application_id",
+            "federated_credentials WHERE application_id", "identity_assignments WHERE identity_id", "host_rules WHERE identity_id",
+            "app_roles WHERE application_id", "identifier_uris WHERE application_id", "applications WHERE object_id"]
+        {
+            try await database.raw("DELETE FROM \(unsafeRaw: table) = \(bind: objectId)").run()
         }
     }
 

@@ -92,11 +92,7 @@ extension Store {
             try await database.raw("DELETE FROM host_rules WHERE host_id = \(bind: host.id)").run()
             try await database.raw("DELETE FROM identity_assignments WHERE host_id = \(bind: host.id)").run()
             try await database.raw("DELETE FROM hosts WHERE id = \(bind: host.id)").run()
-            for table in ["app_role_assignments WHERE principal_app_id", "key_credentials WHERE application_id",
-                "federated_credentials WHERE application_id", "host_rules WHERE identity_id", "applications WHERE object_id"]
-            {
-                try await database.raw("DELETE FROM \(unsafeRaw: table) = \(bind: host.systemIdentityId)").run()
-            }
+            try await Self.deleteApplicationRows(objectId: host.systemIdentityId, on: database)
             try await Self.insertAudit(audit, on: database)
         }
     }
@@ -120,6 +116,11 @@ extension Store {
             }
             try await Self.insertAudit(audit, on: database)
         }
+    }
+
+    /// The host's system-assigned identity.
+    public func systemIdentity(of host: EnrolledHost) async throws -> AppRegistration? {
+        try await application(tenantId: host.tenantId, reference: host.systemIdentityId, kinds: [.systemAssignedIdentity])
     }
 
     // MARK: Assignments

@@ -152,6 +152,17 @@ public struct KeyCredential: Sendable, Equatable {
         self.lastUsedAt = lastUsedAt
     }
 
+    /// A bare public key as a credential, its material the key's public JWK members with `kid`.
+    public static func jwk(
+        _ key: VerificationKey, kid: String, keyId: String, applicationId: String, displayName: String, now: Date
+    ) -> KeyCredential {
+        var members = key.jwkMembers
+        members["kid"] = .string(kid)
+        return KeyCredential(
+            keyId: keyId, applicationId: applicationId, kind: .jwk, displayName: displayName, kid: kid, x5t: nil, x5tS256: nil,
+            material: JSONValue.object(members).serialized(), startDateTime: now, endDateTime: nil)
+    }
+
     /// The certificate's SHA-1 thumbprint in upper-case hex, as Entra shows it; nil for a bare key.
     public var thumbprintHex: String? { x5t.flatMap { Base64URL.decode($0) }?.upperHex }
 

@@ -65,18 +65,13 @@ extension AdminAPI {
 
     /// The host with its system-assigned identity and the user-assigned identities it may vouch for.
     func describeHost(_ host: EnrolledHost) async throws -> JSONValue {
-        let system = try await store.application(tenantId: host.tenantId, reference: host.systemIdentityId, kinds: [.systemAssignedIdentity])
-        return AdminJSON.host(host, systemIdentity: system, assigned: try await store.assignedIdentities(hostId: host.id))
+        AdminJSON.host(host, systemIdentity: try await store.systemIdentity(of: host), assigned: try await store.assignedIdentities(hostId: host.id))
     }
 
     /// appId → display name of the identities a host may hand out.
     func identityNames(_ host: EnrolledHost) async throws -> [String: String] {
-        var names: [String: String] = [:]
-        let system = try await store.application(tenantId: host.tenantId, reference: host.systemIdentityId, kinds: [.systemAssignedIdentity])
-        for identity in try await store.assignedIdentities(hostId: host.id) + (system.map { [$0] } ?? []) {
-            names[identity.appId] = identity.displayName
-        }
-        return names
+        let identities = try await store.assignedIdentities(hostId: host.id) + [try await store.systemIdentity(of: host)].compactMap { $0 }
+        return Dictionary(identities.map { ($0.appId, $0.displayName) }, uniquingKeysWith: { first, _ in first })
     }
 
     func createHost(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {

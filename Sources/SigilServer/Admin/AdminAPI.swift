@@ -108,16 +108,7 @@ struct AdminAPI {
     }
 
     func body(_ request: Request, allowed: Set<String>, limit: Int = maximumBodySize) async throws -> JSONBody {
-        guard request.mediaType == "application/json" else {
-            throw AdminError.badRequest("The body must be application/json; this request sent '\(request.headers[.contentType] ?? "no content type")'.")
-        }
-        let bytes: [UInt8]
-        do {
-            bytes = try await request.collectBody(limit: limit)
-        } catch {
-            throw AdminError.tooLarge(limit: limit)
-        }
-        return try JSONBody(bytes, allowed: allowed)
+        try await JSONBody.read(request, allowed: allowed, limit: limit)
     }
 
     func createApplication(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
@@ -257,13 +248,10 @@ struct AdminAPI {
             } catch {
                 throw AdminError.badRequest("'key' is not usable: \(error.reason).", target: "key")
             }
-            var stored = key.jwkMembers
             let kid = jwk["kid"]?.stringValue ?? key.thumbprint
             guard !kid.isEmpty, kid.count <= 128 else { throw AdminError.badRequest("The JWK's 'kid' must be 1–128 characters.", target: "key") }
-            stored["kid"] = .string(kid)
-            credential = KeyCredential(
-                keyId: Self.newId(), applicationId: app.objectId, kind: .jwk, displayName: displayName ?? "key \(kid.prefix(12))",
-                kid: kid, x5t: nil, x5tS256: nil, material: JSONValue.object(stored).serialized(), startDateTime: now, endDateTime: nil)
+            credential = .jwk(
+                key, kid: kid, keyId: Self.newId(), applicationId: app.objectId, displayName: displayName ?? "key \(kid.prefix(12))", now: now)
         default:
             throw AdminError.badRequest("'type' must be AsymmetricX509Cert or Jwk, not '\(type)'.", target: "type")
         }

@@ -66,6 +66,21 @@ struct JSONBody {
         }
     }
 
+    /// Reads a request's body: `application/json`, at most `limit` bytes, an object with only
+    /// `allowed` fields (the admin API and the agent API alike).
+    static func read(_ request: Request, allowed: Set<String>, limit: Int = maximumBodySize) async throws(AdminError) -> JSONBody {
+        guard request.mediaType == "application/json" else {
+            throw AdminError.badRequest("The body must be application/json; this request sent '\(request.headers[.contentType] ?? "no content type")'.")
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try await request.collectBody(limit: limit)
+        } catch {
+            throw AdminError.tooLarge(limit: limit)
+        }
+        return try JSONBody(bytes, allowed: allowed)
+    }
+
     func string(_ name: String) throws(AdminError) -> String? {
         guard let value = members[name], value != .null else { return nil }
         guard let string = value.stringValue else { throw .badRequest("'\(name)' must be a string, not \(value.typeName).", target: name) }

@@ -27,7 +27,7 @@ struct AgentAPI {
         group.post("enroll") { request, context in await answer(request) { try await enroll(request, context) } }
         group.get("config") { request, context in
             await answer(request) {
-                let (host, identity) = try await authenticate(request)
+                let (host, identity, _, _) = try await authenticate(request)
                 return .json(try await configuration(host, systemIdentity: identity))
             }
         }
@@ -46,7 +46,7 @@ struct AgentAPI {
     }
 
     private func enroll(_ request: Request, _ context: SigilRequestContext) async throws -> Response {
-        let body = try await jsonBody(request, allowed: ["joinToken", "publicKey", "hostname"])
+        let body = try await JSONBody.read(request, allowed: ["joinToken", "publicKey", "hostname"])
         let token = try body.requiredString("joinToken")
         switch SigilSecretFormat.validate(token) {
         case .success(.joinToken): break
@@ -76,7 +76,7 @@ struct AgentAPI {
             case .expired(let at): throw AdminError.unauthorized("The join token expired on \(at.iso8601); create the host again for a new token.")
             }
         }
-        guard let identity = try await store.principal(appId: try await systemAppId(host)) else { throw StoreError.unavailable("the host vanished") }
+        guard let identity = try await store.systemIdentity(of: host) else { throw StoreError.unavailable("the host's identity vanished") }
         return .json([
             "hostId": .string(host.id), "hostName": .string(host.name), "tenantId": .string(host.tenantId),
             "authority": .string(urls.authority(tenantId: host.tenantId)), "tokenEndpoint": .string(urls.tokenEndpoint(tenantId: host.tenantId)),
@@ -85,13 +85,13 @@ struct AgentAPI {
     }
 
     private func rotate(_ request: Request, _ context: SigilRequestContext) async throws -> Response {
-        let (host, identity, claims, signedWith) = try await authenticateWithClaims(request)
+        let (host, identity, claims, signedWith) = try await authenticate(request)
         // A key already replaced only finishes the requests signed before the rotation: it may
         // not register another, or a copy taken before the daily rotation could take the host over.
         guard signedWith.endDateTime == nil else {
             throw AdminError.unauthorized("The host assertion is signed with a key that was already replaced; sign with the current key.")
         }
-        let body = try await jsonBody(request, allowed: ["publicKey"])
+        let body = try await JSONBody.read(request, allowed: ["publicKey"])
         let (key, kid) = try Self.publicKey(body)
         guard claims["jkt"]?.stringValue == key.thumbprint else {
             throw AdminError.badRequest("The assertion's 'jkt' claim must be the new key's RFC 7638 thumbprint, so the request cannot be replayed with another key.", target: "publicKey")
@@ -121,23 +121,11 @@ struct AgentAPI {
             resourceId: ManagedIdentityRules.resourceId(tenantId: identity.tenantId, identity: identity))
     }
 
-    private func systemAppId(_ host: EnrolledHost) async throws -> String {
-        guard let identity = try await store.application(tenantId: host.tenantId, reference: host.systemIdentityId, kinds: [.systemAssignedIdentity]) else {
-            throw StoreError.unavailable("the host's identity vanished")
-        }
-        return identity.appId
-    }
-
     // MARK: Authentication
-
-    private func authenticate(_ request: Request) async throws -> (EnrolledHost, AppRegistration) {
-        let (host, identity, _, _) = try await authenticateWithClaims(request)
-        return (host, identity)
-    }
 
     /// Checks `Authorization: SigilHost JWT` against the host keys of the system identity it
     /// names; returns the host, its identity, the assertion's claims and the key that signed it.
-    private func authenticateWithClaims(_ request: Request) async throws -> (EnrolledHost, AppRegistration, [String: JSONValue], KeyCredential) {
+    private func authenticate(_ request: Request) async throws -> (EnrolledHost, AppRegistration, [String: JSONValue], KeyCredential) {
         guard let header = request.headers[.authorization] else {
             throw AdminError.unauthorized("The request has no '\(Self.scheme) JWT' authorization; the agent signs one with the host's key.")
         }
@@ -165,16 +153,7 @@ struct AgentAPI {
         return (host, identity, jws.claims, key)
     }
 
-    // MARK: Bodies
-
-    private func jsonBody(_ request: Request, allowed: Set<String>) async throws -> JSONBody {
-        guard request.mediaType == "application/json" else { throw AdminError.badRequest("The body must be application/json.") }
-        do {
-            return try JSONBody(try await request.collectBody(), allowed: allowed)
-        } catch is BodyReadError {
-            throw AdminError.tooLarge()
-        }
-    }
+    // MARK: Keys
 
     /// The agent's public P-256 key; its kid is always the RFC 7638 thumbprint.
     static func publicKey(_ body: JSONBody) throws -> (VerificationKey, String) {
@@ -192,10 +171,6 @@ struct AgentAPI {
     }
 
     static func keyCredential(_ key: VerificationKey, kid: String, identityId: String, now: Date) -> KeyCredential {
-        var stored = key.jwkMembers
-        stored["kid"] = .string(kid)
-        return KeyCredential(
-            keyId: AdminAPI.newId(), applicationId: identityId, kind: .jwk, displayName: "agent key", kid: kid, x5t: nil, x5tS256: nil,
-            material: JSONValue.object(stored).serialized(), startDateTime: now, endDateTime: nil)
+        .jwk(key, kid: kid, keyId: AdminAPI.newId(), applicationId: identityId, displayName: "agent key", now: now)
     }
 }

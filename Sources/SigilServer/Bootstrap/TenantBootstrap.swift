@@ -65,12 +65,9 @@ enum TenantBootstrap {
             objectId: AdminAPI.newId(), appId: AdminAPI.newId(), tenantId: tenant.id, servicePrincipalId: AdminAPI.newId(), displayName: bootstrapAdminName,
             identifierUris: [], appRoles: [], appRoleAssignmentRequired: false, accessTokenSigningAlgorithm: .es256, enabled: true, createdAt: now)
         let key = try SigningKey.generate(for: .es256)
-        var jwk = key.publicKey.jwkMembers
         let kid = key.publicKey.thumbprint
-        jwk["kid"] = .string(kid)
-        let credential = KeyCredential(
-            keyId: AdminAPI.newId(), applicationId: admin.objectId, kind: .jwk, displayName: "bootstrap admin key", kid: kid, x5t: nil, x5tS256: nil,
-            material: JSONValue.object(jwk).serialized(), startDateTime: now, endDateTime: nil)
+        let credential = KeyCredential.jwk(
+            key.publicKey, kid: kid, keyId: AdminAPI.newId(), applicationId: admin.objectId, displayName: "bootstrap admin key", now: now)
 
         // The key file is written (atomically) before the tenant commits: a crash in between
         // leaves an unused file, never a tenant whose administrator has no key.

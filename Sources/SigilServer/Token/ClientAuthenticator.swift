@@ -30,50 +30,82 @@ struct ClientAuthenticator {
         var secretless = SecretlessSignIn()
     }
 
-    /// What a request presented, recorded in the sign-in log even when it is refused: the
-    /// credential type and, for an external token, the issuer and subject it claims (unverified
-    /// until authentication succeeds, when the proof replaces them).
-    static func presented(_ credential: ClientCredential, client: DirectoryCache.Client) -> (CredentialType?, SecretlessSignIn) {
-        switch credential {
-        case .secret: return (.clientSecret, SecretlessSignIn())
-        case .assertion(let assertion):
-            guard let jws = try? CompactJWS(parsing: assertion) else { return (nil, SecretlessSignIn()) }
-            let issuer = jws.claims["iss"]?.stringValue
-            if issuer != client.app.appId, !client.federatedCredentials.isEmpty || client.app.kind.isManagedIdentity {
-                return (.federatedIdentityCredential, SecretlessSignIn(
-                    federatedIssuer: issuer.map { String($0.prefix(600)) }, federatedSubject: jws.claims["sub"]?.stringValue.map { String($0.prefix(600)) }))
-            }
-            return (client.app.kind.isManagedIdentity ? .managedIdentity : nil, SecretlessSignIn())
+    /// A credential as the request presented it: parsed once, and classified for the sign-in
+    /// log, which records the type and, for an external token, the issuer and subject it claims
+    /// even when authentication then refuses it (the proof replaces them when it succeeds).
+    struct Presented {
+        enum Credential {
+            case secret(String)
+            case assertion(CompactJWS)
+            /// An assertion refused before any key is looked at.
+            case malformed(OAuthError)
         }
+
+        let credential: Credential
+        let type: CredentialType?
+        var secretless = SecretlessSignIn()
+        /// An external token, for the client's federated credentials.
+        var federated = false
     }
 
-    func authenticate(_ client: DirectoryCache.Client, credential: ClientCredential) async throws(OAuthError) -> Proof {
+    /// Parses and classifies `credential`. An assertion whose `iss` is not the client itself is
+    /// an external token when the client has federated credentials or is a managed identity.
+    static func present(_ credential: ClientCredential, client: DirectoryCache.Client) -> Presented {
+        let assertion: String
         switch credential {
-        case .secret(let secret, _):
-            return try SecretAuthenticator(now: now).authenticate(secret, client: client)
-        case .assertion(let assertion):
-            let jws: CompactJWS
-            do {
-                jws = try CompactJWS(parsing: assertion)
-                _ = try jws.algorithm()
-            } catch {
-                throw .malformedAssertion(error.reason)
-            }
-            // RFC 7515 §4.1.11: extensions a recipient does not understand must be refused.
-            if jws.header["crit"] != nil { throw .malformedAssertion("the 'crit' header names extensions Sigil does not support") }
-            let issuer = jws.claims["iss"]?.stringValue
-            if issuer != client.app.appId, !client.federatedCredentials.isEmpty || client.app.kind.isManagedIdentity {
-                return try await federation.authenticate(jws, issuer: issuer ?? "", client: client, tenantId: tenantId, generation: generation, now: now)
-            }
-            if client.app.kind.isManagedIdentity {
-                return try ManagedIdentityAuthenticator(directory: directory, audiences: audiences, now: now).authenticate(jws, client: client)
-            }
-            let (credential, accepted) = try RegisteredKeyCheck(directory: directory, audiences: audiences, now: now)
-                .verify(jws, registered: client.keys, clientId: client.app.appId)
-            return Proof(
-                type: credential.kind == .certificate ? .certificate : .clientAssertion,
-                credentialId: credential.thumbprintHex ?? credential.kid, assertionId: accepted.assertionId)
+        case .secret(let secret, _): return Presented(credential: .secret(secret), type: .clientSecret)
+        case .assertion(let text): assertion = text
         }
+        let jws: CompactJWS
+        do {
+            jws = try CompactJWS(parsing: assertion)
+        } catch {
+            return Presented(credential: .malformed(.malformedAssertion(error.reason)), type: nil)
+        }
+        let issuer = jws.claims["iss"]?.stringValue
+        var presented: Presented
+        if issuer != client.app.appId, !client.federatedCredentials.isEmpty || client.app.kind.isManagedIdentity {
+            presented = Presented(
+                credential: .assertion(jws), type: .federatedIdentityCredential,
+                secretless: SecretlessSignIn(
+                    federatedIssuer: issuer.map { String($0.prefix(600)) }, federatedSubject: jws.claims["sub"]?.stringValue.map { String($0.prefix(600)) }),
+                federated: true)
+        } else {
+            presented = Presented(credential: .assertion(jws), type: client.app.kind.isManagedIdentity ? .managedIdentity : nil)
+        }
+        do {
+            _ = try jws.algorithm()
+        } catch {
+            presented = Presented(credential: .malformed(.malformedAssertion(error.reason)), type: presented.type, secretless: presented.secretless)
+        }
+        // RFC 7515 §4.1.11: extensions a recipient does not understand must be refused.
+        if jws.header["crit"] != nil {
+            presented = Presented(
+                credential: .malformed(.malformedAssertion("the 'crit' header names extensions Sigil does not support")), type: presented.type,
+                secretless: presented.secretless)
+        }
+        return presented
+    }
+
+    func authenticate(_ client: DirectoryCache.Client, _ presented: Presented) async throws(OAuthError) -> Proof {
+        let jws: CompactJWS
+        switch presented.credential {
+        case .secret(let secret): return try SecretAuthenticator(now: now).authenticate(secret, client: client)
+        case .malformed(let error): throw error
+        case .assertion(let parsed): jws = parsed
+        }
+        if presented.federated {
+            return try await federation.authenticate(
+                jws, issuer: jws.claims["iss"]?.stringValue ?? "", client: client, tenantId: tenantId, generation: generation, now: now)
+        }
+        if client.app.kind.isManagedIdentity {
+            return try ManagedIdentityAuthenticator(directory: directory, audiences: audiences, now: now).authenticate(jws, client: client)
+        }
+        let (credential, accepted) = try RegisteredKeyCheck(directory: directory, audiences: audiences, now: now)
+            .verify(jws, registered: client.keys, clientId: client.app.appId)
+        return Proof(
+            type: credential.kind == .certificate ? .certificate : .clientAssertion,
+            credentialId: credential.thumbprintHex ?? credential.kid, assertionId: accepted.assertionId)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import SigilCore
 
 /// Workload identity federation: a token another issuer gave the workload (a Kubernetes
@@ -15,6 +16,7 @@ struct FederatedAuthenticator {
     let keyCache: IssuerKeyCache
     let signingKeys: SigningKeyRing
     let urls: ServerURLs
+    let logger: Logger
 
     func authenticate(
         _ jws: CompactJWS, issuer: String, client: DirectoryCache.Client, tenantId: String, generation: Int64, now: Date
@@ -38,9 +40,11 @@ struct FederatedAuthenticator {
             guard claims["cred_type"]?.stringValue == CredentialType.managedIdentity.rawValue else {
                 throw .sigilTokenNotACredential(claims["cred_type"]?.stringValue ?? "none")
             }
-            claims["aud"] = try await Self.audienceWithIdentifiers(claims, directory: directory, tenantId: tenantId, generation: generation)
+            claims["aud"] = try await audienceWithIdentifiers(claims, tenantId: tenantId, generation: generation)
         } else {
-            let trusted = try await lookup { try await directory.trustedIssuer(tenantId: tenantId, issuer: issuer, generation: generation) }
+            let trusted = try await TokenEndpoint.lookup(logger: logger) {
+                try await directory.trustedIssuer(tenantId: tenantId, issuer: issuer, generation: generation)
+            }
             let keys = try await keyCache.keys(
                 issuer: issuer, kid: kid, trusted: trusted.flatMap { BoundedFetcher.TrustedOrigin(url: $0.issuer, caPEM: $0.caPEM) }, now: now)
             try Self.verify(jws, with: keys, issuer: issuer)
@@ -72,21 +76,11 @@ struct FederatedAuthenticator {
 
     /// A Sigil token's `aud` is the resource's appId; a credential names the audience by its
     /// identifier URI (`api://AzureADTokenExchange`), so both count.
-    static func audienceWithIdentifiers(
-        _ claims: [String: JSONValue], directory: DirectoryCache, tenantId: String, generation: Int64
-    ) async throws(OAuthError) -> JSONValue {
+    func audienceWithIdentifiers(_ claims: [String: JSONValue], tenantId: String, generation: Int64) async throws(OAuthError) -> JSONValue {
         guard let aud = claims["aud"]?.stringValue else { return claims["aud"] ?? .null }
-        let resource = try await lookup { try await directory.resource(tenantId: tenantId, identifier: aud, generation: generation) }
+        let resource = try await TokenEndpoint.lookup(logger: logger) {
+            try await directory.resource(tenantId: tenantId, identifier: aud, generation: generation)
+        }
         return .array(([aud] + (resource?.identifierUris ?? [])).map(JSONValue.string))
     }
-
-    private static func lookup<T>(_ body: () async throws -> T) async throws(OAuthError) -> T {
-        do {
-            return try await body()
-        } catch {
-            throw .serverError()
-        }
-    }
-
-    private func lookup<T>(_ body: () async throws -> T) async throws(OAuthError) -> T { try await Self.lookup(body) }
 }

@@ -113,8 +113,9 @@ struct TokenEndpoint {
         let authenticator = ClientAuthenticator(
             directory: directory, tenantId: tenant.id, generation: generation, audiences: urls.tokenAudiences(tenantId: tenant.id),
             federation: federation, now: now)
-        (outcome.credentialType, outcome.secretless) = ClientAuthenticator.presented(grant.credential, client: client)
-        let proof = try await authenticator.authenticate(client, credential: grant.credential)
+        let presented = ClientAuthenticator.present(grant.credential, client: client)
+        (outcome.credentialType, outcome.secretless) = (presented.type, presented.secretless)
+        let proof = try await authenticator.authenticate(client, presented)
         outcome.credentialType = proof.type
         outcome.credentialId = proof.credentialId
         outcome.assertionId = proof.assertionId
@@ -143,8 +144,12 @@ struct TokenEndpoint {
         }
     }
 
-    /// Runs a store read, turning a store failure into a retryable OAuth error.
     private func lookup<T>(_ body: () async throws -> T) async throws(OAuthError) -> T {
+        try await Self.lookup(logger: logger, body)
+    }
+
+    /// Runs a store read of the token path, turning a store failure into a retryable OAuth error.
+    static func lookup<T>(logger: Logger, _ body: () async throws -> T) async throws(OAuthError) -> T {
         do {
             return try await body()
         } catch {
