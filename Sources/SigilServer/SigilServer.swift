@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOPosix
@@ -27,6 +26,10 @@ public struct ServerConfiguration: Sendable {
     public var keyRefreshInterval: Duration = .seconds(10)
     /// Limits on fetching federated issuers' metadata and keys.
     public var outboundLimits = FetchLimits()
+    /// Deadlines for each stage of a client connection, and the cap on open connections.
+    public var connectionLimits = ConnectionLimits()
+    /// How long sign-ins are kept (at least a day: `SignInMaintenance.minimumRetention`).
+    public var signInRetention: TimeInterval = 30 * 86_400
 
     public init() {}
 }
@@ -55,6 +58,8 @@ public final class SigilServer: Sendable {
     let tls: (certificate: String, key: String, ca: String?)
     let tenantCreated: Bool
     let logger: Logger
+    let recorder: SignInRecorder
+    let unknownClients: UnknownClientFailures
     private let serviceGroup = Mutex<ServiceGroup?>(nil)
 
     /// Opens the data folder and store, bootstraps the default tenant and the signing keys.
@@ -77,7 +82,7 @@ public final class SigilServer: Sendable {
             if let certificate = configuration.tlsCertificatePath, let key = configuration.tlsKeyPath {
                 tls = (certificate, key, nil)
             } else {
-                let generated = try SelfSignedTLS.ensure(in: folder)
+                let generated = try SelfSignedTLS.ensure(in: folder, logger: logger)
                 tls = (generated.certificate, generated.key, generated.ca)
             }
             let kek = try Self.keyEncryptionKey(folder)
@@ -108,7 +113,17 @@ public final class SigilServer: Sendable {
         self.tls = tls
         self.tenantCreated = tenantCreated
         self.logger = logger
+        recorder = SignInRecorder(store: store)
+        unknownClients = UnknownClientFailures(recorder: recorder, logger: logger)
     }
+
+    /// TLS 1.2 offers forward-secret AEAD suites only (no CBC, no SHA-1 MACs, no static RSA); TLS 1.3's
+    /// suites are all AEAD and fixed by BoringSSL.
+    static let tls12CipherSuites: [NIOTLSCipher] = [
+        .TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, .TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        .TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, .TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        .TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, .TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ]
 
     /// Refuses an address another process already listens on (or that this host cannot bind).
     static func checkListenAddress(host: String, port: Int) async throws {
@@ -143,7 +158,7 @@ public final class SigilServer: Sendable {
         let issuerKeys = IssuerKeyCache(fetcher: BoundedFetcher(limits: configuration.outboundLimits))
         let federation = FederatedAuthenticator(directory: directory, keyCache: issuerKeys, signingKeys: keys, urls: urls, logger: logger)
         let token = TokenEndpoint(
-            directory: directory, recorder: SignInRecorder(store: store), federation: federation, keys: keys, urls: urls, logger: logger)
+            directory: directory, recorder: recorder, unknownClients: unknownClients, federation: federation, keys: keys, urls: urls, logger: logger)
         router.post("/{tenant}/oauth2/v2.0/token") { request, context in await token.handle(request, context: context) }
         router.get("/{tenant}/oauth2/v2.0/token") { request, _ in
             TokenEndpoint.errorResponse(
@@ -176,6 +191,7 @@ public final class SigilServer: Sendable {
             certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificate).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.key, format: .pem)))
         tlsConfiguration.minimumTLSVersion = .tlsv12
+        tlsConfiguration.cipherSuiteValues = Self.tls12CipherSuites
         let urls = self.urls
         let explicitIssuer = configuration.issuerURL != nil
         let host = configuration.host
@@ -186,7 +202,7 @@ public final class SigilServer: Sendable {
         }
         let app = Application(
             router: router(),
-            server: try .tls(.http1(), tlsConfiguration: tlsConfiguration),
+            server: try GuardedHTTPChannel.builder(tls: tlsConfiguration, limits: configuration.connectionLimits),
             configuration: .init(address: .hostname(host, port: configuration.port), serverName: "sigil"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
@@ -198,8 +214,9 @@ public final class SigilServer: Sendable {
             },
             logger: logger)
         let maintenance = KeyMaintenanceService(ring: keys, store: store, refreshInterval: configuration.keyRefreshInterval, logger: logger)
+        let signIns = SignInMaintenance(store: store, retention: configuration.signInRetention, unknownClients: unknownClients, logger: logger)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: app), .init(service: maintenance)],
+            services: [.init(service: app), .init(service: maintenance), .init(service: signIns)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         serviceGroup.withLock { $0 = group }
         do {

@@ -175,5 +175,9 @@ enum Schema {
             "ALTER TABLE sign_ins ADD COLUMN caller_uid BIGINT",
             "ALTER TABLE sign_ins ADD COLUMN caller_executable TEXT",
         ]),
+        // Retention deletes sign-ins by age across tenants.
+        Migration(version: 6, statements: [
+            "CREATE INDEX sign_ins_age ON sign_ins (time)",
+        ]),
     ]
 }

@@ -328,6 +328,49 @@ extension Store {
             """).run()
     }
 
+    /// Removes the assignment `id` of the tenant and returns it. `check` sees it, and how many
+    /// other principals hold the same role, inside the transaction (the role is locked on
+    /// PostgreSQL, so two removals cannot both see the other's assignment), and may refuse by
+    /// throwing.
+    public func removeAppRoleAssignment(
+        id: String, tenantId: String, check: (AppRoleAssignment, _ othersHoldingRole: Int) throws -> Void,
+        audit: (AppRoleAssignment, _ principalObjectId: String) -> AuditEvent
+    ) async throws -> AppRoleAssignment {
+        try await transaction { database in
+            guard let assignment = try await Self.assignments(where: "a.id = \(bind: id) AND a.tenant_id = \(bind: tenantId)", on: database).first else {
+                throw StoreError.notFound("There is no app role assignment \(id) in this tenant; list them with `sigil app show APP`.")
+            }
+            if dialect == .postgres {
+                try await database.raw("SELECT id FROM app_roles WHERE id = \(bind: assignment.appRoleId) FOR UPDATE").run()
+            }
+            let others = try await database.raw("""
+                SELECT COUNT(*) AS n FROM app_role_assignments WHERE app_role_id = \(bind: assignment.appRoleId) AND id <> \(bind: id)
+                """).first().map { try $0.decode(column: "n", as: Int.self) } ?? 0
+            try check(assignment, others)
+            let principal = try await database.raw("DELETE FROM app_role_assignments WHERE id = \(bind: id) RETURNING principal_app_id").first()
+            try await Self.insertAudit(audit(assignment, try principal?.string("principal_app_id") ?? ""), on: database)
+            return assignment
+        }
+    }
+
+    /// Removes the role `roleId` from the application; refused while anyone holds it, so that
+    /// no grant disappears as a side effect.
+    public func removeAppRole(_ roleId: String, applicationId: String, audit: AuditEvent) async throws {
+        try await transaction { database in
+            if dialect == .postgres {
+                try await database.raw("SELECT id FROM app_roles WHERE id = \(bind: roleId) FOR UPDATE").run()
+            }
+            let holders = try await Self.assignments(where: "a.app_role_id = \(bind: roleId)", on: database)
+            guard holders.isEmpty else {
+                let names = holders.map(\.principalDisplayName).joined(separator: ", ")
+                throw StoreError.conflict(
+                    "the role is granted to \(names); remove those grants first (sigil app grant remove CLIENT RESOURCE ROLE)")
+            }
+            try await database.raw("DELETE FROM app_roles WHERE id = \(bind: roleId) AND application_id = \(bind: applicationId)").run()
+            try await Self.insertAudit(audit, on: database)
+        }
+    }
+
     /// The role values of `resourceAppId` that `principalAppId` holds.
     public func grantedRoles(principalAppId: String, resourceAppId: String) async throws -> [String] {
         try await read { database in
@@ -341,19 +384,23 @@ extension Store {
     /// Assignments where the application is the principal or the resource.
     public func appRoleAssignments(applicationId: String) async throws -> [AppRoleAssignment] {
         try await read { database in
-            try await database.raw("""
-                SELECT a.id, a.created_at, a.app_role_id, r.value, p.service_principal_id AS principal_id, p.display_name AS principal_name,
-                    s.service_principal_id AS resource_id, s.display_name AS resource_name
-                FROM app_role_assignments a JOIN app_roles r ON r.id = a.app_role_id
-                    JOIN applications p ON p.object_id = a.principal_app_id JOIN applications s ON s.object_id = a.resource_app_id
-                WHERE a.principal_app_id = \(bind: applicationId) OR a.resource_app_id = \(bind: applicationId)
-                ORDER BY a.created_at
-                """).all().map { row in
-                    AppRoleAssignment(
-                        id: try row.string("id"), principalId: try row.string("principal_id"), principalDisplayName: try row.string("principal_name"),
-                        resourceId: try row.string("resource_id"), resourceDisplayName: try row.string("resource_name"),
-                        appRoleId: try row.string("app_role_id"), appRoleValue: try row.string("value"), createdAt: try row.date("created_at"))
-                }
+            try await Self.assignments(where: "a.principal_app_id = \(bind: applicationId) OR a.resource_app_id = \(bind: applicationId)", on: database)
         }
+    }
+
+    static func assignments(where condition: SQLQueryString, on database: any SQLDatabase) async throws -> [AppRoleAssignment] {
+        try await database.raw("""
+            SELECT a.id, a.created_at, a.app_role_id, r.value, p.service_principal_id AS principal_id, p.display_name AS principal_name,
+                s.service_principal_id AS resource_id, s.display_name AS resource_name
+            FROM app_role_assignments a JOIN app_roles r ON r.id = a.app_role_id
+                JOIN applications p ON p.object_id = a.principal_app_id JOIN applications s ON s.object_id = a.resource_app_id
+            WHERE \(condition)
+            ORDER BY a.created_at
+            """).all().map { row in
+                AppRoleAssignment(
+                    id: try row.string("id"), principalId: try row.string("principal_id"), principalDisplayName: try row.string("principal_name"),
+                    resourceId: try row.string("resource_id"), resourceDisplayName: try row.string("resource_name"),
+                    appRoleId: try row.string("app_role_id"), appRoleValue: try row.string("value"), createdAt: try row.date("created_at"))
+            }
     }
 }

@@ -64,6 +64,18 @@ extension Store {
         }
     }
 
+    /// Deletes up to `limit` sign-ins recorded before `cutoff`, oldest first; returns how many.
+    /// Retention calls it in a loop, so no statement holds the writer for long.
+    public func deleteSignIns(before cutoff: Date, limit: Int) async throws -> Int {
+        try await write { database in
+            try await database.raw("""
+                DELETE FROM sign_ins WHERE id IN (
+                    SELECT id FROM sign_ins WHERE time < \(bind: cutoff.epochMilliseconds) ORDER BY time LIMIT \(bind: limit))
+                RETURNING id
+                """).all().count
+        }
+    }
+
     /// 24 columns a row; 200 rows keep every statement under SQLite's limit of 32,766 binds.
     static let signInRowsPerStatement = 200
 

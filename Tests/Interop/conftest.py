@@ -58,6 +58,7 @@ class SigilServer:
     binary: str = SIGIL_BIN
     name: str = "sigil"
     listen: str = "127.0.0.1:0"  # a fixed port keeps the URL across restarts (the agent's outage test)
+    extra_args: list[str] = field(default_factory=list)  # more `sigil serve` flags
 
     process: subprocess.Popen | None = None
     base_url: str = ""
@@ -79,6 +80,7 @@ class SigilServer:
         args = [self.binary, "serve", "--data", str(self.data_dir), "--listen", self.listen]
         if self.database:
             args += ["--database", self.database]
+        args += self.extra_args
         env = dict(os.environ)
         env.update(self.extra_env)
         stderr = open(self._stderr_path, "ab")
@@ -341,12 +343,13 @@ class ServerFactory:
         return self._databases.create()
 
     def __call__(self, store: str = "default", database: str | None = None, env: dict | None = None,
-                 data_dir: Path | None = None, name: str = "sigil", listen: str = "127.0.0.1:0") -> SigilServer:
+                 data_dir: Path | None = None, name: str = "sigil", listen: str = "127.0.0.1:0",
+                 args: list[str] | None = None) -> SigilServer:
         if database is None and (store == "postgres" or (store == "default" and POSTGRES_URL)):
             database = self.new_database()
         data_dir = data_dir or (self.tmp_path_factory.mktemp(name) / "data")
         server = SigilServer(data_dir=data_dir, database=database, extra_env=env or {}, binary=self.binary, name=name,
-                             listen=listen)
+                             listen=listen, extra_args=args or [])
         server.start()
         self.started.append(server)
         return server

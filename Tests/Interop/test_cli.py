@@ -74,6 +74,37 @@ def test_grant_and_sign_in_log(cli, sigil):
     assert events and all(e["status"]["succeeded"] for e in events)
 
 
+def test_grants_and_roles_are_shown_and_removed(cli, sigil):
+    api, worker = f"cli-rm-api-{uuid.uuid4().hex[:6]}", f"cli-rm-worker-{uuid.uuid4().hex[:6]}"
+    cli.run("app", "create", api, "--identifier-uri", f"api://{api}", "--role-required")
+    cli.run("app", "role", "add", api, "Data.Write")
+    cli.run("app", "create", worker)
+    cli.run("app", "grant", worker, f"api://{api}", "Data.Write")
+    shown = cli.run("app", "show", worker).stdout
+    assert "GRANT ID" in shown and "Data.Write" in shown and api in shown
+    assert [g["appRoleValue"] for g in cli.json("app", "show", api)["appRoleAssignments"]] == ["Data.Write"]
+
+    assert "granted to " + worker in fails(cli, "app", "role", "remove", api, "Data.Write")
+    assert "holds no role 'Data.Read'" in fails(cli, "app", "grant", "remove", worker, api, "Data.Read")
+    assert f"Removed Data.Write of {api} from {worker}" in cli.run("app", "grant", "remove", worker, api, "Data.Write").stdout
+    assert "GRANT ID" not in cli.run("app", "show", worker).stdout
+    assert "Removed role Data.Write" in cli.run("app", "role", "remove", api, "Data.Write").stdout
+    assert cli.json("app", "show", api)["appRoles"] == []
+    audit = cli.run("logs", "audit", "--since", "PT1H").stdout
+    assert "appRoleAssignment.remove" in audit and "application.appRole.remove" in audit
+
+
+def test_the_last_administrator_grant_cannot_be_removed(start_server, tmp_path):
+    server = start_server(name="last-admin")
+    own = SigilCli(tmp_path / "profile.json", binary=server.binary)
+    own.login(server)
+    grants = own.json("app", "show", "api://sigil-admin")["appRoleAssignments"]
+    assert len(grants) == 1
+    assert "last Administrator assignment" in fails(
+        own, "app", "grant", "remove", grants[0]["principalDisplayName"], "api://sigil-admin", "Administrator")
+    server.stop()
+
+
 def test_disable_and_enable(cli, sigil):
     name = f"cli-toggle-{uuid.uuid4().hex[:6]}"
     cli.run("app", "create", name)

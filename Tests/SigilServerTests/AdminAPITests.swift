@@ -206,6 +206,9 @@ import Testing
         Case(name: "deleting the admin API", status: 403, says: "lock administrators out", target: nil) { server in
             try await server.admin("DELETE", "applications/api%3A%2F%2Fsigil-admin")
         },
+        Case(name: "letting any app call the admin API", status: 403, says: "any application in the tenant could then call the admin API", target: nil) { server in
+            try await server.admin("PATCH", "applications/api%3A%2F%2Fsigil-admin", json: ["appRoleAssignmentRequired": false])
+        },
         Case(name: "disabling yourself", status: 403, says: "lock administrators out", target: nil) { server in
             try await server.admin("PATCH", "applications/sigil-bootstrap-admin", json: ["accountEnabled": false])
         },
@@ -236,6 +239,48 @@ import Testing
             try await server.admin("GET", "widgets")
         },
     ]
+
+    @Test func grantsAndRolesAreRemovedAuditedAndTheLastAdministratorStays() async throws {
+        try await TestServer.with { server in
+            try await server.createApp("orders", identifierUri: "api://orders", roleRequired: true)
+            try await server.createApp("worker")
+            let (_, secret) = try await server.addSecret("worker")
+            let workerId = try #require(try await server.admin("GET", "applications/worker").json["appId"]?.stringValue)
+            try await server.grant("worker", "orders", role: "Orders.Read")
+            let form = [("grant_type", "client_credentials"), ("client_id", workerId), ("client_secret", secret), ("scope", "api://orders/.default")]
+            #expect(try await server.token(form).status == 200)
+
+            // The role is held: it cannot be removed from under its holder.
+            let held = try await server.admin("DELETE", "applications/orders/appRoles/Orders.Read")
+            #expect(held.status == 409)
+            #expect(held.json["error"]?["message"]?.stringValue?.contains("granted to worker") == true)
+
+            let grants = try #require(try await server.admin("GET", "applications/worker/appRoleAssignments").json["value"]?.arrayValue)
+            let grantId = try #require(grants.first?["id"]?.stringValue)
+            #expect(try await server.admin("DELETE", "appRoleAssignments/\(grantId)").status == 204)
+            #expect(try await server.admin("DELETE", "appRoleAssignments/\(grantId)").status == 404)
+            let refused = try await server.token(form)
+            #expect(refused.status == 400 || refused.status == 401 || refused.status == 403, "the role is gone: \(refused.json)")
+            #expect(try await server.admin("DELETE", "applications/orders/appRoles/Orders.Read").status == 204)
+            #expect(try await server.admin("GET", "applications/orders").json["appRoles"]?.arrayValue?.isEmpty == true)
+
+            let audit = try #require(try await server.admin("GET", "auditLogs").json["value"]?.arrayValue).compactMap { $0["activityDisplayName"]?.stringValue ?? $0["action"]?.stringValue }
+            #expect(audit.contains("appRoleAssignment.remove") && audit.contains("application.appRole.remove"), "\(audit)")
+
+            // The bootstrap administrator's assignment is the only one: it stays, and so does the role.
+            let adminGrants = try #require(try await server.admin("GET", "applications/api%3A%2F%2Fsigil-admin/appRoleAssignments").json["value"]?.arrayValue)
+            #expect(adminGrants.count == 1)
+            let last = try await server.admin("DELETE", "appRoleAssignments/\(try #require(adminGrants.first?["id"]?.stringValue))")
+            #expect(last.status == 403)
+            #expect(last.json["error"]?["message"]?.stringValue?.contains("last Administrator assignment") == true)
+            #expect(try await server.admin("DELETE", "applications/api%3A%2F%2Fsigil-admin/appRoles/Administrator").status == 403)
+            // With a second administrator, the first may go.
+            try await server.createApp("second-admin")
+            try await server.grant("second-admin", "api://sigil-admin", role: "Administrator")
+            let secondGrant = try #require(try await server.admin("GET", "applications/second-admin/appRoleAssignments").json["value"]?.arrayValue?.first?["id"]?.stringValue)
+            #expect(try await server.admin("DELETE", "appRoleAssignments/\(secondGrant)").status == 204)
+        }
+    }
 
     @Test func everyBadAdminCallIsRefusedAndChangesNothing() async throws {
         try await TestServer.with { server in

@@ -37,6 +37,15 @@ struct App: AsyncParsableCommand {
         }
     }
 
+    /// The roles the application holds and the roles others hold of it.
+    static func printGrants(_ grants: [JSONValue]) {
+        guard !grants.isEmpty else { return }
+        print("")
+        Output.table(
+            ["GRANT ID", "CLIENT", "ROLE", "RESOURCE", "GRANTED"],
+            grants.map { [$0["id"].text, $0["principalDisplayName"].text, $0["appRoleValue"].text, $0["resourceDisplayName"].text, $0["createdDateTime"].text] })
+    }
+
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register an application (and its service principal).")
         @Argument(help: "Display name, unique in the tenant.") var name: String
@@ -79,7 +88,14 @@ struct App: AsyncParsableCommand {
         func run() async throws {
             try await runAdmin { client in
                 let found = try await client.call("GET", App.path(app))
-                if output.json { Output.json(found) } else { App.printApplication(found) }
+                let grants = try await client.call("GET", App.path(app) + "/appRoleAssignments")["value"]
+                if output.json {
+                    var object = found.objectValue ?? [:]
+                    object["appRoleAssignments"] = grants
+                    return Output.json(.object(object))
+                }
+                App.printApplication(found)
+                App.printGrants(grants.arrayValue ?? [])
             }
         }
     }

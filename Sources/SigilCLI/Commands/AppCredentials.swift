@@ -151,7 +151,7 @@ extension App {
     }
 
     struct Role: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Roles an application exposes to callers.", subcommands: [Add.self])
+        static let configuration = CommandConfiguration(abstract: "Roles an application exposes to callers.", subcommands: [Add.self, Remove.self])
 
         struct Add: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Add an app role to a resource application.")
@@ -169,22 +169,76 @@ extension App {
                 }
             }
         }
+
+        struct Remove: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Remove an app role nobody holds (remove its grants first).")
+            @Argument(help: "The resource application.") var resource: String
+            @Argument(help: "The role's value or id.") var role: String
+            @OptionGroup var output: OutputOptions
+
+            func run() async throws {
+                try await runAdmin { client in
+                    try await client.call("DELETE", App.path(resource) + "/appRoles/" + FormParameters.percentEncode(role))
+                    if output.json { Output.json(["removed": .string(role)]) } else { print("Removed role \(role) from \(resource).") }
+                }
+            }
+        }
     }
 
     struct Grant: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Grant a client application or managed identity one role of a resource application.")
-        @Argument(help: "The client application or managed identity.") var client: String
-        @Argument(help: "The resource application.") var resource: String
-        @Argument(help: "The role's value or id.") var role: String
-        @OptionGroup var output: OutputOptions
+        static let configuration = CommandConfiguration(
+            abstract: "Grant roles of a resource application to clients and managed identities, or remove them.",
+            subcommands: [Add.self, Remove.self], defaultSubcommand: Add.self)
 
-        func run() async throws {
-            try await runAdmin { admin in
-                let assignment = try await admin.call("POST", "appRoleAssignments", json: [
-                    "principalId": .string(client), "resourceId": .string(resource), "appRoleId": .string(role),
-                ])
-                if output.json { return Output.json(assignment) }
-                print("Granted \(assignment["appRoleValue"].text) of \(assignment["resourceDisplayName"].text) to \(assignment["principalDisplayName"].text).")
+        /// Who holds which role of what: the same three arguments to grant and to remove.
+        struct Arguments: ParsableArguments {
+            @Argument(help: "The client application or managed identity.") var client: String
+            @Argument(help: "The resource application.") var resource: String
+            @Argument(help: "The role's value or id.") var role: String
+        }
+
+        struct Add: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Grant a client application or managed identity one role of a resource application (the default).")
+            @OptionGroup var grant: Grant.Arguments
+            @OptionGroup var output: OutputOptions
+
+            func run() async throws {
+                try await runAdmin { admin in
+                    let assignment = try await admin.call("POST", "appRoleAssignments", json: [
+                        "principalId": .string(grant.client), "resourceId": .string(grant.resource), "appRoleId": .string(grant.role),
+                    ])
+                    if output.json { return Output.json(assignment) }
+                    print("Granted \(assignment["appRoleValue"].text) of \(assignment["resourceDisplayName"].text) to \(assignment["principalDisplayName"].text).")
+                }
+            }
+        }
+
+        struct Remove: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Remove a grant; the client's next token no longer carries the role.")
+            @OptionGroup var grant: Grant.Arguments
+            @OptionGroup var output: OutputOptions
+
+            func run() async throws {
+                let (client, resource, role) = (grant.client, grant.resource, grant.role)
+                try await runAdmin { admin in
+                    let resourceApp = try await admin.call("GET", App.path(resource))
+                    // The client by any of its names: its service principal id, whichever kind it is.
+                    var principals: Set<String> = [client]
+                    if let app = try? await admin.call("GET", App.path(client)) { principals.insert(app["servicePrincipalId"].text) }
+                    if let identity = try? await admin.call("GET", "managedIdentities/" + FormParameters.percentEncode(client)) {
+                        principals.insert(identity["principalId"].text)
+                    }
+                    let assignments = try await admin.call("GET", App.path(resource) + "/appRoleAssignments")["value"].arrayValue ?? []
+                    guard let assignment = assignments.first(where: {
+                        $0["resourceId"].text == resourceApp["servicePrincipalId"].text && ($0["appRoleValue"].text == role || $0["appRoleId"].text == role)
+                            && (principals.contains($0["principalId"].text) || $0["principalDisplayName"].text.lowercased() == client.lowercased())
+                    }) else {
+                        throw CLIError("\(client) holds no role '\(role)' of \(resourceApp["displayName"].text); `sigil app show \(resource)` lists its grants")
+                    }
+                    try await admin.call("DELETE", "appRoleAssignments/" + FormParameters.percentEncode(assignment["id"].text))
+                    if output.json { return Output.json(["removed": assignment]) }
+                    print("Removed \(assignment["appRoleValue"].text) of \(assignment["resourceDisplayName"].text) from \(assignment["principalDisplayName"].text).")
+                }
             }
         }
     }

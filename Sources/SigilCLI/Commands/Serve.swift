@@ -29,6 +29,24 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("key-rotation"), help: "How often signing keys rotate, as an ISO-8601 duration.")
     var keyRotation = "P30D"
 
+    @Option(name: .customLong("sign-in-retention"), help: "How long sign-ins are kept, as an ISO-8601 duration of at least P1D.")
+    var signInRetention = "P30D"
+
+    @Option(name: .customLong("handshake-timeout"), help: "Longest a client may take over the TLS handshake (ISO-8601).")
+    var handshakeTimeout = "PT10S"
+
+    @Option(name: .customLong("header-timeout"), help: "Longest a client may take to send a request's headers (ISO-8601).")
+    var headerTimeout = "PT20S"
+
+    @Option(name: .customLong("body-timeout"), help: "Longest a client may take to send a request's body (ISO-8601).")
+    var bodyTimeout = "PT30S"
+
+    @Option(name: .customLong("idle-timeout"), help: "Longest a kept-alive connection may sit idle (ISO-8601).")
+    var idleTimeout = "PT60S"
+
+    @Option(name: .customLong("max-connections"), help: "Client connections open at once; more are closed on accept.")
+    var maxConnections = 1000
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -37,9 +55,22 @@ struct Serve: AsyncParsableCommand {
         guard ISO8601Duration.seconds(keyRotation).map({ $0 >= 60 }) == true else {
             throw ValidationError("--key-rotation must be an ISO-8601 duration of at least a minute, e.g. P30D")
         }
+        guard ISO8601Duration.seconds(signInRetention).map({ $0 >= SignInMaintenance.minimumRetention }) == true else {
+            throw ValidationError("--sign-in-retention must be an ISO-8601 duration of at least a day (P1D): single-use assertion ids are kept on sign-ins")
+        }
+        for (flag, value) in timeouts where ISO8601Duration.seconds(value).map({ $0 > 0 && $0 <= 3600 }) != true {
+            throw ValidationError("--\(flag) must be an ISO-8601 duration between 0 and an hour, e.g. PT30S")
+        }
+        guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be between 1 and 1000000") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
     }
+
+    private var timeouts: [(flag: String, value: String)] {
+        [("handshake-timeout", handshakeTimeout), ("header-timeout", headerTimeout), ("body-timeout", bodyTimeout), ("idle-timeout", idleTimeout)]
+    }
+
+    private func duration(_ text: String) -> Duration { .milliseconds(Int64(ISO8601Duration.seconds(text)! * 1000)) }
 
     func parseListen() -> (host: String, port: Int)? {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
@@ -61,6 +92,12 @@ struct Serve: AsyncParsableCommand {
         configuration.tlsKeyPath = tlsKey
         configuration.issuerURL = issuerURL
         configuration.keyRotationInterval = ISO8601Duration.seconds(keyRotation)!
+        configuration.signInRetention = ISO8601Duration.seconds(signInRetention)!
+        configuration.connectionLimits.handshake = duration(handshakeTimeout)
+        configuration.connectionLimits.header = duration(headerTimeout)
+        configuration.connectionLimits.body = duration(bodyTimeout)
+        configuration.connectionLimits.idle = duration(idleTimeout)
+        configuration.connectionLimits.maximumConnections = maxConnections
         let server: SigilServer
         do {
             server = try await SigilServer.prepare(configuration, logger: logger)

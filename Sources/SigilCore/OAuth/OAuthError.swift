@@ -20,9 +20,11 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     /// "AADSTS7000215: Invalid client secret provided. …"
     public var description: String { "AADSTS\(code): \(message)" }
 
-    /// Client input as it may appear in a message: at most 128 characters.
+    /// Client input as it may appear in a message: redacted (`ClientInput`), then at most 128
+    /// characters.
     public static func quoted(_ value: String) -> String {
-        value.count <= 128 ? value : String(value.prefix(128)) + "…"
+        let value = ClientInput.redacted(value)
+        return value.count <= 128 ? value : String(value.prefix(128)) + "…"
     }
 
     // The catalogue. Numbers are Entra's where Entra has one for the same condition. Every

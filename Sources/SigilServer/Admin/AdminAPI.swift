@@ -55,7 +55,9 @@ struct AdminAPI {
             let app = try await application(context, caller)
             return .json(["value": .array(try await store.appRoleAssignments(applicationId: app.objectId).map(AdminJSON.assignment))])
         })
+        group.delete("applications/{app}/appRoles/{role}", use: authorized(removeRole))
         group.post("appRoleAssignments", use: authorized(grantRole))
+        group.delete("appRoleAssignments/{id}", use: authorized(revokeRole))
         group.get("signInLogs", use: authorized { request, _, caller in
             .json(["value": .array(try await store.signIns(tenantId: caller.tenant.id, query: try logQuery(request)).map(AdminJSON.signIn))])
         })
@@ -154,7 +156,8 @@ struct AdminAPI {
     }
 
     /// The admin API itself and the caller's own application cannot be disabled, renamed away
-    /// from their identifier or deleted: that would lock every administrator out.
+    /// from their identifier or deleted: that would lock every administrator out. Nor can the
+    /// admin API stop requiring a role: every application could then administer the tenant.
     func refuseLockout(_ before: AppRegistration, after: AppRegistration?, caller: AdminCaller) throws {
         let isAdminAPI = before.identifierUris.contains(Self.identifierUri)
         let isCaller = before.objectId == caller.app.objectId
@@ -164,6 +167,10 @@ struct AdminAPI {
         if !after.enabled { throw AdminError.forbidden("Refusing to disable \(what): it would lock administrators out.") }
         if isAdminAPI, !after.identifierUris.contains(Self.identifierUri) {
             throw AdminError.forbidden("Refusing to remove \(Self.identifierUri) from the admin API application.")
+        }
+        if isAdminAPI, !after.appRoleAssignmentRequired {
+            throw AdminError.forbidden(
+                "Refusing to turn off appRoleAssignmentRequired on the admin API application: any application in the tenant could then call the admin API.")
         }
     }
 
@@ -279,6 +286,34 @@ struct AdminAPI {
         try await store.addAppRole(role, applicationId: app.objectId, audit: caller.audit(
             "application.appRole.add", targetType: "application", targetId: app.objectId, after: json))
         return .json(json, status: .created)
+    }
+
+    func removeRole(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
+        let app = try await application(context, caller)
+        let reference = context.parameters.get("role") ?? ""
+        guard let role = app.appRoles.first(where: { $0.id == reference || $0.value == reference }) else {
+            throw AdminError.notFound("'\(app.displayName)' has no role '\(reference)'.")
+        }
+        if app.identifierUris.contains(Self.identifierUri), role.value == Self.administratorRole {
+            throw AdminError.forbidden("Refusing to remove the \(Self.administratorRole) role of the admin API application: it would lock administrators out.")
+        }
+        try await store.removeAppRole(role.id, applicationId: app.objectId, audit: caller.audit(
+            "application.appRole.remove", targetType: "application", targetId: app.objectId, before: AdminJSON.appRole(role)))
+        return Response(status: .noContent)
+    }
+
+    func revokeRole(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
+        let id = context.parameters.get("id") ?? ""
+        let adminAPI = try await store.application(tenantId: caller.tenant.id, reference: Self.identifierUri)
+        _ = try await store.removeAppRoleAssignment(id: id, tenantId: caller.tenant.id, check: { assignment, others in
+            if assignment.resourceId == adminAPI?.servicePrincipalId, assignment.appRoleValue == Self.administratorRole, others == 0 {
+                throw AdminError.forbidden(
+                    "Refusing to remove the last \(Self.administratorRole) assignment: nobody could administer the tenant. Grant the role to another application first.")
+            }
+        }, audit: { assignment, principalObjectId in
+            caller.audit("appRoleAssignment.remove", targetType: "application", targetId: principalObjectId, before: AdminJSON.assignment(assignment))
+        })
+        return Response(status: .noContent)
     }
 
     func grantRole(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {

@@ -2,13 +2,15 @@ import Foundation
 import SigilCore
 
 /// The server's data folder: the SQLite file, TLS material, the key-encryption key and the
-/// bootstrap administrator's key. Created 0700; secret files are written 0600.
+/// bootstrap administrator's key. Kept 0700 (an existing folder is narrowed to it at every start);
+/// secret files are written 0600.
 public struct DataFolder: Sendable {
     public let url: URL
 
     public init(path: String) throws {
         url = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: url.path)
     }
 
     public func path(_ name: String) -> String { url.appendingPathComponent(name).path }

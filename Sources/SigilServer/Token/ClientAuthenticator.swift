@@ -178,11 +178,11 @@ struct RegisteredKeyCheck {
         let unpadded = { (value: String) in String(value.reversed().drop { $0 == "=" }.reversed()) }
         if let thumbprint = header["x5t#S256"]?.stringValue.map(unpadded) {
             if let match = registered.first(where: { $0.x5tS256 == thumbprint }) { return match }
-            throw .assertionKeyNotFound("no certificate registered for app '\(clientId)' has x5t#S256 '\(thumbprint)'")
+            throw .assertionKeyNotFound("no certificate registered for app '\(clientId)' has x5t#S256 '\(OAuthError.quoted(thumbprint))'")
         }
         if let thumbprint = header["x5t"]?.stringValue.map(unpadded) {
             if let match = registered.first(where: { $0.x5t == thumbprint }) { return match }
-            throw .assertionKeyNotFound("no certificate registered for app '\(clientId)' has x5t '\(thumbprint)'")
+            throw .assertionKeyNotFound("no certificate registered for app '\(clientId)' has x5t '\(OAuthError.quoted(thumbprint))'")
         }
         if let chain = header["x5c"]?.arrayValue, let leaf = chain.first?.stringValue {
             let certificate: CertificateCredential
@@ -196,7 +196,7 @@ struct RegisteredKeyCheck {
         }
         if let kid = header["kid"]?.stringValue {
             if let match = registered.first(where: { $0.kid == kid || $0.x5tS256 == kid || $0.x5t == kid }) { return match }
-            throw .assertionKeyNotFound("no key registered for app '\(clientId)' has kid '\(kid)'")
+            throw .assertionKeyNotFound("no key registered for app '\(clientId)' has kid '\(OAuthError.quoted(kid))'")
         }
         throw .assertionKeyNotFound("the assertion header names no key; send x5t#S256, x5t or kid")
     }

@@ -12,6 +12,7 @@ import SigilStore
 struct TokenEndpoint {
     let directory: DirectoryCache
     let recorder: SignInRecorder
+    let unknownClients: UnknownClientFailures
     let federation: FederatedAuthenticator
     let keys: SigningKeyRing
     let urls: ServerURLs
@@ -66,13 +67,17 @@ struct TokenEndpoint {
 
         func event(_ result: Result<String, OAuthError>) -> SignInEvent {
             SignInEvent(
-                id: RandomIdentifier.timeOrderedUUID(at: now), time: now, tenantId: tenant.id, appId: String(clientId.prefix(256)),
+                id: RandomIdentifier.timeOrderedUUID(at: now), time: now, tenantId: tenant.id, appId: ClientInput.redacted(clientId),
                 appDisplayName: outcome.client?.displayName, servicePrincipalId: outcome.client?.servicePrincipalId,
                 credentialType: outcome.credentialType, credentialId: outcome.credentialId, ipAddress: context.peerAddress,
-                userAgent: request.headers[.userAgent].map { String($0.prefix(512)) }, resource: resourceName.map { String($0.prefix(512)) },
+                userAgent: request.headers[.userAgent].map { String($0.prefix(512)) }, resource: resourceName.map(ClientInput.redacted),
                 resourceId: outcome.resource?.appId, succeeded: (try? result.get()) != nil,
                 errorCode: result.failure?.code, failureReason: result.failure.map { String($0.message.prefix(1024)) }, correlationId: correlationId,
                 secretless: outcome.secretless)
+        }
+        if case .failure(let error) = result, outcome.client == nil, await !unknownClients.shouldRecord(event(result)) {
+            // Sampled out: counted towards the summary row instead (the response is the same).
+            return Self.errorResponse(error, correlationId: correlationId, now: now)
         }
         var record = SignInRecord(event: event(result))
         if case .success = result, let assertionId = outcome.assertionId {

@@ -25,7 +25,7 @@ struct AgentFixture {
         let folder = temporaryFolder("agent")
         let fixture = AgentFixture(folder: folder)
         try fixture.state.create()
-        let tls = try SelfSignedTLS.ensure(in: DataFolder(path: folder.appendingPathComponent("tls-source").path))
+        let tls = try SelfSignedTLS.ensure(in: DataFolder(path: folder.appendingPathComponent("tls-source").path), logger: .init(label: "test-agent"))
         let key = SigningKey.p256(.init())
         try fixture.state.writeKey(key)
         let registration = AgentRegistration(

@@ -43,7 +43,7 @@ final class TestIssuer: Sendable {
 
     static func start() async throws -> TestIssuer {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sigil-issuer-\(UUID().uuidString)")
-        let tls = try SelfSignedTLS.ensure(in: try DataFolder(path: folder.path))
+        let tls = try SelfSignedTLS.ensure(in: try DataFolder(path: folder.path), logger: .init(label: "test-issuer"))
         let (ready, continuation) = AsyncStream.makeStream(of: Int.self)
         let box = Mutex<TestIssuer?>(nil)
         let router = Router()
