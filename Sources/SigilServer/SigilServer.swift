@@ -24,6 +24,9 @@ public struct ServerConfiguration: Sendable {
     /// How often each replica reloads signing keys, which bounds how long it signs with a key
     /// another replica has just retired (the retired key stays published meanwhile).
     public var keyRefreshInterval: Duration = .seconds(10)
+    /// How long resource servers may cache the JWKS (`Cache-Control: max-age`); a new key is
+    /// published at least this long before it signs.
+    public var jwksMaxAge: TimeInterval = 300
     /// Limits on fetching federated issuers' metadata and keys.
     public var outboundLimits = FetchLimits()
     /// Deadlines for each stage of a client connection, and the cap on open connections.
@@ -88,7 +91,12 @@ public final class SigilServer: Sendable {
             let kek = try Self.keyEncryptionKey(folder)
             let (tenant, created) = try await TenantBootstrap.ensureDefaultTenant(store: store, folder: folder, logger: logger)
             try await TenantBootstrap.ensureTokenExchangeResource(store: store, tenant: tenant, logger: logger)
-            let keys = SigningKeyRing(store: store, kek: kek, rotationInterval: configuration.keyRotationInterval, logger: logger)
+            // One SQLite process publishes a key the moment it is stored; PostgreSQL replicas do by
+            // their next refresh.
+            let publicationLag = store.dialect == .postgres ? Double(configuration.keyRefreshInterval.components.seconds) : 0
+            let keys = SigningKeyRing(
+                store: store, kek: kek, rotationInterval: configuration.keyRotationInterval,
+                promotionDelay: configuration.jwksMaxAge + publicationLag, logger: logger)
             try await keys.start()
             let urls = ServerURLs(base: configuration.issuerURL ?? "https://\(configuration.host):\(configuration.port)")
             return SigilServer(
@@ -170,7 +178,7 @@ public final class SigilServer: Sendable {
                 OAuthError(error: "unsupported_response_type", code: 700054, message: "Sigil issues app-only tokens; there is no interactive sign-in."),
                 correlationId: TokenEndpoint.correlationId(request), now: Date())
         }
-        DiscoveryRoutes(directory: directory, keys: keys, urls: urls).register(on: router)
+        DiscoveryRoutes(directory: directory, keys: keys, urls: urls, cacheControl: "public, max-age=\(Int(configuration.jwksMaxAge))").register(on: router)
         AdminAPI(store: store, keys: keys, urls: urls, logger: logger).register(on: router)
         AgentAPI(store: store, directory: directory, urls: urls).register(on: router)
         router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }

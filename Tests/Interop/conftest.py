@@ -384,7 +384,9 @@ def start_server(sigil_bin, tmp_path_factory):
 def sigil(start_server):
     """The shared server for the client tests. Its CA is trusted process-wide through
     REQUESTS_CA_BUNDLE (azure-identity, msal and Authlib all use requests)."""
-    server = start_server(name="shared")
+    # Resource servers are told not to cache its JWKS, so the key-rotation tests may rotate at
+    # once (test_hardening checks the default's refusal).
+    server = start_server(name="shared", args=["--jwks-max-age", "PT0S"])
     previous = os.environ.get("REQUESTS_CA_BUNDLE")
     os.environ["REQUESTS_CA_BUNDLE"] = server.ca_file
     yield server
@@ -402,6 +404,18 @@ def cli(sigil, tmp_path_factory) -> SigilCli:
     c = SigilCli(tmp_path_factory.mktemp("cli") / "profile.json", binary=sigil.binary)
     c.login(sigil)
     return c
+
+
+def rotate_keys(cli: SigilCli, timeout: float = 30) -> dict:
+    """`sigil keys rotate`, retried while the next key is too new to sign (on PostgreSQL a key is
+    promotable once every replica has refreshed, even with --jwks-max-age PT0S)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = cli.run("keys", "rotate", "--json", check=False)
+        if result.returncode == 0:
+            return json.loads(result.stdout)
+        assert "Rotate again then" in result.stderr and time.monotonic() < deadline, result.stderr
+        time.sleep(1)
 
 
 def b64url(data: bytes) -> str:

@@ -21,7 +21,7 @@ from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import CertificateCredential, ClientSecretCredential
 from joserfc.jwk import ECKey, RSAKey
 
-from conftest import b64url
+from conftest import b64url, rotate_keys
 from helpers import Certificate, make_certificate, sigil_secret_checksum, token_kid, validate, well_formed_wrong_secret
 
 ORDERS = "api://orders"
@@ -388,7 +388,7 @@ def test_key_rotation_is_announced_and_old_tokens_survive(sigil, cli, world):
     kids_before = sigil.jwks_kids()
     assert token_kid(old_es) in kids_before and token_kid(old_rs) in kids_before
 
-    rotated = cli.json("keys", "rotate")
+    rotated = rotate_keys(cli)
     assert rotated, rotated
 
     # azure-identity caches tokens; a fresh credential asks the server again.

@@ -14,6 +14,8 @@ import time
 import pytest
 import requests
 
+from conftest import SigilCli
+
 LIMITS = ["--handshake-timeout", "PT1S", "--header-timeout", "PT1S", "--body-timeout", "PT1S",
           "--idle-timeout", "PT2S", "--max-connections", "8"]
 SLACK = 1.5  # seconds a cut-off may come late on a busy machine
@@ -209,3 +211,18 @@ def test_tls_offers_aead_suites_on_1_2_and_1_3(guarded, options, expected):
 def test_tls_before_1_2_is_refused(guarded, version):
     result = openssl_handshake(guarded, version)
     assert "Cipher is" not in result.stdout or "Cipher is (NONE)" in result.stdout
+
+
+def test_a_key_published_moments_ago_is_not_promoted(guarded, tmp_path):
+    """Resource servers may cache the JWKS for max-age (300 s by default): a rotation that would
+    sign with a key published more recently is refused, in one line that says when to retry."""
+    assert requests.get(f"{guarded.base_url}/{guarded.tenant}/discovery/v2.0/keys", verify=guarded.ca_file,
+                        timeout=5).headers["Cache-Control"] == "public, max-age=300"
+    cli = SigilCli(tmp_path / "profile.json", binary=guarded.binary)
+    cli.login(guarded)
+    before = cli.json("keys", "list")
+    result = cli.run("keys", "rotate", check=False)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "may cache the JWKS without it for up to" in lines[0] and "Rotate again then" in lines[0], lines
+    assert cli.json("keys", "list") == before

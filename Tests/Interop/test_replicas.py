@@ -13,7 +13,7 @@ import jwt
 import pytest
 import requests
 
-from conftest import POSTGRES_URL, CLIENT_ASSERTION_TYPE, SigilCli
+from conftest import POSTGRES_URL, CLIENT_ASSERTION_TYPE, SigilCli, rotate_keys
 from helpers import make_certificate, token_kid, validate
 
 pytestmark = pytest.mark.skipif(POSTGRES_URL is None, reason="SIGIL_TEST_POSTGRES_URL is not set")
@@ -35,8 +35,9 @@ def token_request(server, **form) -> requests.Response:
 def replicas(start_server, tmp_path_factory):
     database = start_server.new_database()
     kek = base64.b64encode(os.urandom(32)).decode()
-    a = start_server(database=database, env={"SIGIL_KEK": kek}, name="replica-a")
-    b = start_server(database=database, env={"SIGIL_KEK": kek}, name="replica-b")
+    no_cache = ["--jwks-max-age", "PT0S"]  # the rotation test rotates right after the first start
+    a = start_server(database=database, env={"SIGIL_KEK": kek}, name="replica-a", args=no_cache)
+    b = start_server(database=database, env={"SIGIL_KEK": kek}, name="replica-b", args=no_cache)
     assert a.tenant == b.tenant, "two replicas on one database must serve one tenant"
     assert a.admin_key_file, "the first replica creates the tenant and its admin key"
     assert b.admin_key_file is None and not (b.data_dir / "admin-key.json").exists(), \
@@ -127,7 +128,7 @@ def test_replicas_publish_the_same_keys_and_follow_rotation(replicas):
     form = {"client_id": client["appId"], "client_secret": secret, "scope": f"{RESOURCE}/.default"}
     before = token_request(b, **form).json()["access_token"]
 
-    cli_a.json("keys", "rotate")
+    rotate_keys(cli_a)
     rotated_at = time.monotonic()
     active_at_a = {k["kid"] for k in cli_a.json("keys", "list")["value"] if k["state"] == "active"}
     published_at_a = set(jwk_fingerprints(a))

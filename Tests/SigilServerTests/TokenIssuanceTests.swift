@@ -102,9 +102,39 @@ import Testing
         }
     }
 
-    @Test func rotationPublishesTheNextKeyBeforeItSignsAndKeepsTheOldOne() async throws {
+    @Test func aKeyPublishedForLessThanTheJWKSCacheLifetimeNeverSigns() async throws {
         try await TestServer.with { server in
             let world = try await World.make(server)
+            let jwks = try await server.send("GET", "/\(server.tenantId)/discovery/v2.0/keys")
+            #expect(jwks.header("Cache-Control") == "public, max-age=300")
+            let signing = { try CompactJWS(parsing: try #require(try await server.token(world.secretForm).json["access_token"]?.stringValue)).header["kid"] }
+
+            // Right after the first start the next key is seconds old.
+            let early = try await server.admin("POST", "signingKeys/rotate", json: ["algorithm": "ES256"])
+            #expect(early.status == 409)
+            #expect(early.json["error"]?["message"]?.stringValue?.contains("may cache the JWKS without it for up to 3") == true, "\(early.json)")
+
+            // Once it has been published long enough it may sign (the ring is told the time)…
+            let before = try await signing()
+            #expect(try await server.server.keys.rotate(.es256, now: Date().addingTimeInterval(400)))
+            let promoted = try await signing()
+            #expect(promoted != before)
+            // …but a second rotation straight after would promote the key just published: refused,
+            // and nothing changes, for either algorithm.
+            let keysBefore = try await server.admin("GET", "signingKeys").json
+            let quick = try await server.admin("POST", "signingKeys/rotate")
+            #expect(quick.status == 409)
+            #expect(try await server.admin("GET", "signingKeys").json == keysBefore)
+            #expect(try await signing() == promoted)
+        }
+    }
+
+    @Test func rotationPublishesTheNextKeyBeforeItSignsAndKeepsTheOldOne() async throws {
+        // Resource servers told not to cache the JWKS: the next key may sign once every replica
+        // publishes it (on PostgreSQL, after one key refresh).
+        try await TestServer.with({ $0.jwksMaxAge = 0; $0.keyRefreshInterval = .seconds(1) }) { server in
+            let world = try await World.make(server)
+            try await Task.sleep(for: .seconds(1.1))
             let before = try await server.jwks()
             let oldToken = try #require(try await server.token(world.secretForm).json["access_token"]?.stringValue)
             let oldKid = try #require(try CompactJWS(parsing: oldToken).header["kid"]?.stringValue)

@@ -29,6 +29,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("key-rotation"), help: "How often signing keys rotate, as an ISO-8601 duration.")
     var keyRotation = "P30D"
 
+    @Option(name: .customLong("jwks-max-age"), help: "How long resource servers may cache the JWKS (ISO-8601); new keys are published this long before they sign.")
+    var jwksMaxAge = "PT5M"
+
     @Option(name: .customLong("sign-in-retention"), help: "How long sign-ins are kept, as an ISO-8601 duration of at least P1D.")
     var signInRetention = "P30D"
 
@@ -57,6 +60,9 @@ struct Serve: AsyncParsableCommand {
         }
         guard ISO8601Duration.seconds(signInRetention).map({ $0 >= SignInMaintenance.minimumRetention }) == true else {
             throw ValidationError("--sign-in-retention must be an ISO-8601 duration of at least a day (P1D): single-use assertion ids are kept on sign-ins")
+        }
+        guard ISO8601Duration.seconds(jwksMaxAge).map({ $0 >= 0 && $0 <= 86_400 }) == true else {
+            throw ValidationError("--jwks-max-age must be an ISO-8601 duration of at most a day, e.g. PT5M")
         }
         for (flag, value) in timeouts where ISO8601Duration.seconds(value).map({ $0 > 0 && $0 <= 3600 }) != true {
             throw ValidationError("--\(flag) must be an ISO-8601 duration between 0 and an hour, e.g. PT30S")
@@ -92,6 +98,7 @@ struct Serve: AsyncParsableCommand {
         configuration.tlsKeyPath = tlsKey
         configuration.issuerURL = issuerURL
         configuration.keyRotationInterval = ISO8601Duration.seconds(keyRotation)!
+        configuration.jwksMaxAge = ISO8601Duration.seconds(jwksMaxAge)!
         configuration.signInRetention = ISO8601Duration.seconds(signInRetention)!
         configuration.connectionLimits.handshake = duration(handshakeTimeout)
         configuration.connectionLimits.header = duration(headerTimeout)

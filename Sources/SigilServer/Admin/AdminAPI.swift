@@ -391,6 +391,11 @@ struct AdminAPI {
                 algorithms = [algorithm]
             }
         }
+        // All or none: a refusal for one algorithm leaves the other unrotated too.
+        try await keys.refresh()
+        if let blocker = algorithms.lazy.compactMap({ self.keys.promotionBlocker($0) }).first {
+            throw AdminError(status: .conflict, code: "Conflict", message: blocker.description)
+        }
         for algorithm in algorithms { try await keys.rotate(algorithm) }
         let published = keys.published()
         try await store.recordAudit(caller.audit(

@@ -9,6 +9,8 @@ struct DiscoveryRoutes {
     let directory: DirectoryCache
     let keys: SigningKeyRing
     let urls: ServerURLs
+    /// `Cache-Control` of the JWKS and metadata: how long resource servers may keep them.
+    let cacheControl: String
 
     func register(on router: Router<SigilRequestContext>) {
         router.get("/{tenant}/v2.0/.well-known/openid-configuration") { _, context in
@@ -19,7 +21,7 @@ struct DiscoveryRoutes {
         }
         router.get("/{tenant}/discovery/v2.0/keys") { _, context in
             guard try await directory.tenant(id: context.parameters.require("tenant")) != nil else { return notFound(context) }
-            return Response.json(["keys": .array(keys.jwks())], headers: [.cacheControl: "public, max-age=300"])
+            return Response.json(["keys": .array(keys.jwks())], headers: [.cacheControl: cacheControl])
         }
     }
 
@@ -45,7 +47,7 @@ struct DiscoveryRoutes {
             "claims_supported": ["iss", "aud", "sub", "oid", "tid", "appid", "azp", "roles", "idtyp", "iat", "nbf", "exp", "jti"],
             "tenant_region_scope": .null,
             "cloud_instance_name": .string(URL(string: urls.baseURL)?.host ?? "localhost"),
-        ], headers: [.cacheControl: "public, max-age=300"])
+        ], headers: [.cacheControl: cacheControl])
     }
 
     private func notFound(_ context: SigilRequestContext) -> Response {

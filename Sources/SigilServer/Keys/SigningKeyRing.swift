@@ -23,6 +23,9 @@ public actor SigningKeyRing {
     let kek: KeyEncryptionKey
     let logger: Logger
     public let rotationInterval: TimeInterval
+    /// How long a `next` key must have been published before it may sign: the JWKS cache
+    /// lifetime resource servers are told, plus how late a replica may be to publish it.
+    public let promotionDelay: TimeInterval
     /// What requests read: behind a lock rather than the actor, so signing a token does not
     /// hop to the actor's executor.
     private struct Published {
@@ -31,10 +34,11 @@ public actor SigningKeyRing {
     }
     private let current = Mutex(Published())
 
-    public init(store: Store, kek: KeyEncryptionKey, rotationInterval: TimeInterval, logger: Logger) {
+    public init(store: Store, kek: KeyEncryptionKey, rotationInterval: TimeInterval, promotionDelay: TimeInterval, logger: Logger) {
         self.store = store
         self.kek = kek
         self.rotationInterval = rotationInterval
+        self.promotionDelay = promotionDelay
         self.logger = logger
     }
 
@@ -83,10 +87,13 @@ public actor SigningKeyRing {
     /// The stored keys without their private halves, for the admin API.
     public nonisolated func published() -> [StoredSigningKey] { current.withLock { $0.keys.map(\.stored) } }
 
-    /// Rotates `algorithm` now: next → active, active → retired, a fresh next key.
+    /// Rotates `algorithm` now: next → active, active → retired, a fresh next key. Refused while
+    /// the next key is younger than `promotionDelay`: a resource server holding a JWKS fetched
+    /// before it was published would reject every token it signs.
     @discardableResult
     public func rotate(_ algorithm: JWSAlgorithm, now: Date = Date()) async throws -> Bool {
         try await refresh()
+        if let blocker = promotionBlocker(algorithm, now: now) { throw blocker }
         let rotated = try await store.rotateSigningKeys(
             algorithm: algorithm, expectedActive: current.withLock { $0.signers[algorithm]?.kid }, fresh: try makeKey(algorithm), following: nil,
             forgetBefore: now.addingTimeInterval(-(AccessToken.lifetime + 600)), now: now)
@@ -95,11 +102,23 @@ public actor SigningKeyRing {
         return rotated
     }
 
+    /// Why `algorithm` cannot rotate at `now`, if it cannot: its next key is too new.
+    public nonisolated func promotionBlocker(_ algorithm: JWSAlgorithm, now: Date = Date()) -> KeyRingError? {
+        guard let next = current.withLock({ $0.keys.first { $0.stored.algorithm == algorithm && $0.stored.state == .next } }) else { return nil }
+        let ready = next.stored.createdAt.addingTimeInterval(promotionDelay)
+        guard ready > now else { return nil }
+        return .nextKeyTooNew(algorithm, publishedFor: now.timeIntervalSince(next.stored.createdAt), readyAt: ready, delay: promotionDelay)
+    }
+
     /// Rotates every algorithm whose active key is older than the rotation interval.
     func rotateDueKeys(now: Date = Date()) async throws {
         for key in current.withLock({ $0.keys }) where key.stored.state == .active {
             if let activated = key.stored.activatedAt, now.timeIntervalSince(activated) >= rotationInterval {
-                try await rotate(key.stored.algorithm, now: now)
+                do {
+                    try await rotate(key.stored.algorithm, now: now)
+                } catch KeyRingError.nextKeyTooNew {
+                    // Due, but its successor is too new to sign: the next pass rotates.
+                }
             }
         }
     }
@@ -120,9 +139,13 @@ public actor SigningKeyRing {
 
 public enum KeyRingError: Error, CustomStringConvertible {
     case noActiveKey(JWSAlgorithm)
+    case nextKeyTooNew(JWSAlgorithm, publishedFor: TimeInterval, readyAt: Date, delay: TimeInterval)
     public var description: String {
         switch self {
         case .noActiveKey(let algorithm): "no active \(algorithm.rawValue) signing key"
+        case .nextKeyTooNew(let algorithm, let age, let ready, let delay):
+            "The next \(algorithm.rawValue) key has been published for \(Int(age)) s; resource servers may cache the JWKS without it for up to "
+                + "\(Int(delay)) s, so it may sign from \(ready.formatted(.iso8601)) (in \(Int(ready.timeIntervalSinceNow.rounded(.up))) s). Rotate again then."
         }
     }
 }
