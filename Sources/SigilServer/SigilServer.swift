@@ -90,6 +90,7 @@ public final class SigilServer: Sendable {
             }
             let kek = try Self.keyEncryptionKey(folder)
             let (tenant, created) = try await TenantBootstrap.ensureDefaultTenant(store: store, folder: folder, logger: logger)
+            try await IssuerPin.settle(store: store, tenant: tenant, configuration: configuration, logger: logger)
             try await TenantBootstrap.ensureTokenExchangeResource(store: store, tenant: tenant, logger: logger)
             // One SQLite process publishes a key the moment it is stored; PostgreSQL replicas do by
             // their next refresh.
@@ -98,7 +99,7 @@ public final class SigilServer: Sendable {
                 store: store, kek: kek, rotationInterval: configuration.keyRotationInterval,
                 promotionDelay: configuration.jwksMaxAge + publicationLag, logger: logger)
             try await keys.start()
-            let urls = ServerURLs(base: configuration.issuerURL ?? "https://\(configuration.host):\(configuration.port)")
+            let urls = ServerURLs(base: configuration.issuerURL ?? ServerURLs.listenerBase(host: configuration.host, port: configuration.port))
             return SigilServer(
                 configuration: configuration, store: store, keys: keys, urls: urls, tenant: tenant, folder: folder, tls: tls,
                 tenantCreated: created, logger: logger)
@@ -214,10 +215,7 @@ public final class SigilServer: Sendable {
             configuration: .init(address: .hostname(host, port: configuration.port), serverName: "sigil"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
-                if !explicitIssuer {
-                    let shownHost = host.contains(":") ? "[\(host)]" : (host == "0.0.0.0" ? "localhost" : host)
-                    urls.setBase("https://\(shownHost):\(port)")
-                }
+                if !explicitIssuer { urls.setBase(ServerURLs.listenerBase(host: host, port: port)) }
                 onReady(readiness(port))
             },
             logger: logger)

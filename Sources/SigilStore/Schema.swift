@@ -179,5 +179,9 @@ enum Schema {
         Migration(version: 6, statements: [
             "CREATE INDEX sign_ins_age ON sign_ins (time)",
         ]),
+        // Server-wide settings that must survive restarts, such as the issuer URL.
+        Migration(version: 7, statements: [
+            "CREATE TABLE server_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+        ]),
     ]
 }

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
 import requests
 
-from conftest import SigilCli
+from conftest import ServerStartError, SigilCli
 
 
 def fails(cli: SigilCli, *args: str) -> str:
@@ -265,6 +266,28 @@ def test_serve_refuses_a_busy_port_and_a_mismatched_key_before_touching_the_data
     mismatched = serve("--listen", "127.0.0.1:0", "--tls-cert", str(one.cert_file), "--tls-key", str(wrong_key))
     assert mismatched.returncode != 0 and "does not match --tls-cert" in mismatched.stderr, mismatched.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_the_issuer_does_not_move_with_the_port(start_server, tmp_path):
+    from test_agent import free_port
+
+    first_port, second_port = free_port(), free_port()
+    server = start_server(name="pinned", listen=f"127.0.0.1:{first_port}")
+    issuer = server.issuer
+    assert server.stop() == 0
+    server.listen = f"127.0.0.1:{second_port}"
+    with pytest.raises(ServerStartError) as refused:
+        server.start()
+    assert f"issuer URL is https://127.0.0.1:{first_port} (fixed at first start)" in str(refused.value)
+    assert f"--issuer-url https://127.0.0.1:{second_port}" in str(refused.value)
+
+    server.extra_args = ["--issuer-url", f"https://127.0.0.1:{second_port}"]
+    server.start()
+    assert server.issuer != issuer and f":{second_port}/" in server.issuer
+    own = SigilCli(tmp_path / "profile.json", binary=server.binary)
+    own.login(server)
+    assert "server.issuerUrl.change" in own.run("logs", "audit").stdout
+    server.stop()
 
 
 def test_errors_name_no_api_fields(cli):

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import SigilCore
 import SigilServer
@@ -27,6 +30,48 @@ import Testing
         let reply = try await second.token([("grant_type", "client_credentials"), ("client_id", appId), ("client_secret", secret), ("scope", "api://survivor/.default")])
         #expect(reply.status == 200, "\(reply.json)")
         await second.stop()
+    }
+
+    @Test func theIssuerIsFixedAtFirstStartAndChangesOnlyOnPurpose() async throws {
+        let (firstPort, secondPort) = (try freePort(), try freePort())
+        let first = try await TestServer.start { $0.port = firstPort }
+        let folder = first.folder
+        let database = first.server.configuration.database
+        #expect(first.baseURL == "https://127.0.0.1:\(firstPort)")
+        await first.stop(keepingData: true)
+
+        var moved = ServerConfiguration()
+        moved.dataPath = folder.path
+        moved.database = database
+        moved.port = secondPort
+        await #expect { _ = try await SigilServer.prepare(moved, logger: .init(label: "moved")) } throws: {
+            let text = String(describing: $0)
+            return text.contains("issuer URL is https://127.0.0.1:\(firstPort) (fixed at first start)")
+                && text.contains("pass --issuer-url https://127.0.0.1:\(secondPort) to change it on purpose")
+        }
+
+        // On purpose: accepted, audited, and pinned from then on.
+        let second = try await TestServer.start(folder: folder) { $0.database = database; $0.port = secondPort; $0.issuerURL = "https://127.0.0.1:\(secondPort)/" }
+        #expect(second.baseURL == "https://127.0.0.1:\(secondPort)")
+        let audit = try #require(try await second.admin("GET", "auditLogs").json["value"]?.arrayValue)
+        let change = try #require(audit.first { $0["activityDisplayName"]?.stringValue == "server.issuerUrl.change" || $0["action"]?.stringValue == "server.issuerUrl.change" })
+        #expect(change.serialized().contains("https://127.0.0.1:\(firstPort)") && change.serialized().contains("https://127.0.0.1:\(secondPort)"))
+        await second.stop(keepingData: true)
+        let third = try await TestServer.start(folder: folder) { $0.database = database; $0.port = secondPort }
+        await third.stop()
+    }
+
+    /// A port nothing listens on now.
+    func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     @Test func aSecondProcessOnTheSameSQLiteStoreIsRefusedAndChangesNothing() async throws {

@@ -15,6 +15,13 @@ public final class ServerURLs: Sendable {
 
     static func trimmed(_ value: String) -> String { value.hasSuffix("/") ? String(value.dropLast()) : value }
 
+    /// The base URL of a listener: brackets around IPv6, and `localhost` for the wildcard address
+    /// (the generated certificate names it).
+    static func listenerBase(host: String, port: Int) -> String {
+        let shown = host.contains(":") ? "[\(host)]" : (host == "0.0.0.0" ? "localhost" : host)
+        return "https://\(shown):\(port)"
+    }
+
     public func authority(tenantId: String) -> String { "\(baseURL)/\(tenantId)" }
     public func issuer(tenantId: String) -> String { "\(baseURL)/\(tenantId)/v2.0" }
     public func tokenEndpoint(tenantId: String) -> String { "\(baseURL)/\(tenantId)/oauth2/v2.0/token" }
