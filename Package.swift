@@ -112,7 +112,9 @@ let package = Package(
         ),
         .target(
             name: "SigilCommandLine",
-            dependencies: ["SigilCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "SigilCore", .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "SigilAgentCommand",

@@ -53,13 +53,14 @@ class Certificate:
         return b64url(hashlib.sha256(self.der).digest())
 
 
-def make_certificate(directory: Path, name: str) -> Certificate:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def make_certificate(directory: Path, name: str, lifetime: dt.timedelta = dt.timedelta(days=30),
+                     key_size: int = 2048) -> Certificate:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = dt.datetime.now(dt.timezone.utc)
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-            .not_valid_after(now + dt.timedelta(days=30))
+            .not_valid_after(now + lifetime)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

@@ -106,6 +106,24 @@ def test_the_last_administrator_grant_cannot_be_removed(start_server, tmp_path):
     server.stop()
 
 
+def test_app_show_marks_expired_credentials(cli, tmp_path):
+    import datetime as dt
+    import time
+    from helpers import make_certificate
+
+    name = f"cli-expiring-{uuid.uuid4().hex[:6]}"
+    cli.run("app", "create", name)
+    short = make_certificate(tmp_path, "short", lifetime=dt.timedelta(seconds=3))
+    cli.run("app", "cert", "add", name, "--cert", str(short.cert_file))
+    cli.run("app", "secret", "add", name)
+    assert "(expired)" not in cli.run("app", "show", name).stdout
+    time.sleep(4)
+    shown = cli.run("app", "show", name).stdout
+    rows = {line.split()[0]: line for line in shown.splitlines() if line.startswith(("AsymmetricX509Cert", "secret"))}
+    assert "(expired)" in rows["AsymmetricX509Cert"] and "(expired)" not in rows["secret"], shown
+    assert "1 credential has expired and no longer signs in" in shown
+
+
 def test_disable_and_enable(cli, sigil):
     name = f"cli-toggle-{uuid.uuid4().hex[:6]}"
     cli.run("app", "create", name)
@@ -297,3 +315,14 @@ def test_errors_name_no_api_fields(cli):
     cli.run("app", "create", name)
     message = fails(cli, "app", "grant", name, "no-such-api", "Role")
     assert "No application 'no-such-api'" in message and "(resourceId)" not in message, message
+
+
+def test_json_logs_are_one_object_a_line(start_server):
+    server = start_server(name="json-logs", args=["--log-format", "json"])
+    assert server.stop() == 0
+    lines = [line for line in server.stderr_text().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]
+    assert all({"time", "level", "logger", "source", "message"} <= set(r) for r in records), lines[:3]
+    messages = [r["message"] for r in records]
+    assert any(m.startswith("applied schema migration") for m in messages)
+    assert records[-1]["message"].startswith("sigil serve stopped"), records[-1]

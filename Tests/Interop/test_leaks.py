@@ -115,6 +115,8 @@ def test_sigil_scan_report_revokes_the_secret_it_finds(cli, sigil, tmp_path):
     assert findings["settings.py"]["rule"] == "sigil-client-secret"
     assert findings["settings.py"]["validity"] == "revoked"
     assert findings["old.env"]["validity"] == "not-registered"
+    assert f"Reported 2 Sigil secrets to the server: 1 revoked now ({name}), 0 already revoked, 1 not registered in this tenant." \
+        in scan.stderr, scan.stderr
 
     refused = token_request(sigil, app["appId"], leaked)
     assert refused.status_code == 401 and "reported leaked" in refused.json()["error_description"]

@@ -226,9 +226,11 @@ def test_file_over_max_file_size_is_a_warning_and_the_rest_is_scanned(tmp_path):
     assert [(f["rule"], f["file"], f["line"]) for f in report["findings"]] == [("aws-access-key-id", "small.ini", 2)]
     errors = [e for e in report["errors"] if e["file"] == "large.txt"]
     assert len(errors) == 1 and "skipped" in errors[0]["message"] and "--max-file-size" in errors[0]["message"], report
+    # Warnings go to standard error in every format, so a JSON or SARIF report stays parseable.
+    assert "warning: large.txt: skipped" in result.stderr and "warning:" not in result.stdout, result.describe()
     text = scan(str(tmp_path), "--max-file-size", "2k")
     assert text.returncode == 1
-    assert "warning: large.txt: skipped" in text.stdout + text.stderr, text.describe()
+    assert "warning: large.txt: skipped" in text.stderr and "warning:" not in text.stdout, text.describe()
 
 
 def test_sparse_2g_file_is_skipped_quickly_with_a_message(tmp_path):
@@ -833,6 +835,7 @@ def test_pre_commit_hook_blocks_a_secret_and_honours_a_bypass_reason(tmp_path):
     repo("add", "more.py")
     p = repo.run("commit", "-m", "more", check=False, env={"SIGIL_SCAN_BYPASS": "  "})
     assert p.returncode != 0, p.stderr
+    assert "the bypass has an empty reason, so it does not count" in p.stderr, p.stderr
     repo("reset", "-q", "HEAD", "--", "more.py")
 
     repo.write("docs/usage.md", "Read the token from the environment.\n")

@@ -29,12 +29,26 @@ struct App: AsyncParsableCommand {
             Output.table(
                 ["KIND", "KEY ID", "NAME", "HINT/KID", "EXPIRES", "REVOKED"],
                 passwords.map {
-                    ["secret", $0["keyId"].text, $0["displayName"].text, $0["hint"].text + "…", $0["endDateTime"].text, $0["revokedDateTime"].text]
-                } + keys.map { [$0["type"].text, $0["keyId"].text, $0["displayName"].text, $0["kid"].text, $0["endDateTime"].text, "-"] })
+                    ["secret", $0["keyId"].text, $0["displayName"].text, $0["hint"].text + "…", expiry($0), $0["revokedDateTime"].text]
+                } + keys.map { [$0["type"].text, $0["keyId"].text, $0["displayName"].text, $0["kid"].text, expiry($0), "-"] })
+            let expired = (passwords + keys).filter { isExpired($0) }.count
+            if expired > 0 {
+                print("\n\(expired) \(expired == 1 ? "credential has" : "credentials have") expired and no longer \(expired == 1 ? "signs" : "sign") in; remove \(expired == 1 ? "it" : "them") when nothing uses \(expired == 1 ? "it" : "them").")
+            }
             if let reason = passwords.lazy.compactMap({ $0["revokedReason"].stringValue }).first {
                 print("\nA revoked secret no longer signs in. \(reason) Add a new credential (a certificate or federated credential, not a secret) and remove the revoked one.")
             }
         }
+    }
+
+    /// A credential's end date, marked when it has passed.
+    static func expiry(_ credential: JSONValue) -> String {
+        credential["endDateTime"].text + (isExpired(credential) ? " (expired)" : "")
+    }
+
+    static func isExpired(_ credential: JSONValue, now: Date = Date()) -> Bool {
+        guard let text = credential["endDateTime"].stringValue, let end = try? Date(text, strategy: .iso8601) else { return false }
+        return end <= now
     }
 
     /// The roles the application holds and the roles others hold of it.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SigilCommandLine
 import SigilCore
 import SigilServer
 
@@ -53,6 +54,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
+    @Option(name: .customLong("log-format"), help: "text, or json: one JSON object a line, for log collectors.")
+    var logFormat = "text"
+
     func validate() throws {
         guard parseListen() != nil else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8443") }
         guard ISO8601Duration.seconds(keyRotation).map({ $0 >= 60 }) == true else {
@@ -68,6 +72,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--\(flag) must be an ISO-8601 duration between 0 and an hour, e.g. PT30S")
         }
         guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be between 1 and 1000000") }
+        guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
     }
@@ -88,6 +93,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        LogFormat(rawValue: logFormat)!.bootstrap()
         var logger = Logger(label: "sigil")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         var configuration = ServerConfiguration()

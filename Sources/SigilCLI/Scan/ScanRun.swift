@@ -31,12 +31,12 @@ struct ScanRun {
                 report.findings.removeAll(where: baseline.contains)
                 report.suppressed = before - report.findings.count
             }
-            if command.report { await reportLeaks(&report) }
+            let leakSummary = command.report ? await reportLeaks(&report) : nil
             if command.hook, !report.findings.isEmpty, let reason = bypassReason() {
                 report.bypassReason = reason
                 await recordBypass(reason, report: &report, updates: updates)
             }
-            print(report)
+            print(report, leakSummary: leakSummary)
             if report.bypassReason != nil { return 0 }
             if !report.findings.isEmpty { return 1 }
             return report.incomplete ? 2 : 0
@@ -123,25 +123,33 @@ struct ScanRun {
     }
 
     /// A hook's bypass reason: the `sigil-bypass=` push option on a git server, or
-    /// `SIGIL_SCAN_BYPASS` for local hooks. Blank reasons do not count.
+    /// `SIGIL_SCAN_BYPASS` for local hooks. A blank reason does not bypass, and the hook says why.
     private func bypassReason() -> String? {
         let environment = ProcessInfo.processInfo.environment
         var reason = environment["SIGIL_SCAN_BYPASS"]
+        var how = "SIGIL_SCAN_BYPASS='why this is safe' git …"
         if command.preReceive, let count = environment["GIT_PUSH_OPTION_COUNT"].flatMap(Int.init) {
             reason = (0..<count).compactMap { environment["GIT_PUSH_OPTION_\($0)"] }
                 .first { $0.hasPrefix("sigil-bypass=") }
                 .map { String($0.dropFirst("sigil-bypass=".count)) }
+            how = "git push -o 'sigil-bypass=why this is safe'"
         }
-        guard let trimmed = reason?.trimmingCharacters(in: .whitespacesAndNewlines), !trimmed.isEmpty else { return nil }
+        guard let reason else { return nil }
+        let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty {
+            FileHandle.standardError.write(Data("sigil: the bypass has an empty reason, so it does not count; say why the secret may go in: \(how)\n".utf8))
+            return nil
+        }
         return trimmed
     }
 
     /// `--report`: sends the hashes of the Sigil secrets found to the server, which revokes them,
-    /// and marks each finding with what the server said. A failure is a problem in the report
-    /// (exit status 2 when nothing else is found), not a lost scan.
-    private func reportLeaks(_ report: inout ScanReport) async {
+    /// and marks each finding with what the server said. Returns what was reported and revoked, in
+    /// a line for standard error. A failure is a problem in the report (exit status 2 when nothing
+    /// else is found), not a lost scan.
+    private func reportLeaks(_ report: inout ScanReport) async -> String? {
         let sigilFindings = report.findings.indices.filter { report.findings[$0].isSigilSecret }
-        guard !sigilFindings.isEmpty else { return }
+        guard !sigilFindings.isEmpty else { return "Reported nothing: no Sigil secrets were found (other secrets are not Sigil's to revoke)." }
         let hashes = sigilFindings.map { report.findings[$0].secretSHA256 }
         do {
             let results = try await withAdminClient { client in
@@ -155,9 +163,16 @@ struct ScanRun {
                 case nil: break
                 }
             }
+            func count(_ wanted: LeakReport.Status) -> Int { results.filter { $0.status == wanted }.count }
+            let revokedNow = results.filter { $0.status == .revoked }.compactMap { $0.displayName.map { "\($0)" } }
+            var line = "Reported \(results.count) Sigil \(results.count == 1 ? "secret" : "secrets") to the server: \(count(.revoked)) revoked now"
+            if !revokedNow.isEmpty { line += " (\(revokedNow.joined(separator: ", ")))" }
+            line += ", \(count(.alreadyRevoked)) already revoked, \(count(.notFound)) not registered in this tenant."
+            return line
         } catch {
             report.problems.append(SourceProblem(path: Profile.path, message: "the leak report to the server failed: \(error)"))
             report.incomplete = true
+            return nil
         }
     }
 
@@ -195,7 +210,7 @@ struct ScanRun {
     }
 
     /// Prints the report in the chosen format; a hook writes to standard error, where git shows it.
-    private func print(_ report: ScanReport) {
+    private func print(_ report: ScanReport, leakSummary: String?) {
         let text: String
         switch command.format {
         case .json: text = report.json() + "\n"
@@ -204,6 +219,7 @@ struct ScanRun {
             text = command.hook ? hookText(report) : report.text(colour: isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
         }
         FileHandle(fileDescriptor: command.hook ? STDERR_FILENO : STDOUT_FILENO).write(Data(text.utf8))
+        FileHandle.standardError.write(Data(((leakSummary.map { $0 + "\n" } ?? "") + report.warnings).utf8))
     }
 
     /// What a blocked (or bypassed) hook prints: each finding as `file:line rule value`, and

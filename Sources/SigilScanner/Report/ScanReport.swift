@@ -185,9 +185,6 @@ public struct ScanReport: Sendable {
                 lines.append("    commit \(commit.id.prefix(12)) by \(commit.author) <\(commit.email)> on \(commit.date)")
             }
         }
-        for problem in problems {
-            lines.append(paint("33", "warning: \(problem.path): \(problem.message)"))
-        }
         if !lines.isEmpty { lines.append("") }
         let files = Set(findings.map(\.file)).count
         var summary = findings.isEmpty ? "No secrets found" : "\(findings.count) \(findings.count == 1 ? "secret" : "secrets") found in \(files) \(files == 1 ? "file" : "files")"
@@ -195,6 +192,11 @@ public struct ScanReport: Sendable {
         if suppressed > 0 { summary += "; \(suppressed) suppressed by the baseline" }
         lines.append(summary + ".")
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The problems, one `warning: PATH: MESSAGE` line each, for standard error whatever the format.
+    public var warnings: String {
+        problems.map { "warning: \($0.path): \($0.message)\n" }.joined()
     }
 
     /// A size in binary units, as `--max-file-size` takes them (10M is 10 MiB).
