@@ -50,6 +50,7 @@ actor ConnectionPool {
                 } catch {
                     opened -= 1
                     wakeOne()
+                    if let error = error as? StoreError { throw error }
                     throw StoreError.unavailable("cannot open a database connection: \(error)")
                 }
             }

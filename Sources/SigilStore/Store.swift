@@ -155,7 +155,12 @@ public final class Store: Sendable {
     }
 
     static func openPostgres(_ configuration: PostgresConnection.Configuration, logger: Logger) async throws -> ConnectionPool.Connection {
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: Int.random(in: 0...Int.max), logger: logger)
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: configuration, id: Int.random(in: 0...Int.max), logger: logger)
+        } catch {
+            throw StoreError.unavailable(PostgresProblem.describe(error, configuration))
+        }
         return .init(database: connection.sql(queryLogLevel: nil), close: { try? await connection.close() })
     }
 

@@ -4,6 +4,8 @@ secret shown exactly once, and every mistake answered with one clear line and a 
 from __future__ import annotations
 
 import json
+import subprocess
+import urllib.parse
 import uuid
 
 import pytest
@@ -142,6 +144,10 @@ def test_mistakes_get_one_clear_line(cli, tmp_path):
     not_pem = tmp_path / "not.pem"
     not_pem.write_text("hello")
     assert "not a PEM-encoded X.509 certificate" in fails(cli, "app", "cert", "add", taken, "--cert", str(not_pem))
+    from helpers import make_certificate
+    weak = make_certificate(tmp_path / "weak", "weak", key_size=1024)
+    assert "key too small: the certificate's RSA key has 1024 bits; at least 2048" in fails(
+        cli, "app", "cert", "add", taken, "--cert", str(weak.cert_file))
     private = tmp_path / "private.jwk"
     private.write_text(json.dumps({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA", "d": "AA"}))
     assert "private member 'd'" in fails(cli, "app", "key", "add", taken, "--jwk", str(private))
@@ -326,3 +332,22 @@ def test_json_logs_are_one_object_a_line(start_server):
     messages = [r["message"] for r in records]
     assert any(m.startswith("applied schema migration") for m in messages)
     assert records[-1]["message"].startswith("sigil serve stopped"), records[-1]
+
+
+def test_postgres_problems_are_named_and_the_password_never_shown(sigil_bin, tmp_path):
+    from conftest import POSTGRES_URL
+
+    cases = [("postgres://sigil:hunter2@127.0.0.1:1/sigil", "cannot reach PostgreSQL at 127.0.0.1:1: connection refused")]
+    if POSTGRES_URL:
+        base = urllib.parse.urlsplit(POSTGRES_URL)
+        place = f"{base.hostname}:{base.port}"
+        cases += [
+            (f"postgres://nobody:hunter2@{place}/postgres", f"PostgreSQL at {place} refused user 'nobody'"),
+            (f"postgres://{base.username}:hunter2@{place}/no_such_db", f"PostgreSQL at {place} has no database 'no_such_db'"),
+        ]
+    for url, says in cases:
+        result = subprocess.run([sigil_bin, "serve", "--data", str(tmp_path / "data"), "--listen", "127.0.0.1:0", "--database", url],
+                                capture_output=True, text=True, timeout=60)
+        lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert result.returncode != 0 and len(lines) == 1 and says in lines[0], result.stderr
+        assert "hunter2" not in result.stderr + result.stdout and "PSQLError" not in result.stderr

@@ -24,6 +24,7 @@ public struct CertificateCredential: Sendable {
         do {
             certificate = try Certificate(pemEncoded: pem)
         } catch {
+            if let document = try? PEMDocument(pemString: pem) { try Self.refuseWeakRSA(Array(document.derBytes)) }
             throw JWSError("the certificate is not a PEM-encoded X.509 certificate")
         }
         try self.init(certificate)
@@ -36,16 +37,26 @@ public struct CertificateCredential: Sendable {
         do {
             certificate = try Certificate(derEncoded: Array(bytes))
         } catch {
+            try Self.refuseWeakRSA(Array(bytes))
             throw JWSError("an x5c entry is not a DER X.509 certificate")
         }
         try self.init(certificate)
+    }
+
+    /// A certificate X509 refused because its RSA key is too small: say so.
+    static func refuseWeakRSA(_ der: [UInt8]) throws(JWSError) {
+        if let bits = CertificateKeySize.rsaBits(inCertificate: der), bits < 2048 { throw weakRSA(bits) }
+    }
+
+    static func weakRSA(_ bits: Int) -> JWSError {
+        JWSError("key too small: the certificate's RSA key has \(bits) bits; at least 2048")
     }
 
     init(_ certificate: Certificate) throws(JWSError) {
         if let key = P256.Signing.PublicKey(certificate.publicKey) {
             self.key = .p256(key)
         } else if let key = _RSA.Signing.PublicKey(certificate.publicKey) {
-            guard key.keySizeInBits >= 2048 else { throw JWSError("the certificate's RSA key is shorter than 2048 bits") }
+            guard key.keySizeInBits >= 2048 else { throw Self.weakRSA(key.keySizeInBits) }
             self.key = .rsa(key)
         } else {
             throw JWSError("the certificate's key is neither RSA nor EC P-256")
