@@ -161,15 +161,3 @@ public struct Agent: AsyncParsableCommand {
         }
     }
 }
-
-/// Runs an agent command body, turning any failure into one line on stderr and exit code 1.
-private func reportingErrors(_ body: () async throws -> Void) async throws {
-    do {
-        try await body()
-    } catch let error as ExitCode {
-        throw error
-    } catch {
-        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-        throw ExitCode.failure
-    }
-}

@@ -52,3 +52,15 @@ extension JSONValue {
         }
     }
 }
+
+/// Runs a command body, turning any failure into one `error: …` line on stderr and exit code 1.
+public func reportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode.failure
+    }
+}

@@ -31,6 +31,8 @@ public struct ServerConfiguration: Sendable {
     public var outboundLimits = FetchLimits()
     /// Deadlines for each stage of a client connection, and the cap on open connections.
     public var connectionLimits = ConnectionLimits()
+    /// Reverse proxies whose `X-Forwarded-For` names the client (none by default).
+    public var trustedProxies = TrustedProxies([])
     /// How long sign-ins are kept (at least a day: `SignInMaintenance.minimumRetention`).
     public var signInRetention: TimeInterval = 30 * 86_400
 
@@ -40,7 +42,10 @@ public struct ServerConfiguration: Sendable {
 /// What a started server tells the operator (and tests).
 public struct ServerReadiness: Sendable {
     public let tenantId: String
+    /// The issuer's base URL: `--issuer-url`, else the listener's.
     public let baseURL: String
+    /// Where the server itself listens (behind a proxy, not the issuer's URL).
+    public let listenURL: String
     public let authority: String
     public let port: Int
     /// The CA that signed the server's certificate, when Sigil generated it.
@@ -88,7 +93,7 @@ public final class SigilServer: Sendable {
                 let generated = try SelfSignedTLS.ensure(in: folder, logger: logger)
                 tls = (generated.certificate, generated.key, generated.ca)
             }
-            let kek = try Self.keyEncryptionKey(folder)
+            let kek = try await KeyEncryptionKeyFile.load(folder, store: store)
             let (tenant, created) = try await TenantBootstrap.ensureDefaultTenant(store: store, folder: folder, logger: logger)
             try await IssuerPin.settle(store: store, tenant: tenant, configuration: configuration, logger: logger)
             try await TenantBootstrap.ensureTokenExchangeResource(store: store, tenant: tenant, logger: logger)
@@ -148,21 +153,10 @@ public final class SigilServer: Sendable {
         }
     }
 
-    /// The key-encryption key: `SIGIL_KEK` (base64) when set, else `DATA/kek` (created 0600).
-    /// Replicas sharing a PostgreSQL store must share this key.
-    static func keyEncryptionKey(_ folder: DataFolder) throws -> KeyEncryptionKey {
-        if let text = ProcessInfo.processInfo.environment["SIGIL_KEK"] {
-            return try KeyEncryptionKey(base64: text)
-        }
-        if folder.exists("kek") { return try KeyEncryptionKey(base64: try folder.read("kek")) }
-        let key = KeyEncryptionKey()
-        try folder.write("kek", key.base64 + "\n", secret: true)
-        return key
-    }
-
     func router() -> Router<SigilRequestContext> {
         let router = Router(context: SigilRequestContext.self)
         router.add(middleware: ErrorShapeMiddleware())
+        router.add(middleware: ClientAddressMiddleware(proxies: configuration.trustedProxies))
         let directory = DirectoryCache(store: store)
         let issuerKeys = IssuerKeyCache(fetcher: BoundedFetcher(limits: configuration.outboundLimits))
         let federation = FederatedAuthenticator(directory: directory, keyCache: issuerKeys, signingKeys: keys, urls: urls, logger: logger)
@@ -206,7 +200,7 @@ public final class SigilServer: Sendable {
         let host = configuration.host
         let readiness: @Sendable (Int) -> ServerReadiness = { [self] port in
             ServerReadiness(
-                tenantId: tenant.id, baseURL: urls.baseURL, authority: urls.authority(tenantId: tenant.id), port: port, caFile: tls.ca,
+                tenantId: tenant.id, baseURL: urls.baseURL, listenURL: ServerURLs.listenerBase(host: host, port: port), authority: urls.authority(tenantId: tenant.id), port: port, caFile: tls.ca,
                 adminKeyFile: folder.exists(AdminKeyFile.fileName) ? folder.path(AdminKeyFile.fileName) : nil, tenantCreated: tenantCreated)
         }
         let app = Application(
@@ -221,9 +215,14 @@ public final class SigilServer: Sendable {
             logger: logger)
         let maintenance = KeyMaintenanceService(ring: keys, store: store, refreshInterval: configuration.keyRefreshInterval, logger: logger)
         let signIns = SignInMaintenance(store: store, retention: configuration.signInRetention, unknownClients: unknownClients, logger: logger)
-        let group = ServiceGroup(configuration: .init(
+        var groupConfiguration = ServiceGroupConfiguration(
             services: [.init(service: app), .init(service: maintenance), .init(service: signIns)],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Requests in flight get this long to finish after SIGTERM; then they are cancelled, so
+        // one stuck on an unreachable database cannot keep the process alive.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(8)
+        groupConfiguration.maximumCancellationDuration = .seconds(2)
+        let group = ServiceGroup(configuration: groupConfiguration)
         serviceGroup.withLock { $0 = group }
         do {
             try await group.run()

@@ -8,6 +8,9 @@ actor ConnectionPool {
     struct Connection: Sendable {
         let database: any SQLDatabase
         let close: @Sendable () async -> Void
+        /// False once the connection is known to be gone (the server closed it): it is dropped
+        /// instead of lent, since a query on it would never complete.
+        var isOpen: @Sendable () -> Bool = { true }
     }
 
     private let open: @Sendable () async throws -> Connection
@@ -42,7 +45,12 @@ actor ConnectionPool {
     private func acquire() async throws -> Connection {
         while true {
             if closed { throw StoreError.unavailable("the store is closed") }
-            if let connection = idle.popLast() { return connection }
+            if let connection = idle.popLast() {
+                if connection.isOpen() { return connection }
+                opened -= 1
+                await connection.close()
+                continue
+            }
             if opened < maximum {
                 opened += 1
                 do {

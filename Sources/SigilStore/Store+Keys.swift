@@ -87,3 +87,20 @@ extension Store {
             """).run()
     }
 }
+
+extension Store {
+    /// Re-seals every signing key's private half in one transaction (a key-encryption key
+    /// rotation): `reseal` gets a kid and its sealed key and returns it sealed anew. Either every
+    /// key is re-sealed or none is.
+    public func resealSigningKeys(_ reseal: (_ kid: String, _ sealed: String) throws -> String) async throws -> Int {
+        try await transaction(changesDirectory: false) { database in
+            let rows = try await database.raw("SELECT kid, sealed_private_key FROM signing_keys").all()
+            for row in rows {
+                let kid = try row.string("kid")
+                let resealed = try reseal(kid, try row.string("sealed_private_key"))
+                try await database.raw("UPDATE signing_keys SET sealed_private_key = \(bind: resealed) WHERE kid = \(bind: kid)").run()
+            }
+            return rows.count
+        }
+    }
+}

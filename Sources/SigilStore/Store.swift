@@ -161,7 +161,7 @@ public final class Store: Sendable {
         } catch {
             throw StoreError.unavailable(PostgresProblem.describe(error, configuration))
         }
-        return .init(database: connection.sql(queryLogLevel: nil), close: { try? await connection.close() })
+        return .init(database: connection.sql(queryLogLevel: nil), close: { try? await connection.close() }, isOpen: { !connection.isClosed })
     }
 
     /// Runs `body` on one connection without a transaction (single statements, reads).
@@ -209,6 +209,13 @@ public final class Store: Sendable {
             }
             try await database.raw("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)").run()
             let applied = Set(try await database.raw("SELECT version FROM schema_migrations").all().map { try $0.decode(column: "version", as: Int.self) })
+            let known = Schema.migrations.map(\.version).max() ?? 0
+            if let newest = applied.max(), newest > known {
+                // A downgrade: this binary would run on tables it does not know.
+                throw StoreError.invalidLocation(
+                    "the store's schema is at version \(newest), newer than this sigil knows (\(known)): a later Sigil upgraded it. "
+                        + "Run that version, or restore the backup made before the upgrade")
+            }
             for migration in Schema.migrations where !applied.contains(migration.version) {
                 for statement in migration.statements {
                     try await database.raw(SQLQueryString(statement)).run()

@@ -118,7 +118,7 @@ class SigilServer:
             m = re.match(r"^Sigil is listening on (https://\S+)$", line)
             if m:
                 fields["base"] = m.group(1)
-            m = re.match(r"^  (tenant|authority|trust CA|admin CLI):\s+(.*)$", line)
+            m = re.match(r"^  (issuer URL|tenant|authority|trust CA|admin CLI):\s+(.*)$", line)
             if m:
                 fields[m.group(1)] = m.group(2).strip()
         missing = {"base", "tenant", "authority", "trust CA"} - fields.keys()
@@ -128,7 +128,8 @@ class SigilServer:
         assert int(self.base_url.rsplit(":", 1)[1]) > 0, "port 0 must be replaced by the bound port"
         self.tenant = fields["tenant"]
         self.authority = fields["authority"]
-        assert self.authority == f"{self.base_url}/{self.tenant}", (self.authority, self.base_url, self.tenant)
+        # Behind a proxy (--issuer-url) the authority is the issuer's; base_url stays the listener.
+        assert self.authority == f"{fields.get('issuer URL', self.base_url)}/{self.tenant}", (self.authority, fields)
         self.ca_file = fields["trust CA"]
         assert Path(self.ca_file).is_file(), self.ca_file
         self.admin_key_file = None
@@ -136,7 +137,7 @@ class SigilServer:
             m = re.search(r"--key (\S+)", fields["admin CLI"])
             assert m, fields["admin CLI"]
             self.admin_key_file = m.group(1)
-            assert f"--server {self.base_url}" in fields["admin CLI"], fields["admin CLI"]
+            assert f"--server {fields.get('issuer URL', self.base_url)}" in fields["admin CLI"], fields["admin CLI"]
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> int:
         """SIGTERM, then wait; returns the exit status. Raises AssertionError if it hangs."""

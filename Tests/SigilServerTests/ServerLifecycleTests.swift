@@ -4,7 +4,7 @@ import Glibc
 #endif
 import Logging
 import SigilCore
-import SigilServer
+@testable import SigilServer
 import Testing
 
 /// What survives a restart on the same data folder: the tenant, the CA clients trust, the TLS
@@ -85,5 +85,24 @@ import Testing
             }
             #expect(try String(contentsOf: server.folder.appendingPathComponent("tls/ca.pem"), encoding: .utf8) == ca)
         }
+    }
+}
+
+/// The generated certificate renews itself a day before it expires, with a new CA (the old CA's
+/// key was never kept), and says so.
+@Suite struct SelfSignedRenewalTests {
+    @Test func aLeafAboutToExpireComesBackWithANewCA() throws {
+        let folder = try DataFolder(path: FileManager.default.temporaryDirectory.appendingPathComponent("sigil-renew-\(UUID().uuidString)").path)
+        defer { try? FileManager.default.removeItem(atPath: folder.path("")) }
+        let logger = Logger(label: "renewal")
+        let first = try SelfSignedTLS.ensure(in: folder, logger: logger)
+        let (ca, leaf) = (try folder.read("tls/ca.pem"), try folder.read("tls/server.pem"))
+        _ = try SelfSignedTLS.ensure(in: folder, now: Date().addingTimeInterval(300 * 86_400), logger: logger)
+        #expect(try folder.read("tls/ca.pem") == ca, "well before expiry nothing changes")
+        let renewed = try SelfSignedTLS.ensure(in: folder, now: Date().addingTimeInterval(365 * 86_400 - 3600), logger: logger)
+        #expect(renewed.certificate == first.certificate)
+        #expect(try folder.read("tls/server.pem") != leaf)
+        #expect(try folder.read("tls/ca.pem") != ca, "a new leaf comes with a new CA")
+        #expect(!folder.exists("tls/ca-key.pem"))
     }
 }

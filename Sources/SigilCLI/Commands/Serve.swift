@@ -27,6 +27,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("issuer-url"), help: "Public base URL when behind a proxy, e.g. https://sigil.example.com.")
     var issuerURL: String?
 
+    @Option(name: .customLong("trusted-proxy"), help: "A reverse proxy (address or CIDR) whose X-Forwarded-For names the client; repeat for several.")
+    var trustedProxies: [String] = []
+
     @Option(name: .customLong("key-rotation"), help: "How often signing keys rotate, as an ISO-8601 duration.")
     var keyRotation = "P30D"
 
@@ -72,6 +75,9 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--\(flag) must be an ISO-8601 duration between 0 and an hour, e.g. PT30S")
         }
         guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be between 1 and 1000000") }
+        for proxy in trustedProxies where IPNetwork(proxy) == nil {
+            throw ValidationError("--trusted-proxy '\(proxy)' is not an IP address or CIDR network, e.g. 10.0.0.0/8 or 127.0.0.1")
+        }
         guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -104,6 +110,7 @@ struct Serve: AsyncParsableCommand {
         configuration.tlsKeyPath = tlsKey
         configuration.issuerURL = issuerURL
         configuration.keyRotationInterval = ISO8601Duration.seconds(keyRotation)!
+        configuration.trustedProxies = TrustedProxies(trustedProxies.compactMap(IPNetwork.init))
         configuration.jwksMaxAge = ISO8601Duration.seconds(jwksMaxAge)!
         configuration.signInRetention = ISO8601Duration.seconds(signInRetention)!
         configuration.connectionLimits.handshake = duration(handshakeTimeout)
@@ -119,8 +126,9 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode.failure
         }
         try await server.run { ready in
-            var lines = [
-                "Sigil is listening on \(ready.baseURL)",
+            var lines = ["Sigil is listening on \(ready.listenURL)"]
+            if ready.baseURL != ready.listenURL { lines.append("  issuer URL: \(ready.baseURL)") }
+            lines += [
                 "  tenant:     \(ready.tenantId)",
                 "  authority:  \(ready.authority)",
             ]

@@ -70,7 +70,7 @@ struct AdminAuthenticator {
         guard let appId = claims["appid"]?.stringValue, let app = try await store.application(tenantId: tenant.id, appId: appId), app.enabled else {
             throw AdminError.unauthorized("The application the bearer token was issued to no longer exists or is disabled.")
         }
-        let caller = AdminCaller(tenant: tenant, app: app, ipAddress: context.peerAddress, correlationId: correlationId)
+        let caller = AdminCaller(tenant: tenant, app: app, ipAddress: context.clientAddress, correlationId: correlationId)
         let roles = claims["roles"]?.arrayValue?.compactMap(\.stringValue) ?? []
         guard roles.contains(AdminAPI.administratorRole) else {
             let path = String(request.uri.path.prefix(200))

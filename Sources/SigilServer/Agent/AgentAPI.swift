@@ -67,7 +67,7 @@ struct AgentAPI {
                     AuditEvent(
                         time: now, tenantId: host.tenantId, actorId: host.systemIdentityId, actorName: ManagedIdentityRules.systemIdentityName(host: host.name),
                         action: "host.enroll", targetType: "host", targetId: host.id, after: ["kid": .string(kid), "hostname": .optional(hostname)],
-                        ipAddress: context.peerAddress, correlationId: TokenEndpoint.correlationId(request))
+                        ipAddress: context.clientAddress, correlationId: TokenEndpoint.correlationId(request))
                 })
         } catch let error as EnrollmentError {
             switch error {
@@ -101,7 +101,7 @@ struct AgentAPI {
             Self.keyCredential(key, kid: kid, identityId: identity.objectId, now: now), now: now, grace: ManagedIdentityRules.replacedKeyGrace,
             audit: AuditEvent(
                 time: now, tenantId: host.tenantId, actorId: identity.servicePrincipalId, actorName: identity.displayName, action: "host.key.rotate",
-                targetType: "host", targetId: host.id, after: ["kid": .string(kid)], ipAddress: context.peerAddress,
+                targetType: "host", targetId: host.id, after: ["kid": .string(kid)], ipAddress: context.clientAddress,
                 correlationId: TokenEndpoint.correlationId(request)))
         return .json(["kid": .string(kid), "previousKeyValidUntil": .date(now.addingTimeInterval(ManagedIdentityRules.replacedKeyGrace))], status: .created)
     }

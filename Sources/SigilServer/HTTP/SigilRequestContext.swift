@@ -1,21 +1,44 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import SigilCore
 
-/// The per-request context: Hummingbird's core storage plus the peer address, which the sign-in
-/// and audit logs record.
+/// The per-request context: Hummingbird's core storage plus the client's address, which the
+/// sign-in and audit logs record.
 public struct SigilRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// The address the connection came from.
     public let peerAddress: String
+    /// The client: the peer, or behind a trusted reverse proxy the address it forwarded
+    /// (`ClientAddressMiddleware`).
+    public var clientAddress: String
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         peerAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
+        clientAddress = peerAddress
     }
 
     /// Hummingbird's own cap; the routes read bodies with tighter, route-specific limits.
     public var maxUploadSize: Int { 1 << 20 }
+}
+
+/// Sets `clientAddress` from `X-Forwarded-For` when the peer is a trusted proxy.
+struct ClientAddressMiddleware: RouterMiddleware {
+    typealias Context = SigilRequestContext
+    let proxies: TrustedProxies
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard !proxies.networks.isEmpty else { return try await next(request, context) }
+        var context = context
+        context.clientAddress = proxies.clientAddress(peer: context.peerAddress, forwardedFor: request.headers[values: .xForwardedFor])
+        return try await next(request, context)
+    }
+}
+
+extension HTTPField.Name {
+    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
 }
 
 /// The most bytes any Sigil request body may carry (token requests and admin calls alike).

@@ -69,7 +69,7 @@ struct TokenEndpoint {
             SignInEvent(
                 id: RandomIdentifier.timeOrderedUUID(at: now), time: now, tenantId: tenant.id, appId: ClientInput.redacted(clientId),
                 appDisplayName: outcome.client?.displayName, servicePrincipalId: outcome.client?.servicePrincipalId,
-                credentialType: outcome.credentialType, credentialId: outcome.credentialId, ipAddress: context.peerAddress,
+                credentialType: outcome.credentialType, credentialId: outcome.credentialId, ipAddress: context.clientAddress,
                 userAgent: request.headers[.userAgent].map { String($0.prefix(512)) }, resource: resourceName.map(ClientInput.redacted),
                 resourceId: outcome.resource?.appId, succeeded: (try? result.get()) != nil,
                 errorCode: result.failure?.code, failureReason: result.failure.map { String($0.message.prefix(1024)) }, correlationId: correlationId,
