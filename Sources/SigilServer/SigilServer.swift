@@ -155,7 +155,8 @@ public final class SigilServer: Sendable {
 
     func router() -> Router<SigilRequestContext> {
         let router = Router(context: SigilRequestContext.self)
-        router.add(middleware: ErrorShapeMiddleware())
+        let routes = RouteTable()
+        router.add(middleware: ErrorShapeMiddleware(routes: routes))
         router.add(middleware: ClientAddressMiddleware(proxies: configuration.trustedProxies))
         let directory = DirectoryCache(store: store)
         let issuerKeys = IssuerKeyCache(fetcher: BoundedFetcher(limits: configuration.outboundLimits))
@@ -164,9 +165,11 @@ public final class SigilServer: Sendable {
             directory: directory, recorder: recorder, unknownClients: unknownClients, federation: federation, keys: keys, urls: urls, logger: logger)
         router.post("/{tenant}/oauth2/v2.0/token") { request, context in await token.handle(request, context: context) }
         router.get("/{tenant}/oauth2/v2.0/token") { request, _ in
-            TokenEndpoint.errorResponse(
+            var response = TokenEndpoint.errorResponse(
                 OAuthError(error: "invalid_request", code: 900561, message: "The endpoint only accepts POST requests; this was a GET.", status: 405),
                 correlationId: TokenEndpoint.correlationId(request), now: Date())
+            response.headers[.allow] = "POST"
+            return response
         }
         router.get("/{tenant}/oauth2/v2.0/authorize") { request, _ in
             TokenEndpoint.errorResponse(
@@ -185,6 +188,7 @@ public final class SigilServer: Sendable {
                 return Response.json(["status": "store unavailable"], status: .serviceUnavailable)
             }
         }
+        routes.load(router.routes)
         return router
     }
 

@@ -226,3 +226,15 @@ def test_a_key_published_moments_ago_is_not_promoted(guarded, tmp_path):
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "may cache the JWKS without it for up to" in lines[0] and "Rotate again then" in lines[0], lines
     assert cli.json("keys", "list") == before
+
+
+@pytest.mark.parametrize("method,path,allow", [
+    ("TRACE", "/healthz", "GET"),
+    ("DELETE", "/admin/v1/applications", "GET, POST"),
+    ("PUT", "/admin/v1/applications/anything", "DELETE, GET, PATCH"),
+    ("GET", "/TENANT/oauth2/v2.0/token", "POST"),
+])
+def test_a_known_path_asked_with_another_method_is_405_with_allow(guarded, method, path, allow):
+    reply = requests.request(method, guarded.base_url + path.replace("TENANT", guarded.tenant), verify=guarded.ca_file, timeout=5)
+    assert reply.status_code == 405 and reply.headers["Allow"] == allow, (reply.status_code, reply.headers, reply.text)
+    assert requests.request(method, guarded.base_url + "/no/such/path", verify=guarded.ca_file, timeout=5).status_code == 404

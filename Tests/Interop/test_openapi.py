@@ -10,6 +10,8 @@ import requests
 import yaml
 from openapi_spec_validator import validate
 
+from conftest import AdminAPI
+
 # The admin API's route files: AdminAPI.swift and its extensions, one per resource.
 ROUTES = sorted((Path(__file__).resolve().parents[2] / "Sources/SigilServer/Admin").glob("AdminAPI*.swift"))
 
@@ -60,3 +62,21 @@ def test_documented_security_matches_the_server(sigil):
                 concrete = re.sub(r"\{[^}]+\}", "x", path)
                 r = requests.request(method.upper(), sigil.base_url + concrete, timeout=10)
                 assert r.status_code == 401, f"{method} {concrete} without a token: {r.status_code}"
+
+
+def test_the_documents_examples_are_accepted_by_the_server(sigil, cli):
+    """Every request example of the key and trusted-issuer operations is real: the server takes it."""
+    import uuid
+    document = served_document(sigil)
+    admin = AdminAPI(sigil)
+    app = f"examples-{uuid.uuid4().hex[:6]}"
+    admin.ok("POST", "applications", {"displayName": app})
+    examples = document["paths"]["/admin/v1/applications/{app}/keyCredentials"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+    assert set(examples) == {"certificate", "jwk"}
+    for name, example in examples.items():
+        reply = admin.call("POST", f"applications/{app}/keyCredentials", example["value"])
+        assert reply.status_code == 201, (name, reply.text)
+    issuer = document["paths"]["/admin/v1/trustedIssuers"]["post"]["requestBody"]["content"]["application/json"]["example"]
+    reply = admin.call("POST", "trustedIssuers", issuer)
+    assert reply.status_code == 201, reply.text
+    admin.call("DELETE", "trustedIssuers?issuer=" + __import__("urllib.parse").parse.quote(issuer["issuer"], safe=""))

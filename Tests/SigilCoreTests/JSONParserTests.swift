@@ -49,3 +49,19 @@ import Testing
         #expect(throws: JSONParser.Failure.self) { try JSONParser.parseObject(Array("[1]".utf8)) }
     }
 }
+
+@Suite struct RFC3339Tests {
+    @Test(arguments: [
+        ("2026-01-31T12:00:00Z", 1_769_860_800.0), ("2026-01-31t12:00:00z", 1_769_860_800.0),
+        ("2026-01-31T17:30:00+05:30", 1_769_860_800.0), ("2026-01-31T12:00:00.25Z", 1_769_860_800.25),
+        ("3073-08-16T00:20:32+18:08", 34_826_911_952.0),
+    ])
+    func parses(text: String, seconds: Double) {
+        #expect(RFC3339.date(text)?.timeIntervalSince1970 == seconds)
+    }
+
+    @Test(arguments: ["yesterday", "2026-02-30T00:00:00Z", "2026-01-31T12:00:00", "2026-01-31T25:00:00Z", "2026-01-31T12:00:00+24:00", "2026-01-31"])
+    func refuses(text: String) {
+        #expect(RFC3339.date(text) == nil)
+    }
+}

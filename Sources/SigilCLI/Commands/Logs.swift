@@ -42,7 +42,7 @@ struct Logs: AsyncParsableCommand {
 
         static func time(_ text: String, _ option: String) throws -> String {
             if let seconds = ISO8601Duration.seconds(text) { return Date().addingTimeInterval(-seconds).formatted(.iso8601) }
-            guard (try? Date(text, strategy: .iso8601)) != nil else {
+            guard RFC3339.date(text) != nil else {
                 throw CLIError("\(option) '\(text)' is neither an ISO-8601 date-time nor a duration such as PT1H")
             }
             return text

@@ -366,7 +366,7 @@ struct AdminAPI {
         }
         for name in ["since", "until"] {
             guard let text = parameters[name[...]].map(String.init) else { continue }
-            guard let date = try? Date(text, strategy: .iso8601) else {
+            guard let date = RFC3339.date(text) else {
                 throw AdminError.badRequest("\(name) must be an ISO-8601 date-time such as 2026-01-31T12:00:00Z, not '\(text)'.", target: name)
             }
             if name == "since" { query.since = date } else { query.until = date }

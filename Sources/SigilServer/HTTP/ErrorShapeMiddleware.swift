@@ -6,11 +6,21 @@ import SigilCore
 /// elsewhere. Nothing internal is revealed.
 struct ErrorShapeMiddleware: RouterMiddleware {
     typealias Context = SigilRequestContext
+    /// Turns a 404 for a known path into 405 with the methods it does answer.
+    let routes: RouteTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as any HTTPResponseError {
+            if error.status == .notFound {
+                let allowed = routes.methods(for: request.uri.path)
+                if !allowed.isEmpty {
+                    var response = shaped(status: .methodNotAllowed, request: request, allowed: allowed)
+                    response.headers[.allow] = allowed.joined(separator: ", ")
+                    return response
+                }
+            }
             return shaped(status: error.status, request: request)
         } catch {
             context.logger.error("unhandled error: \(error)")
@@ -18,16 +28,27 @@ struct ErrorShapeMiddleware: RouterMiddleware {
         }
     }
 
-    func shaped(status: HTTPResponse.Status, request: Request) -> Response {
+    func shaped(status: HTTPResponse.Status, request: Request, allowed: [String] = []) -> Response {
         let message = switch status {
         case .notFound: "There is no \(request.method) \(request.uri.path) here."
+        case .methodNotAllowed: "\(request.uri.path) does not answer \(request.method); it answers \(allowed.joined(separator: ", "))."
         case .contentTooLarge: "The request body is larger than \(maximumBodySize) bytes."
         default: status.reasonPhrase
         }
         if request.uri.path.hasPrefix("/admin/") {
-            return AdminError(status: status, code: status == .notFound ? "NotFound" : "Error", message: message)
+            let code = switch status {
+            case .notFound: "NotFound"
+            case .methodNotAllowed: "MethodNotAllowed"
+            default: "Error"
+            }
+            return AdminError(status: status, code: code, message: message)
                 .response(requestId: TokenEndpoint.correlationId(request))
         }
-        return .json(["error": status == .notFound ? "not_found" : "server_error", "error_description": .string(message)], status: status)
+        let code = switch status {
+        case .notFound: "not_found"
+        case .methodNotAllowed: "invalid_request"
+        default: "server_error"
+        }
+        return .json(["error": .string(code), "error_description": .string(message)], status: status)
     }
 }
