@@ -4,6 +4,7 @@ secret shown exactly once, and every mistake answered with one clear line and a 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import urllib.parse
 import uuid
@@ -351,3 +352,23 @@ def test_postgres_problems_are_named_and_the_password_never_shown(sigil_bin, tmp
         lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
         assert result.returncode != 0 and len(lines) == 1 and says in lines[0], result.stderr
         assert "hunter2" not in result.stderr + result.stdout and "PSQLError" not in result.stderr
+
+
+def test_app_key_create_writes_a_key_file_that_signs_in(cli, sigil, tmp_path):
+    """Issue 10, item 8 in part: the key pair is made on the caller's machine, only the public key
+    is registered, and the file (0600) signs in as that app with the roles it holds."""
+    name = f"cli-ci-{uuid.uuid4().hex[:6]}"
+    cli.run("app", "create", name)
+    cli.run("app", "grant", name, "api://sigil-admin", "Administrator")
+    key_file = tmp_path / "ci-key.json"
+    shown = cli.run("app", "key", "create", name, "--out", str(key_file)).stdout
+    assert "nowhere else" in shown and oct(os.stat(key_file).st_mode & 0o777) == "0o600"
+    key = json.loads(key_file.read_text())
+    assert key["privateKey"] not in shown and "PRIVATE" not in shown
+    registered = cli.json("app", "show", name)["keyCredentials"]
+    assert [(k["kid"], k["type"]) for k in registered] == [(key["kid"], "Jwk")]
+    assert key["privateKey"].splitlines()[1] not in json.dumps(cli.json("app", "show", name)), "only the public key is registered"
+    own = SigilCli(tmp_path / "profile.json", binary=sigil.binary)
+    assert f"as {key['clientId']}" in own.run("login", "--server", sigil.base_url, "--ca", sigil.ca_file, "--key", str(key_file)).stdout
+    assert own.json("app", "show", name)["appId"] == key["clientId"]
+    assert "exists already" in fails(cli, "app", "key", "create", name, "--out", str(key_file))

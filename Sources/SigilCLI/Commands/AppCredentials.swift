@@ -73,7 +73,28 @@ extension App {
 
     struct Key: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Bare public keys (JWK) the app signs client assertions with.", subcommands: [Add.self, Remove.self])
+            abstract: "Bare public keys (JWK) the app signs client assertions with.", subcommands: [Add.self, Create.self, Remove.self])
+
+        struct Create: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Make a key pair here, register only its public key, and write a key file (0600) that `sigil login --key` takes.")
+            @Argument var app: String
+            @Option(help: "Where to write the key file; it must not exist.") var out: String
+            @Option(help: "A name for the credential.") var name: String?
+            @OptionGroup var output: OutputOptions
+
+            func run() async throws {
+                try await runAdmin { client in
+                    let path = URL(fileURLWithPath: out).standardizedFileURL.path
+                    guard !FileManager.default.fileExists(atPath: path) else { throw CLIError("\(path) exists already; write the key file somewhere new") }
+                    let (file, credential) = try await KeyFiles.mint(on: app, name: name ?? "key file \(Date().formatted(.iso8601))", with: client)
+                    try KeyFiles.write(file, to: path)
+                    if output.json { return Output.json(credential) }
+                    App.printKey(credential, output)
+                    print("\nThe private key is in \(path) (0600) and nowhere else: `sigil login --server URL --key \(path)` signs in as \(app) with the roles it holds.")
+                }
+            }
+        }
 
         struct Add: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Register a public JWK (EC P-256 or RSA ≥ 2048).")

@@ -99,17 +99,9 @@ struct AdminKey: AsyncParsableCommand {
             let old = client.key
             let app = App.path(old.clientId)
             let oldCredential = (try await client.call("GET", app)["keyCredentials"].arrayValue ?? []).first { $0["kid"].stringValue == old.kid }
-            let fresh = SigningKey.p256(.init())
-            var jwk = fresh.publicKey.jwkMembers
-            jwk["kid"] = .string(fresh.publicKey.thumbprint)
-            let added = try await client.call("POST", app + "/keyCredentials", json: [
-                "type": "Jwk", "key": .object(jwk), "displayName": .string("admin key \(Date().formatted(.iso8601))"),
-            ])
+            let (file, added) = try await KeyFiles.mint(on: old.clientId, name: "admin key \(Date().formatted(.iso8601))", with: client)
             let path = URL(fileURLWithPath: out ?? client.profile.keyFile).standardizedFileURL.path
-            let file = AdminKeyFile(tenantId: old.tenantId, clientId: old.clientId, kid: fresh.publicKey.thumbprint, privateKey: fresh.pemRepresentation)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try AtomicFile.write(path, String(decoding: try encoder.encode(file), as: UTF8.self) + "\n", mode: 0o600)
+            try KeyFiles.write(file, to: path)
             // Sign in with the new key before the old one goes.
             let switched = try AdminClient(profile: Profile(server: client.profile.server, caFile: client.profile.caFile, keyFile: path))
             do {
