@@ -6,8 +6,9 @@ import SigilServer
 /// on an application, the private half written here (0600) and nowhere else.
 enum KeyFiles {
     /// Makes a key, registers its public JWK on `app` (any reference) under `name`, and returns
-    /// the key file for it with the credential the server created.
-    static func mint(on app: String, name: String, with client: AdminClient) async throws -> (file: AdminKeyFile, credential: JSONValue) {
+    /// the key file for it, the credential the server created, and the application as it was
+    /// before (its other credentials included).
+    static func mint(on app: String, name: String, with client: AdminClient) async throws -> (file: AdminKeyFile, credential: JSONValue, before: JSONValue) {
         let registered = try await client.call("GET", App.path(app))
         let key = SigningKey.p256(.init())
         var jwk = key.publicKey.jwkMembers
@@ -17,7 +18,7 @@ enum KeyFiles {
         ])
         let file = AdminKeyFile(
             tenantId: client.key.tenantId, clientId: registered["appId"].text, kid: key.publicKey.thumbprint, privateKey: key.pemRepresentation)
-        return (file, credential)
+        return (file, credential, registered)
     }
 
     /// Writes `file` to `path` with mode 0600, atomically.

@@ -340,9 +340,7 @@ extension Store {
             guard let assignment = try await Self.assignments(where: "a.id = \(bind: id) AND a.tenant_id = \(bind: tenantId)", on: database).first else {
                 throw StoreError.notFound("There is no app role assignment \(id) in this tenant; list them with `sigil app show APP`.")
             }
-            if dialect == .postgres {
-                try await database.raw("SELECT id FROM app_roles WHERE id = \(bind: assignment.appRoleId) FOR UPDATE").run()
-            }
+            try await lockRole(assignment.appRoleId, on: database)
             let others = try await database.raw("""
                 SELECT COUNT(*) AS n FROM app_role_assignments WHERE app_role_id = \(bind: assignment.appRoleId) AND id <> \(bind: id)
                 """).first().map { try $0.decode(column: "n", as: Int.self) } ?? 0
@@ -357,9 +355,7 @@ extension Store {
     /// no grant disappears as a side effect.
     public func removeAppRole(_ roleId: String, applicationId: String, audit: AuditEvent) async throws {
         try await transaction { database in
-            if dialect == .postgres {
-                try await database.raw("SELECT id FROM app_roles WHERE id = \(bind: roleId) FOR UPDATE").run()
-            }
+            try await lockRole(roleId, on: database)
             let holders = try await Self.assignments(where: "a.app_role_id = \(bind: roleId)", on: database)
             guard holders.isEmpty else {
                 let names = holders.map(\.principalDisplayName).joined(separator: ", ")
@@ -369,6 +365,13 @@ extension Store {
             try await database.raw("DELETE FROM app_roles WHERE id = \(bind: roleId) AND application_id = \(bind: applicationId)").run()
             try await Self.insertAudit(audit, on: database)
         }
+    }
+
+    /// On PostgreSQL, holds the role's row until the transaction ends, so two changes that count
+    /// the role's holders take turns (SQLite's writer is one at a time already).
+    private func lockRole(_ roleId: String, on database: any SQLDatabase) async throws {
+        guard dialect == .postgres else { return }
+        try await database.raw("SELECT id FROM app_roles WHERE id = \(bind: roleId) FOR UPDATE").run()
     }
 
     /// The role values of `resourceAppId` that `principalAppId` holds.

@@ -87,7 +87,7 @@ extension App {
                 try await runAdmin { client in
                     let path = URL(fileURLWithPath: out).standardizedFileURL.path
                     guard !FileManager.default.fileExists(atPath: path) else { throw CLIError("\(path) exists already; write the key file somewhere new") }
-                    let (file, credential) = try await KeyFiles.mint(on: app, name: name ?? "key file \(Date().formatted(.iso8601))", with: client)
+                    let (file, credential, _) = try await KeyFiles.mint(on: app, name: name ?? "key file \(Date().formatted(.iso8601))", with: client)
                     try KeyFiles.write(file, to: path)
                     if output.json { return Output.json(credential) }
                     App.printKey(credential, output)

@@ -98,8 +98,8 @@ struct AdminKey: AsyncParsableCommand {
         private func rotate(with client: AdminClient) async throws {
             let old = client.key
             let app = App.path(old.clientId)
-            let oldCredential = (try await client.call("GET", app)["keyCredentials"].arrayValue ?? []).first { $0["kid"].stringValue == old.kid }
-            let (file, added) = try await KeyFiles.mint(on: old.clientId, name: "admin key \(Date().formatted(.iso8601))", with: client)
+            let (file, added, before) = try await KeyFiles.mint(on: old.clientId, name: "admin key \(Date().formatted(.iso8601))", with: client)
+            let oldCredential = (before["keyCredentials"].arrayValue ?? []).first { $0["kid"].stringValue == old.kid }
             let path = URL(fileURLWithPath: out ?? client.profile.keyFile).standardizedFileURL.path
             try KeyFiles.write(file, to: path)
             // Sign in with the new key before the old one goes.

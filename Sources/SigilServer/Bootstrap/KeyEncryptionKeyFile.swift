@@ -54,28 +54,23 @@ public enum KeyEncryptionKeyFile {
             throw ServerError.configuration("there is no key-encryption key to rotate: neither SIGIL_KEK nor \(folder.path(fileName)) exists")
         }
         let store = try await Store.open(StoreLocation(argument: database ?? folder.path("sigil.sqlite")), logger: logger)
+        let rotation: Rotation
         do {
             let old = try await load(folder, store: store)
             let new = KeyEncryptionKey()
             if fromEnvironment == nil { try folder.write(pendingName, new.base64 + "\n", secret: true) }
             let count = try await store.resealSigningKeys { kid, sealed in try new.seal(try old.open(sealed, context: kid), context: kid) }
-            await store.close()
-            guard fromEnvironment == nil else { return Rotation(resealed: count, newEnvironmentKey: new.base64) }
-            guard rename(folder.path(pendingName), folder.path(fileName)) == 0 else {
+            if fromEnvironment == nil, rename(folder.path(pendingName), folder.path(fileName)) != 0 {
                 throw ServerError.configuration("the store is re-sealed, but \(folder.path(pendingName)) could not be renamed to \(folder.path(fileName)): do it by hand")
             }
-            return Rotation(resealed: count, newEnvironmentKey: nil)
+            rotation = Rotation(resealed: count, newEnvironmentKey: fromEnvironment == nil ? nil : new.base64)
         } catch {
+            // The pending key stays only if the store was re-sealed with it.
+            if fromEnvironment == nil, folder.exists(pendingName) { try? await settleInterruptedRotation(folder, store: store) }
             await store.close()
-            if fromEnvironment == nil, folder.exists(pendingName) { try? await discardPendingIfUnused(folder, database: database, logger: logger) }
             throw error
         }
-    }
-
-    /// After a failed rotation: the pending key is dropped unless the store was re-sealed with it.
-    private static func discardPendingIfUnused(_ folder: DataFolder, database: String?, logger: Logger) async throws {
-        let store = try await Store.open(StoreLocation(argument: database ?? folder.path("sigil.sqlite")), logger: logger)
-        try await settleInterruptedRotation(folder, store: store)
         await store.close()
+        return rotation
     }
 }

@@ -17,10 +17,10 @@ final class UnknownClientFailures: Sendable {
         self.logger = logger
     }
 
-    /// Whether `event` (a failure whose client is unknown) gets its own row.
-    func shouldRecord(_ event: SignInEvent) async -> Bool {
-        let source = UnknownClientSampler.Source(tenantId: event.tenantId, address: event.ipAddress)
-        let (log, ended) = sampler.withLock { $0.admit(source, at: event.time) }
+    /// Whether a failure of an unknown client from `address` gets its own row.
+    func shouldRecord(tenantId: String, address: String, at time: Date) async -> Bool {
+        let source = UnknownClientSampler.Source(tenantId: tenantId, address: address)
+        let (log, ended) = sampler.withLock { $0.admit(source, at: time) }
         if let ended { await write([ended]) }
         return log
     }

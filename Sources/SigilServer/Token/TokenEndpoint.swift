@@ -75,7 +75,9 @@ struct TokenEndpoint {
                 errorCode: result.failure?.code, failureReason: result.failure.map { String($0.message.prefix(1024)) }, correlationId: correlationId,
                 secretless: outcome.secretless)
         }
-        if case .failure(let error) = result, outcome.client == nil, await !unknownClients.shouldRecord(event(result)) {
+        if case .failure(let error) = result, outcome.client == nil,
+            await !unknownClients.shouldRecord(tenantId: tenant.id, address: context.clientAddress, at: now)
+        {
             // Sampled out: counted towards the summary row instead (the response is the same).
             return Self.errorResponse(error, correlationId: correlationId, now: now)
         }
