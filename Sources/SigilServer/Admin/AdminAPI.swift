@@ -75,6 +75,7 @@ struct AdminAPI {
         registerFederation(on: group)
         registerManagedIdentities(on: group)
         registerHosts(on: group)
+        registerConditionalAccess(on: group)
     }
 
     /// Wraps a handler with authentication and turns every failure into a Graph-shaped error.
