@@ -14,34 +14,36 @@ extension AdminAPI {
     static let impactMaximumTop = 1000
     static let impactMaximumDays = 365
 
-    func registerConditionalAccess(on group: RouterGroup<SigilRequestContext>) {
-        let base = Self.conditionalAccessPath
-        group.get("\(base)/namedLocations", use: authorized { _, _, caller in
-            .json(["value": .array(try await store.namedLocations(tenantId: caller.tenant.id).map(\.json))])
-        })
-        group.post("\(base)/namedLocations", use: authorized(createNamedLocation))
-        group.get("\(base)/namedLocations/{id}", use: authorized { _, context, caller in .json(try await namedLocation(context, caller).json) })
-        group.patch("\(base)/namedLocations/{id}", use: authorized(updateNamedLocation))
-        group.delete("\(base)/namedLocations/{id}", use: authorized { _, context, caller in
-            let location = try await namedLocation(context, caller)
-            try await store.deleteNamedLocation(id: location.id, tenantId: caller.tenant.id, audit: caller.audit(
-                "namedLocation.delete", targetType: "namedLocation", targetId: location.id, before: location.json))
-            return Response(status: .noContent)
-        })
-        group.get("\(base)/policies", use: authorized { _, _, caller in
-            .json(["value": .array(try await store.conditionalAccessPolicies(tenantId: caller.tenant.id).map(\.json))])
-        })
-        group.post("\(base)/policies", use: authorized(createPolicy))
-        group.get("\(base)/policies/{id}", use: authorized { _, context, caller in .json(try await policy(context, caller).json) })
-        group.patch("\(base)/policies/{id}", use: authorized(updatePolicy))
-        group.delete("\(base)/policies/{id}", use: authorized { _, context, caller in
-            let policy = try await policy(context, caller)
-            try await store.saveConditionalAccessPolicy(nil, id: policy.id, tenantId: caller.tenant.id, replacing: true, audit: caller.audit(
-                "conditionalAccessPolicy.delete", targetType: "conditionalAccessPolicy", targetId: policy.id, before: policy.json))
-            return Response(status: .noContent)
-        })
-        group.post("\(base)/evaluate", use: authorized(whatIf))
-        group.post("\(base)/impact", use: authorized(impact))
+    /// Reads need `policies.read`, changes `policies.write`; what-if and impact change nothing.
+    var conditionalAccessRoutes: [AdminRoute] {
+        [
+            AdminRoute(.get, "identity/conditionalAccess/namedLocations", .policiesRead) { _, _, caller in
+                .json(["value": .array(try await store.namedLocations(tenantId: caller.tenant.id).map(\.json))])
+            },
+            AdminRoute(.post, "identity/conditionalAccess/namedLocations", .policiesWrite, handler: createNamedLocation),
+            AdminRoute(.get, "identity/conditionalAccess/namedLocations/{id}", .policiesRead) { _, context, caller in .json(try await namedLocation(context, caller).json) },
+            AdminRoute(.patch, "identity/conditionalAccess/namedLocations/{id}", .policiesWrite, handler: updateNamedLocation),
+            AdminRoute(.delete, "identity/conditionalAccess/namedLocations/{id}", .policiesWrite) { _, context, caller in
+                let location = try await namedLocation(context, caller)
+                try await store.deleteNamedLocation(id: location.id, tenantId: caller.tenant.id, audit: caller.audit(
+                    "namedLocation.delete", targetType: "namedLocation", targetId: location.id, before: location.json))
+                return Response(status: .noContent)
+            },
+            AdminRoute(.get, "identity/conditionalAccess/policies", .policiesRead) { _, _, caller in
+                .json(["value": .array(try await store.conditionalAccessPolicies(tenantId: caller.tenant.id).map(\.json))])
+            },
+            AdminRoute(.post, "identity/conditionalAccess/policies", .policiesWrite, handler: createPolicy),
+            AdminRoute(.get, "identity/conditionalAccess/policies/{id}", .policiesRead) { _, context, caller in .json(try await policy(context, caller).json) },
+            AdminRoute(.patch, "identity/conditionalAccess/policies/{id}", .policiesWrite, handler: updatePolicy),
+            AdminRoute(.delete, "identity/conditionalAccess/policies/{id}", .policiesWrite) { _, context, caller in
+                let policy = try await policy(context, caller)
+                try await store.saveConditionalAccessPolicy(nil, id: policy.id, tenantId: caller.tenant.id, replacing: true, audit: caller.audit(
+                    "conditionalAccessPolicy.delete", targetType: "conditionalAccessPolicy", targetId: policy.id, before: policy.json))
+                return Response(status: .noContent)
+            },
+            AdminRoute(.post, "identity/conditionalAccess/evaluate", .policiesRead, handler: whatIf),
+            AdminRoute(.post, "identity/conditionalAccess/impact", .policiesRead, handler: impact),
+        ]
     }
 
     // MARK: Named locations
