@@ -34,7 +34,8 @@ start() {
     data="$work/$name"
     "$sigil" serve --data "$data" --listen 127.0.0.1:0 --log-level warning >"$work/$name.log" 2>&1 &
     pids+=($!)
-    for _ in $(seq 150); do grep -q "  trust CA:" "$work/$name.log" && break; sleep 0.2; done
+    for _ in $(seq 600); do grep -q "  trust CA:" "$work/$name.log" && break; sleep 0.2; done
+    grep -q "  trust CA:" "$work/$name.log" || { echo "the $name server did not start:" >&2; cat "$work/$name.log" >&2; exit 1; }
     base=$(sed -n 's/^Sigil is listening on //p' "$work/$name.log")
     tenant=$(sed -n 's/^  tenant: *//p' "$work/$name.log")
     export SIGIL_PROFILE="$work/$name-profile.json"

@@ -129,6 +129,7 @@ import Testing
         ]
         #expect(results(set, address: "203.0.113.1") == [.failure, .notApplied, .notApplied, .reportOnlyFailure, .reportOnlyNotApplied, .notEnabled, .notApplied])
         #expect(results(set, sp: "sp-2", address: "203.0.113.1", risk: .high) == [.failure, .failure, .failure, .reportOnlyFailure, .reportOnlyFailure, .notEnabled, .failure])
+        #expect(results(set, sp: "sp-named-nowhere", address: "203.0.113.1") == [.failure, .notApplied, .failure, .reportOnlyFailure, .reportOnlyNotApplied, .notEnabled, .notApplied])
         #expect(results([Self.policy("risky", risks: [.high])], address: "203.0.113.1", risk: .medium) == [.notApplied])
         #expect(results([Self.policy("risky", risks: [.low])], address: "203.0.113.1", risk: .none) == [.notApplied])
     }
@@ -138,7 +139,7 @@ import Testing
         let verdicts = set.evaluate(servicePrincipalId: "sp-1", address: "203.0.113.1", risk: .none)
         #expect(verdicts.map(\.result) == [.reportOnlyFailure])
         #expect(ConditionalAccessPolicySet.status(verdicts) == "notApplied")
-        #expect(ConditionalAccessPolicySet.explain(verdicts[0], address: "203.0.113.1").contains("would be blocked"))
+        #expect(set.explain(verdicts[0], address: "203.0.113.1").contains("would be blocked"))
         let blocking = ConditionalAccessPolicySet(policies: [Self.policy("block")], locations: locations)
         #expect(ConditionalAccessPolicySet.status(blocking.evaluate(servicePrincipalId: "sp-1", address: "203.0.113.1", risk: .none)) == "failure")
     }
@@ -147,7 +148,7 @@ import Testing
         let policy = Self.policy("outside", exclude: ["sp-9"], locations: .init(include: ["All"], exclude: ["AllTrusted"]), risks: [.high])
         let set = ConditionalAccessPolicySet(policies: [policy], locations: locations)
         func why(_ sp: String, _ address: String, _ risk: RiskLevel) -> String {
-            ConditionalAccessPolicySet.explain(set.evaluate(servicePrincipalId: sp, address: address, risk: risk)[0], address: address)
+            set.explain(set.evaluate(servicePrincipalId: sp, address: address, risk: risk)[0], address: address)
         }
         #expect(why("sp-9", "203.0.113.1", .high) == "the service principal is excluded")
         #expect(why("sp-1", "10.1.1.1", .high) == "10.1.1.1 is in the excluded location 'office'")

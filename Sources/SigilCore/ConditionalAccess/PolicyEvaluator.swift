@@ -7,18 +7,18 @@ import Foundation
 public enum ConditionalAccessResult: String, Sendable, CaseIterable {
     case failure, notApplied, notEnabled, reportOnlyFailure, reportOnlyNotApplied
 
-    /// One character per result, for the sign-in row.
-    var code: Character {
+    /// One ASCII character per result, for the sign-in row.
+    var code: UInt8 {
         switch self {
-        case .failure: "f"
-        case .notApplied: "n"
-        case .notEnabled: "d"
-        case .reportOnlyFailure: "F"
-        case .reportOnlyNotApplied: "N"
+        case .failure: UInt8(ascii: "f")
+        case .notApplied: UInt8(ascii: "n")
+        case .notEnabled: UInt8(ascii: "d")
+        case .reportOnlyFailure: UInt8(ascii: "F")
+        case .reportOnlyNotApplied: UInt8(ascii: "N")
         }
     }
 
-    init?(code: Character) {
+    init?(code: UInt8) {
         guard let result = Self.allCases.first(where: { $0.code == code }) else { return nil }
         self = result
     }
@@ -30,15 +30,16 @@ public enum ConditionalAccessReason: Sendable, Equatable {
     case servicePrincipalNotIncluded
     case servicePrincipalExcluded
     case noIncludedLocation
-    /// The address is in this excluded location (its display name).
-    case excludedLocation(String)
+    /// The address is in this excluded location (its index in the set's `locations`).
+    case excludedLocation(Int)
     case riskNotIncluded(RiskLevel)
     case conditionsMet
 }
 
-/// One policy's verdict on one request.
+/// One policy's verdict on one request (plain values: a request makes one per policy).
 public struct ConditionalAccessVerdict: Sendable, Equatable {
-    public let policy: ConditionalAccessPolicy
+    /// The policy's index in the set's `policies`.
+    public let policyIndex: Int
     public let result: ConditionalAccessResult
     public let reason: ConditionalAccessReason
 }
@@ -54,6 +55,8 @@ public struct ConditionalAccessPolicySet: Sendable {
 
     private let segments: [CIDRRange.Family: Segments]
     private let compiled: [CompiledPolicy]
+    /// A number for each service principal any policy names, so a request hashes its id once.
+    private let principalNumbers: [String: Int]
 
     private struct Segments: Sendable {
         /// Segment `i` runs from `starts[i]` to just before `starts[i + 1]`.
@@ -66,18 +69,26 @@ public struct ConditionalAccessPolicySet: Sendable {
         }
     }
 
+    /// A policy as plain values (copying one costs no reference counting): its lists are sorted
+    /// runs of `lists`, service principals and locations by number, searched by bisection.
     private struct CompiledPolicy: Sendable {
+        var state: ConditionalAccessPolicy.State
         var allServicePrincipals: Bool
-        var include: Set<String>
-        var exclude: Set<String>
+        var include: Range<Int>
+        var exclude: Range<Int>
         var hasLocations: Bool
         var includeAllLocations: Bool
         var includeTrusted: Bool
-        var includeLocations: Set<Int>
+        var includeLocations: Range<Int>
         var excludeTrusted: Bool
-        var excludeLocations: Set<Int>
-        var risks: Set<RiskLevel>
+        var excludeLocations: Range<Int>
+        /// One bit per `RiskLevel`; 0: any risk.
+        var risks: UInt8
     }
+
+    private let lists: [Int]
+
+    private static func riskBit(_ level: RiskLevel) -> UInt8 { 1 << UInt8(RiskLevel.allCases.firstIndex(of: level)!) }
 
     public static let empty = ConditionalAccessPolicySet(policies: [], locations: [])
 
@@ -86,17 +97,28 @@ public struct ConditionalAccessPolicySet: Sendable {
         self.locations = locations
         snapshot = PolicySetSnapshot(policies: policies)
         let index = Dictionary(locations.enumerated().map { ($0.element.id, $0.offset) }, uniquingKeysWith: { first, _ in first })
+        var numbers: [String: Int] = [:]
+        for id in policies.flatMap({ $0.includeServicePrincipals + $0.excludeServicePrincipals }) where numbers[id] == nil { numbers[id] = numbers.count }
+        principalNumbers = numbers
+        var lists: [Int] = []
+        func run(_ values: [Int]) -> Range<Int> {
+            let start = lists.count
+            lists += Set(values).sorted()
+            return start..<lists.count
+        }
         compiled = policies.map { policy in
             let include = policy.locations?.include ?? []
             let exclude = policy.locations?.exclude ?? []
             return CompiledPolicy(
-                allServicePrincipals: policy.includeServicePrincipals.contains(ConditionalAccessPolicy.all),
-                include: Set(policy.includeServicePrincipals), exclude: Set(policy.excludeServicePrincipals),
+                state: policy.state, allServicePrincipals: policy.includeServicePrincipals.contains(ConditionalAccessPolicy.all),
+                include: run(policy.includeServicePrincipals.compactMap { numbers[$0] }),
+                exclude: run(policy.excludeServicePrincipals.compactMap { numbers[$0] }),
                 hasLocations: policy.locations != nil, includeAllLocations: include.contains(ConditionalAccessPolicy.all),
-                includeTrusted: include.contains(ConditionalAccessPolicy.allTrusted), includeLocations: Set(include.compactMap { index[$0] }),
-                excludeTrusted: exclude.contains(ConditionalAccessPolicy.allTrusted), excludeLocations: Set(exclude.compactMap { index[$0] }),
-                risks: Set(policy.servicePrincipalRiskLevels))
+                includeTrusted: include.contains(ConditionalAccessPolicy.allTrusted), includeLocations: run(include.compactMap { index[$0] }),
+                excludeTrusted: exclude.contains(ConditionalAccessPolicy.allTrusted), excludeLocations: run(exclude.compactMap { index[$0] }),
+                risks: policy.servicePrincipalRiskLevels.reduce(0) { $0 | Self.riskBit($1) })
         }
+        self.lists = lists
         var segments: [CIDRRange.Family: Segments] = [:]
         for family in [CIDRRange.Family.ipv4, .ipv6] {
             segments[family] = Self.segments(locations.enumerated().flatMap { offset, location in
@@ -137,30 +159,41 @@ public struct ConditionalAccessPolicySet: Sendable {
     public func evaluate(servicePrincipalId: String, address: String, risk: RiskLevel) -> [ConditionalAccessVerdict] {
         let matched = locationIndices(containing: address)
         let trusted = matched.first { locations[$0].isTrusted }
-        return zip(policies, compiled).map { policy, rules in
-            let (applies, reason) = Self.applies(rules, servicePrincipalId: servicePrincipalId, matched: matched, trusted: trusted, locations: locations, risk: risk)
-            let result: ConditionalAccessResult
-            switch policy.state {
-            case .disabled: return ConditionalAccessVerdict(policy: policy, result: .notEnabled, reason: .disabled)
-            case .enabled: result = applies ? .failure : .notApplied
-            case .enabledForReportingButNotEnforced: result = applies ? .reportOnlyFailure : .reportOnlyNotApplied
+        let principal = principalNumbers[servicePrincipalId]
+        var verdicts: [ConditionalAccessVerdict] = []
+        verdicts.reserveCapacity(compiled.count)
+        lists.withUnsafeBufferPointer { lists in
+            for (index, rules) in compiled.enumerated() {
+                guard rules.state != .disabled else {
+                    verdicts.append(ConditionalAccessVerdict(policyIndex: index, result: .notEnabled, reason: .disabled))
+                    continue
+                }
+                let (applies, reason) = Self.applies(rules, lists: lists, principal: principal, matched: matched, trusted: trusted, risk: risk)
+                let result: ConditionalAccessResult = rules.state == .enabled
+                    ? (applies ? .failure : .notApplied) : (applies ? .reportOnlyFailure : .reportOnlyNotApplied)
+                verdicts.append(ConditionalAccessVerdict(policyIndex: index, result: result, reason: reason))
             }
-            return ConditionalAccessVerdict(policy: policy, result: result, reason: reason)
         }
+        return verdicts
     }
 
     private static func applies(
-        _ rules: CompiledPolicy, servicePrincipalId: String, matched: [Int], trusted: Int?, locations: [NamedLocation], risk: RiskLevel
+        _ rules: CompiledPolicy, lists: UnsafeBufferPointer<Int>, principal: Int?, matched: [Int], trusted: Int?, risk: RiskLevel
     ) -> (Bool, ConditionalAccessReason) {
-        guard rules.allServicePrincipals || rules.include.contains(servicePrincipalId) else { return (false, .servicePrincipalNotIncluded) }
-        guard !rules.exclude.contains(servicePrincipalId) else { return (false, .servicePrincipalExcluded) }
-        if rules.hasLocations {
-            let included = rules.includeAllLocations || (rules.includeTrusted && trusted != nil) || matched.contains(where: rules.includeLocations.contains)
-            guard included else { return (false, .noIncludedLocation) }
-            if rules.excludeTrusted, let trusted { return (false, .excludedLocation(locations[trusted].displayName)) }
-            if let excluded = matched.first(where: rules.excludeLocations.contains) { return (false, .excludedLocation(locations[excluded].displayName)) }
+        func holds(_ run: Range<Int>, _ value: Int?) -> Bool {
+            guard let value, !run.isEmpty else { return false }
+            let index = lists[run].partitioningIndex { $0 >= value }
+            return index < run.upperBound && lists[index] == value
         }
-        guard rules.risks.isEmpty || rules.risks.contains(risk) else { return (false, .riskNotIncluded(risk)) }
+        guard rules.allServicePrincipals || holds(rules.include, principal) else { return (false, .servicePrincipalNotIncluded) }
+        guard !holds(rules.exclude, principal) else { return (false, .servicePrincipalExcluded) }
+        if rules.hasLocations {
+            let included = rules.includeAllLocations || (rules.includeTrusted && trusted != nil) || matched.contains { holds(rules.includeLocations, $0) }
+            guard included else { return (false, .noIncludedLocation) }
+            if rules.excludeTrusted, let trusted { return (false, .excludedLocation(trusted)) }
+            if let excluded = matched.first(where: { holds(rules.excludeLocations, $0) }) { return (false, .excludedLocation(excluded)) }
+        }
+        guard rules.risks == 0 || rules.risks & riskBit(risk) != 0 else { return (false, .riskNotIncluded(risk)) }
         return (true, .conditionsMet)
     }
 
@@ -171,8 +204,8 @@ public struct ConditionalAccessPolicySet: Sendable {
     }
 
     /// A sentence on why a verdict came out as it did.
-    public static func explain(_ verdict: ConditionalAccessVerdict, address: String) -> String {
-        let policy = verdict.policy
+    public func explain(_ verdict: ConditionalAccessVerdict, address: String) -> String {
+        let policy = policies[verdict.policyIndex]
         switch verdict.reason {
         case .disabled: return "the policy is disabled"
         case .servicePrincipalNotIncluded: return "the service principal is not among those the policy includes"
@@ -181,7 +214,7 @@ public struct ConditionalAccessPolicySet: Sendable {
             return ClientAddress(address) == nil
                 ? "'\(address)' is not an IP address, so it is in no named location, and the policy includes only \(policy.locations?.include == [ConditionalAccessPolicy.allTrusted] ? "trusted locations" : "listed locations")"
                 : "\(address) is in none of the locations the policy includes"
-        case .excludedLocation(let name): return "\(address) is in the excluded location '\(name)'"
+        case .excludedLocation(let index): return "\(address) is in the excluded location '\(locations[index].displayName)'"
         case .riskNotIncluded(let risk):
             return "the service principal's risk is \(risk.rawValue), not \(policy.servicePrincipalRiskLevels.map(\.rawValue).joined(separator: " or "))"
         case .conditionsMet:
@@ -206,12 +239,12 @@ public struct PolicySetSnapshot: Sendable, Equatable {
     }
 
     /// The results column of a sign-in row: one character per policy, in the snapshot's order.
-    public static func codes(_ verdicts: [ConditionalAccessVerdict]) -> String { String(verdicts.map(\.result.code)) }
+    public static func codes(_ verdicts: [ConditionalAccessVerdict]) -> String { String(decoding: verdicts.map(\.result.code), as: UTF8.self) }
 
     /// Graph's `appliedConditionalAccessPolicies` from a stored snapshot and a row's results.
     public static func applied(snapshotJSON: String, codes: String) -> [AppliedConditionalAccessPolicy] {
         let entries = (try? JSONParser.parse(Array(snapshotJSON.utf8)))?.arrayValue ?? []
-        return zip(entries, codes).compactMap { entry, code in
+        return zip(entries, codes.utf8).compactMap { entry, code in
             guard let id = entry.objectValue?["id"]?.stringValue, let result = ConditionalAccessResult(code: code) else { return nil }
             return AppliedConditionalAccessPolicy(id: id, displayName: entry.objectValue?["displayName"]?.stringValue ?? "", result: result)
         }
@@ -253,10 +286,10 @@ public struct AppliedConditionalAccessPolicy: Sendable, Equatable {
     }
 }
 
-extension Array {
-    /// The first index whose element satisfies `predicate`, for a predicate that is false then true along the array.
+extension RandomAccessCollection where Index == Int {
+    /// The first index whose element satisfies `predicate`, for a predicate that is false then true along the collection.
     func partitioningIndex(where predicate: (Element) -> Bool) -> Int {
-        var (low, high) = (0, count)
+        var (low, high) = (startIndex, endIndex)
         while low < high {
             let middle = (low + high) / 2
             if predicate(self[middle]) { high = middle } else { low = middle + 1 }

@@ -190,7 +190,7 @@ extension AdminAPI {
             servicePrincipalId: principal, address: caller.ipAddress, risk: risk)
         guard let blocking = verdicts.first(where: { $0.result == .failure }) else { return }
         throw AdminError.forbidden(
-            "Refusing: policy '\(blocking.policy.displayName)' would block '\(caller.app.displayName)', the application you are signed in as, from \(caller.ipAddress), and lock you out. Exclude it (--exclude-sp '\(caller.app.displayName)') or leave your location out of the policy.")
+            "Refusing: policy '\(enforced[blocking.policyIndex].displayName)' would block '\(caller.app.displayName)', the application you are signed in as, from \(caller.ipAddress), and lock you out. Exclude it (--exclude-sp '\(caller.app.displayName)') or leave your location out of the policy.")
     }
 
     // MARK: What-if and impact
@@ -234,9 +234,10 @@ extension AdminAPI {
                 return ["id": .string(location.id), "displayName": .string(location.displayName), "isTrusted": .bool(location.isTrusted)]
             }),
             "policies": .array(verdicts.map { verdict in
-                [
-                    "id": .string(verdict.policy.id), "displayName": .string(verdict.policy.displayName), "state": .string(verdict.policy.state.rawValue),
-                    "result": .string(verdict.result.rawValue), "reason": .string(ConditionalAccessPolicySet.explain(verdict, address: address)),
+                let policy = set.policies[verdict.policyIndex]
+                return [
+                    "id": .string(policy.id), "displayName": .string(policy.displayName), "state": .string(policy.state.rawValue),
+                    "result": .string(verdict.result.rawValue), "reason": .string(set.explain(verdict, address: address)),
                 ]
             }),
         ])

@@ -171,7 +171,8 @@ struct TokenEndpoint {
         outcome.policyResults = SignInPolicyResults(verdicts, snapshot: access.policies.snapshot)
         outcome.conditionalAccessStatus = ConditionalAccessPolicySet.status(verdicts)
         if let blocking = verdicts.first(where: { $0.result == .failure }) {
-            throw .blockedByConditionalAccess(policy: blocking.policy.displayName, policyId: blocking.policy.id)
+            let policy = access.policies.policies[blocking.policyIndex]
+            throw .blockedByConditionalAccess(policy: policy.displayName, policyId: policy.id)
         }
     }
 
