@@ -81,6 +81,8 @@ enum TenantBootstrap {
             try await Store.insertApplication(admin, on: database)
             try await Store.insertApplication(tokenExchangeResource(tenantId: tenant.id, now: now), on: database)
             try await Store.insertKeyCredential(credential, on: database)
+            // Secretless from the start: new apps may not add client secrets until an admin opts out.
+            try await Store.insertAppManagementPolicy(.secretlessDefault(tenantCreatedAt: now), tenantId: tenant.id, on: database)
             try await Store.insertAppRoleAssignment(
                 id: AdminAPI.newId(), tenantId: tenant.id, principalAppId: admin.objectId, resourceAppId: adminAPI.objectId,
                 appRoleId: adminRole.id, on: database)
