@@ -33,11 +33,13 @@ def test_every_admin_route_is_documented(sigil):
     document = served_document(sigil)
     registered = set()
     source = "\n".join(path.read_text() for path in ROUTES)
-    for method, path in re.findall(r'group\.(get|post|patch|delete)\("([^"]+)"', source):
+    for method, path in re.findall(r'group\.(get|post|put|patch|delete)\("([^"]+)"', source):
+        registered.add((method, "/admin/v1/" + path))
+    for method, path in re.findall(r'AdminRoute\(\.(get|post|put|patch|delete), "([^"]+)"', source):
         registered.add((method, "/admin/v1/" + path))
     assert len(registered) >= 18
     documented = {(method, path) for path, item in document["paths"].items() for method in item
-                  if method in {"get", "post", "patch", "delete"}}
+                  if method in {"get", "post", "put", "patch", "delete"}}
     missing = registered - documented
     assert not missing, f"routes the server answers but the document does not describe: {sorted(missing)}"
     stale = {route for route in documented if route[1].startswith("/admin/v1/")} - registered
@@ -52,7 +54,7 @@ def test_documented_security_matches_the_server(sigil):
         if not path.startswith("/admin/v1/"):
             continue
         for method, operation in item.items():
-            if method not in {"get", "post", "patch", "delete"}:
+            if method not in {"get", "post", "put", "patch", "delete"}:
                 continue
             open_route = path == "/admin/v1/openapi.yaml"
             security = operation.get("security", document.get("security"))

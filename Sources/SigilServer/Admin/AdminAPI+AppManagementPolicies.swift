@@ -8,24 +8,26 @@ import SigilStore
 /// credentials that break the policy in force. Enforcement is in `addPassword` / `addKey`, in the
 /// store transaction that adds the credential.
 extension AdminAPI {
-    func registerAppManagementPolicies(on group: RouterGroup<SigilRequestContext>) {
-        group.get("policies/defaultAppManagementPolicy", use: authorized { _, _, caller in
-            .json(AdminJSON.appManagementPolicy(try await defaultPolicy(caller)))
-        })
-        group.patch("policies/defaultAppManagementPolicy", use: authorized(updateDefaultPolicy))
-        group.get("policies/appManagementPolicies", use: authorized { _, _, caller in
-            .json(["value": .array(try await store.appManagementPolicies(tenantId: caller.tenant.id).map(AdminJSON.appManagementPolicy))])
-        })
-        group.post("policies/appManagementPolicies", use: authorized(createPolicy))
-        group.get("policies/appManagementPolicies/report", use: authorized(policyReport))
-        group.get("policies/appManagementPolicies/{id}", use: authorized { _, context, caller in
-            .json(AdminJSON.appManagementPolicy(try await appPolicy(context, caller)))
-        })
-        group.patch("policies/appManagementPolicies/{id}", use: authorized(updatePolicy))
-        group.delete("policies/appManagementPolicies/{id}", use: authorized(deletePolicy))
-        group.get("applications/{app}/appManagementPolicy", use: authorized(policyInForce))
-        group.put("applications/{app}/appManagementPolicy", use: authorized(assignPolicy))
-        group.delete("applications/{app}/appManagementPolicy", use: authorized(unassignPolicy))
+    var appManagementPolicyRoutes: [AdminRoute] {
+        [
+            AdminRoute(.get, "policies/defaultAppManagementPolicy", .policiesRead) { _, _, caller in
+                .json(AdminJSON.appManagementPolicy(try await defaultPolicy(caller)))
+            },
+            AdminRoute(.patch, "policies/defaultAppManagementPolicy", .policiesWrite, handler: updateDefaultPolicy),
+            AdminRoute(.get, "policies/appManagementPolicies", .policiesRead) { _, _, caller in
+                .json(["value": .array(try await store.appManagementPolicies(tenantId: caller.tenant.id).map(AdminJSON.appManagementPolicy))])
+            },
+            AdminRoute(.post, "policies/appManagementPolicies", .policiesWrite, handler: createPolicy),
+            AdminRoute(.get, "policies/appManagementPolicies/report", .policiesRead, handler: policyReport),
+            AdminRoute(.get, "policies/appManagementPolicies/{id}", .policiesRead) { _, context, caller in
+                .json(AdminJSON.appManagementPolicy(try await appPolicy(context, caller)))
+            },
+            AdminRoute(.patch, "policies/appManagementPolicies/{id}", .policiesWrite, handler: updatePolicy),
+            AdminRoute(.delete, "policies/appManagementPolicies/{id}", .policiesWrite, handler: deletePolicy),
+            AdminRoute(.get, "applications/{app}/appManagementPolicy", .policiesRead, scope: .application("app"), handler: policyInForce),
+            AdminRoute(.put, "applications/{app}/appManagementPolicy", .policiesWrite, scope: .application("app"), handler: assignPolicy),
+            AdminRoute(.delete, "applications/{app}/appManagementPolicy", .policiesWrite, scope: .application("app"), handler: unassignPolicy),
+        ]
     }
 
     static let policyFields: Set<String> = ["displayName", "description", "isEnabled"]

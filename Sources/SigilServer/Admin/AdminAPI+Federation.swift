@@ -7,37 +7,39 @@ import SigilStore
 /// Federated identity credentials (on applications and user-assigned managed identities) and the
 /// issuers an administrator trusts on non-public addresses. Field names are Graph's.
 extension AdminAPI {
-    func registerFederation(on group: RouterGroup<SigilRequestContext>) {
-        group.get("applications/{app}/federatedIdentityCredentials", use: authorized { _, context, caller in
-            try await listFederatedCredentials(owner: try await application(context, caller))
-        })
-        group.post("applications/{app}/federatedIdentityCredentials", use: authorized { request, context, caller in
-            try await addFederatedCredential(request, owner: try await application(context, caller), caller: caller)
-        })
-        group.delete("applications/{app}/federatedIdentityCredentials/{credential}", use: authorized { _, context, caller in
-            try await removeFederatedCredential(context, owner: try await application(context, caller), caller: caller)
-        })
-        group.get("managedIdentities/{mi}/federatedIdentityCredentials", use: authorized { _, context, caller in
-            try await listFederatedCredentials(owner: try await federationIdentity(context, caller))
-        })
-        group.post("managedIdentities/{mi}/federatedIdentityCredentials", use: authorized { request, context, caller in
-            try await addFederatedCredential(request, owner: try await federationIdentity(context, caller), caller: caller)
-        })
-        group.delete("managedIdentities/{mi}/federatedIdentityCredentials/{credential}", use: authorized { _, context, caller in
-            try await removeFederatedCredential(context, owner: try await federationIdentity(context, caller), caller: caller)
-        })
-        group.get("trustedIssuers", use: authorized { _, _, caller in
-            .json(["value": .array(try await store.trustedIssuers(tenantId: caller.tenant.id).map(AdminJSON.trustedIssuer))])
-        })
-        group.post("trustedIssuers", use: authorized(trustIssuer))
-        group.delete("trustedIssuers", use: authorized { request, _, caller in
-            guard let issuer = request.uri.queryParameters["issuer"].map(String.init), !issuer.isEmpty else {
-                throw AdminError.badRequest("Name the issuer to stop trusting: DELETE trustedIssuers?issuer=URL.", target: "issuer")
-            }
-            try await store.untrustIssuer(issuer, tenantId: caller.tenant.id, audit: caller.audit(
-                "trustedIssuer.remove", targetType: "trustedIssuer", targetId: issuer))
-            return Response(status: .noContent)
-        })
+    var federationRoutes: [AdminRoute] {
+        [
+            AdminRoute(.get, "applications/{app}/federatedIdentityCredentials", .applicationsRead, scope: .application("app")) { _, context, caller in
+                try await listFederatedCredentials(owner: try await application(context, caller))
+            },
+            AdminRoute(.post, "applications/{app}/federatedIdentityCredentials", .applicationsCredentialsUpdate, scope: .application("app")) { request, context, caller in
+                try await addFederatedCredential(request, owner: try await application(context, caller), caller: caller)
+            },
+            AdminRoute(.delete, "applications/{app}/federatedIdentityCredentials/{credential}", .applicationsCredentialsUpdate, scope: .application("app")) { _, context, caller in
+                try await removeFederatedCredential(context, owner: try await application(context, caller), caller: caller)
+            },
+            AdminRoute(.get, "managedIdentities/{mi}/federatedIdentityCredentials", .managedIdentitiesRead) { _, context, caller in
+                try await listFederatedCredentials(owner: try await federationIdentity(context, caller))
+            },
+            AdminRoute(.post, "managedIdentities/{mi}/federatedIdentityCredentials", .managedIdentitiesWrite) { request, context, caller in
+                try await addFederatedCredential(request, owner: try await federationIdentity(context, caller), caller: caller)
+            },
+            AdminRoute(.delete, "managedIdentities/{mi}/federatedIdentityCredentials/{credential}", .managedIdentitiesWrite) { _, context, caller in
+                try await removeFederatedCredential(context, owner: try await federationIdentity(context, caller), caller: caller)
+            },
+            AdminRoute(.get, "trustedIssuers", .trustedIssuersRead) { _, _, caller in
+                .json(["value": .array(try await store.trustedIssuers(tenantId: caller.tenant.id).map(AdminJSON.trustedIssuer))])
+            },
+            AdminRoute(.post, "trustedIssuers", .trustedIssuersWrite, handler: trustIssuer),
+            AdminRoute(.delete, "trustedIssuers", .trustedIssuersWrite) { request, _, caller in
+                guard let issuer = request.uri.queryParameters["issuer"].map(String.init), !issuer.isEmpty else {
+                    throw AdminError.badRequest("Name the issuer to stop trusting: DELETE trustedIssuers?issuer=URL.", target: "issuer")
+                }
+                try await store.untrustIssuer(issuer, tenantId: caller.tenant.id, audit: caller.audit(
+                    "trustedIssuer.remove", targetType: "trustedIssuer", targetId: issuer))
+                return Response(status: .noContent)
+            },
+        ]
     }
 
     /// A user-assigned identity: the only kind of managed identity that carries federated credentials.

@@ -7,52 +7,54 @@ import SigilStore
 /// Hosts (machines running the agent), which identities each may vouch for, and the mapping rules
 /// that hand those identities to the processes calling the agent's Unix socket.
 extension AdminAPI {
-    func registerHosts(on group: RouterGroup<SigilRequestContext>) {
-        group.post("hosts", use: authorized(createHost))
-        group.get("hosts", use: authorized { _, _, caller in
-            var value: [JSONValue] = []
-            for host in try await store.hosts(tenantId: caller.tenant.id) { value.append(try await describeHost(host)) }
-            return .json(["value": .array(value)])
-        })
-        group.get("hosts/{host}", use: authorized { _, context, caller in
-            .json(try await describeHost(try await host(context, caller)))
-        })
-        group.delete("hosts/{host}", use: authorized { _, context, caller in
-            let host = try await host(context, caller)
-            try await store.removeHost(host, audit: caller.audit("host.remove", targetType: "host", targetId: host.id, before: try await describeHost(host)))
-            return Response(status: .noContent)
-        })
-        group.post("hosts/{host}/identities", use: authorized { request, context, caller in
-            let host = try await host(context, caller)
-            let body = try await body(request, allowed: ["identity"])
-            let identity = try await managedIdentity(try body.requiredString("identity"), caller)
-            guard identity.kind == .userAssignedIdentity else {
-                throw AdminError.badRequest("'\(identity.displayName)' is a system-assigned identity; only user-assigned identities are assigned to hosts.", target: "identity")
-            }
-            try await store.assignIdentity(hostId: host.id, identityId: identity.objectId, audit: caller.audit(
-                "host.identity.assign", targetType: "host", targetId: host.id, after: ["identity": .string(identity.appId)]))
-            return .json(try await describeHost(host), status: .created)
-        })
-        group.delete("hosts/{host}/identities/{mi}", use: authorized { _, context, caller in
-            let host = try await host(context, caller)
-            let identity = try await managedIdentity(context, caller)
-            try await store.unassignIdentity(hostId: host.id, identityId: identity.objectId, audit: caller.audit(
-                "host.identity.unassign", targetType: "host", targetId: host.id, before: ["identity": .string(identity.appId)]))
-            return Response(status: .noContent)
-        })
-        group.get("hosts/{host}/rules", use: authorized { _, context, caller in
-            let host = try await host(context, caller)
-            let names = try await identityNames(host)
-            return .json(["value": .array(try await store.hostRules(hostId: host.id).map { AdminJSON.hostRule($0, identityName: names[$0.identityAppId]) })])
-        })
-        group.post("hosts/{host}/rules", use: authorized(addHostRule))
-        group.delete("hosts/{host}/rules/{rule}", use: authorized { _, context, caller in
-            let host = try await host(context, caller)
-            let rule = try Self.pathParameter(context, "rule")
-            try await store.removeHostRule(hostId: host.id, ruleId: rule, audit: caller.audit(
-                "host.rule.remove", targetType: "host", targetId: host.id, before: ["id": .string(rule)]))
-            return Response(status: .noContent)
-        })
+    var hostRoutes: [AdminRoute] {
+        [
+            AdminRoute(.post, "hosts", .hostsWrite, handler: createHost),
+            AdminRoute(.get, "hosts", .hostsRead) { _, _, caller in
+                var value: [JSONValue] = []
+                for host in try await store.hosts(tenantId: caller.tenant.id) { value.append(try await describeHost(host)) }
+                return .json(["value": .array(value)])
+            },
+            AdminRoute(.get, "hosts/{host}", .hostsRead) { _, context, caller in
+                .json(try await describeHost(try await host(context, caller)))
+            },
+            AdminRoute(.delete, "hosts/{host}", .hostsWrite) { _, context, caller in
+                let host = try await host(context, caller)
+                try await store.removeHost(host, audit: caller.audit("host.remove", targetType: "host", targetId: host.id, before: try await describeHost(host)))
+                return Response(status: .noContent)
+            },
+            AdminRoute(.post, "hosts/{host}/identities", .hostsWrite) { request, context, caller in
+                let host = try await host(context, caller)
+                let body = try await body(request, allowed: ["identity"])
+                let identity = try await managedIdentity(try body.requiredString("identity"), caller)
+                guard identity.kind == .userAssignedIdentity else {
+                    throw AdminError.badRequest("'\(identity.displayName)' is a system-assigned identity; only user-assigned identities are assigned to hosts.", target: "identity")
+                }
+                try await store.assignIdentity(hostId: host.id, identityId: identity.objectId, audit: caller.audit(
+                    "host.identity.assign", targetType: "host", targetId: host.id, after: ["identity": .string(identity.appId)]))
+                return .json(try await describeHost(host), status: .created)
+            },
+            AdminRoute(.delete, "hosts/{host}/identities/{mi}", .hostsWrite) { _, context, caller in
+                let host = try await host(context, caller)
+                let identity = try await managedIdentity(context, caller)
+                try await store.unassignIdentity(hostId: host.id, identityId: identity.objectId, audit: caller.audit(
+                    "host.identity.unassign", targetType: "host", targetId: host.id, before: ["identity": .string(identity.appId)]))
+                return Response(status: .noContent)
+            },
+            AdminRoute(.get, "hosts/{host}/rules", .hostsRead) { _, context, caller in
+                let host = try await host(context, caller)
+                let names = try await identityNames(host)
+                return .json(["value": .array(try await store.hostRules(hostId: host.id).map { AdminJSON.hostRule($0, identityName: names[$0.identityAppId]) })])
+            },
+            AdminRoute(.post, "hosts/{host}/rules", .hostsWrite, handler: addHostRule),
+            AdminRoute(.delete, "hosts/{host}/rules/{rule}", .hostsWrite) { _, context, caller in
+                let host = try await host(context, caller)
+                let rule = try Self.pathParameter(context, "rule")
+                try await store.removeHostRule(hostId: host.id, ruleId: rule, audit: caller.audit(
+                    "host.rule.remove", targetType: "host", targetId: host.id, before: ["id": .string(rule)]))
+                return Response(status: .noContent)
+            },
+        ]
     }
 
     func host(_ context: SigilRequestContext, _ caller: AdminCaller) async throws -> EnrolledHost {

@@ -6,26 +6,28 @@ import SigilStore
 /// User-assigned managed identities: service principals with no credential anyone can add or
 /// read. A host's agent vouches for them once they are assigned to it (`hosts/{host}/identities`).
 extension AdminAPI {
-    func registerManagedIdentities(on group: RouterGroup<SigilRequestContext>) {
-        group.post("managedIdentities", use: authorized(createManagedIdentity))
-        group.get("managedIdentities", use: authorized { _, _, caller in
-            let identities = try await store.applications(tenantId: caller.tenant.id, kinds: [.userAssignedIdentity])
-            var value: [JSONValue] = []
-            for identity in identities { value.append(try await describeIdentity(identity)) }
-            return .json(["value": .array(value)])
-        })
-        group.get("managedIdentities/{mi}", use: authorized { _, context, caller in
-            .json(try await describeIdentity(try await managedIdentity(context, caller)))
-        })
-        group.delete("managedIdentities/{mi}", use: authorized { _, context, caller in
-            let identity = try await managedIdentity(context, caller)
-            guard identity.kind == .userAssignedIdentity else {
-                throw AdminError.badRequest("'\(identity.displayName)' is a host's system-assigned identity; it goes when the host is removed (`sigil host remove`).")
-            }
-            try await store.deleteApplication(objectId: identity.objectId, audit: caller.audit(
-                "managedIdentity.delete", targetType: "managedIdentity", targetId: identity.servicePrincipalId, before: AdminJSON.managedIdentity(identity)))
-            return Response(status: .noContent)
-        })
+    var managedIdentityRoutes: [AdminRoute] {
+        [
+            AdminRoute(.post, "managedIdentities", .managedIdentitiesWrite, handler: createManagedIdentity),
+            AdminRoute(.get, "managedIdentities", .managedIdentitiesRead) { _, _, caller in
+                let identities = try await store.applications(tenantId: caller.tenant.id, kinds: [.userAssignedIdentity])
+                var value: [JSONValue] = []
+                for identity in identities { value.append(try await describeIdentity(identity)) }
+                return .json(["value": .array(value)])
+            },
+            AdminRoute(.get, "managedIdentities/{mi}", .managedIdentitiesRead) { _, context, caller in
+                .json(try await describeIdentity(try await managedIdentity(context, caller)))
+            },
+            AdminRoute(.delete, "managedIdentities/{mi}", .managedIdentitiesWrite) { _, context, caller in
+                let identity = try await managedIdentity(context, caller)
+                guard identity.kind == .userAssignedIdentity else {
+                    throw AdminError.badRequest("'\(identity.displayName)' is a host's system-assigned identity; it goes when the host is removed (`sigil host remove`).")
+                }
+                try await store.deleteApplication(objectId: identity.objectId, audit: caller.audit(
+                    "managedIdentity.delete", targetType: "managedIdentity", targetId: identity.servicePrincipalId, before: AdminJSON.managedIdentity(identity)))
+                return Response(status: .noContent)
+            },
+        ]
     }
 
     /// A managed identity (user- or system-assigned) by name, appId or objectId.

@@ -27,60 +27,70 @@ struct AdminAPI {
         group.get("openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: .init(string: OpenAPIDocument.text)))
         }
-        group.get("tenant", use: authorized { _, _, caller in
-            .json([
-                "id": .string(caller.tenant.id), "displayName": .string(caller.tenant.displayName),
-                "authority": .string(urls.authority(tenantId: caller.tenant.id)), "issuer": .string(urls.issuer(tenantId: caller.tenant.id)),
-                "tokenEndpoint": .string(urls.tokenEndpoint(tenantId: caller.tenant.id)), "createdDateTime": .date(caller.tenant.createdAt),
-            ])
-        })
-        group.post("applications", use: authorized(createApplication))
-        group.get("applications", use: authorized { _, _, caller in
-            let apps = try await store.applications(tenantId: caller.tenant.id)
-            let risks = try await store.servicePrincipalRisks(tenantId: caller.tenant.id)
-            return .json(["value": .array(apps.map { AdminJSON.application($0, risk: risks[$0.servicePrincipalId] ?? .clean) })])
-        })
-        group.get("applications/{app}", use: authorized { _, context, caller in
-            let app = try await application(context, caller)
-            return .json(try await describe(app))
-        })
-        group.patch("applications/{app}", use: authorized(updateApplication))
-        group.delete("applications/{app}", use: authorized(deleteApplication))
-        group.post("applications/{app}/passwordCredentials", use: authorized(addPassword))
-        group.delete("applications/{app}/passwordCredentials/{keyId}", use: authorized(removeCredential))
-        group.post("applications/{app}/keyCredentials", use: authorized(addKey))
-        group.delete("applications/{app}/keyCredentials/{keyId}", use: authorized(removeCredential))
-        group.post("applications/{app}/appRoles", use: authorized(addRole))
-        group.get("applications/{app}/appRoleAssignments", use: authorized { _, context, caller in
-            let app = try await application(context, caller)
-            return .json(["value": .array(try await store.appRoleAssignments(applicationId: app.objectId).map(AdminJSON.assignment))])
-        })
-        group.delete("applications/{app}/appRoles/{role}", use: authorized(removeRole))
-        group.post("appRoleAssignments", use: authorized(grantRole))
-        group.delete("appRoleAssignments/{id}", use: authorized(revokeRole))
-        group.get("signInLogs", use: authorized { request, _, caller in
-            .json(["value": .array(try await store.signIns(tenantId: caller.tenant.id, query: try logQuery(request)).map(AdminJSON.signIn))])
-        })
-        group.get("auditLogs", use: authorized { request, _, caller in
-            .json(["value": .array(try await store.auditEvents(tenantId: caller.tenant.id, query: try logQuery(request)).map(AdminJSON.audit))])
-        })
-        group.get("signingKeys", use: authorized { _, _, _ in
-            .json(["value": .array(keys.published().map(AdminJSON.signingKey))])
-        })
-        group.post("signingKeys/rotate", use: authorized(rotateKeys))
-        group.post("leakedCredentials", use: authorized(reportLeaks))
-        group.get("riskDetections", use: authorized(listRiskDetections))
-        group.post("riskDetections/{id}/dismiss", use: authorized(dismissRiskDetection))
-        group.post("scanBypasses", use: authorized(recordScanBypass))
-        registerFederation(on: group)
-        registerManagedIdentities(on: group)
-        registerHosts(on: group)
-        registerAppManagementPolicies(on: group)
+        for route in routes {
+            group.on(RouterPath(route.path), method: route.method, use: authorized(route))
+        }
     }
 
-    /// Wraps a handler with authentication and turns every failure into a Graph-shaped error.
-    func authorized(_ handler: @escaping Handler) -> @Sendable (Request, SigilRequestContext) async throws -> Response {
-        { request, context in
+    /// Every admin operation, with the permission it needs.
+    var routes: [AdminRoute] { coreRoutes + federationRoutes + managedIdentityRoutes + hostRoutes + appManagementPolicyRoutes }
+
+    /// Applications, their credentials and roles, the logs, signing keys and risk.
+    var coreRoutes: [AdminRoute] {
+        [
+            AdminRoute(.get, "tenant", .tenantRead) { _, _, caller in
+                .json([
+                    "id": .string(caller.tenant.id), "displayName": .string(caller.tenant.displayName),
+                    "authority": .string(urls.authority(tenantId: caller.tenant.id)), "issuer": .string(urls.issuer(tenantId: caller.tenant.id)),
+                    "tokenEndpoint": .string(urls.tokenEndpoint(tenantId: caller.tenant.id)), "createdDateTime": .date(caller.tenant.createdAt),
+                ])
+            },
+            AdminRoute(.post, "applications", .applicationsCreate, handler: createApplication),
+            AdminRoute(.get, "applications", .applicationsRead) { _, _, caller in
+                let apps = try await store.applications(tenantId: caller.tenant.id)
+                let risks = try await store.servicePrincipalRisks(tenantId: caller.tenant.id)
+                return .json(["value": .array(apps.map { AdminJSON.application($0, risk: risks[$0.servicePrincipalId] ?? .clean) })])
+            },
+            AdminRoute(.get, "applications/{app}", .applicationsRead, scope: .application("app")) { _, context, caller in
+                let app = try await application(context, caller)
+                return .json(try await describe(app))
+            },
+            AdminRoute(.patch, "applications/{app}", .applicationsUpdate, scope: .application("app"), handler: updateApplication),
+            AdminRoute(.delete, "applications/{app}", .applicationsDelete, scope: .application("app"), handler: deleteApplication),
+            AdminRoute(.post, "applications/{app}/passwordCredentials", .applicationsCredentialsUpdate, scope: .application("app"), handler: addPassword),
+            AdminRoute(.delete, "applications/{app}/passwordCredentials/{keyId}", .applicationsCredentialsUpdate, scope: .application("app"), handler: removeCredential),
+            AdminRoute(.post, "applications/{app}/keyCredentials", .applicationsCredentialsUpdate, scope: .application("app"), handler: addKey),
+            AdminRoute(.delete, "applications/{app}/keyCredentials/{keyId}", .applicationsCredentialsUpdate, scope: .application("app"), handler: removeCredential),
+            AdminRoute(.post, "applications/{app}/appRoles", .applicationsUpdate, scope: .application("app"), handler: addRole),
+            AdminRoute(.get, "applications/{app}/appRoleAssignments", .applicationsRead, scope: .application("app")) { _, context, caller in
+                let app = try await application(context, caller)
+                return .json(["value": .array(try await store.appRoleAssignments(applicationId: app.objectId).map(AdminJSON.assignment))])
+            },
+            AdminRoute(.delete, "applications/{app}/appRoles/{role}", .applicationsUpdate, scope: .application("app"), handler: removeRole),
+            AdminRoute(.post, "appRoleAssignments", .applicationsRoleAssignmentsUpdate, handler: grantRole),
+            AdminRoute(.delete, "appRoleAssignments/{id}", .applicationsRoleAssignmentsUpdate, handler: revokeRole),
+            AdminRoute(.get, "signInLogs", .logsRead) { request, _, caller in
+                .json(["value": .array(try await store.signIns(tenantId: caller.tenant.id, query: try logQuery(request)).map(AdminJSON.signIn))])
+            },
+            AdminRoute(.get, "auditLogs", .logsRead) { request, _, caller in
+                .json(["value": .array(try await store.auditEvents(tenantId: caller.tenant.id, query: try logQuery(request)).map(AdminJSON.audit))])
+            },
+            AdminRoute(.get, "signingKeys", .signingKeysRead) { _, _, _ in
+                .json(["value": .array(keys.published().map(AdminJSON.signingKey))])
+            },
+            AdminRoute(.post, "signingKeys/rotate", .signingKeysRotate, handler: rotateKeys),
+            AdminRoute(.post, "leakedCredentials", .secretScanningReport, handler: reportLeaks),
+            AdminRoute(.get, "riskDetections", .riskRead, handler: listRiskDetections),
+            AdminRoute(.post, "riskDetections/{id}/dismiss", .riskManage, handler: dismissRiskDetection),
+            AdminRoute(.post, "scanBypasses", .secretScanningReport, handler: recordScanBypass),
+        ]
+    }
+
+    /// Wraps a route's handler with authentication and the route's permission check, and turns
+    /// every failure into a Graph-shaped error.
+    func authorized(_ route: AdminRoute) -> @Sendable (Request, SigilRequestContext) async throws -> Response {
+        let handler = route.handler
+        return { request, context in
             let correlationId = TokenEndpoint.correlationId(request)
             do {
                 let caller = try await AdminAuthenticator(store: store, keys: keys, urls: urls).authenticate(request, context: context, correlationId: correlationId)
