@@ -209,13 +209,13 @@ import X509
     @Test func existingCredentialsKeepWorkingAndTheReportListsThem() async throws {
         try await TestServer.with { server in
             let world = try await World.make(server)
-            #expect(try await server.admin("GET", "policies/appManagementPolicies/report").json["value"] == [])
+            #expect(try await server.admin("GET", "policies/appManagementPolicyReport").json["value"] == [])
             let tightened = try await server.admin("PATCH", Self.defaultPath, json: [
                 "applicationRestrictions": ["passwordCredentials": [["restrictionType": "passwordAddition"], ["restrictionType": "passwordLifetime", "maxLifetime": "P7D"]]],
             ])
             #expect(tightened.status == 200)
             #expect(try await server.token(world.secretForm).status == 200, "an existing secret keeps working")
-            let rows = try #require(try await server.admin("GET", "policies/appManagementPolicies/report").json["value"]?.arrayValue)
+            let rows = try #require(try await server.admin("GET", "policies/appManagementPolicyReport").json["value"]?.arrayValue)
             let forSecret = rows.filter { $0["keyId"]?.stringValue == world.secretKeyId }
             #expect(Set(forSecret.compactMap { $0["restrictionType"]?.stringValue }) == ["passwordAddition", "passwordLifetime"])
             #expect(forSecret.allSatisfy { $0["appDisplayName"] == "billing" && $0["policyDisplayName"] == "Default app management policy" })

@@ -195,7 +195,7 @@ struct PolicyApp: AsyncParsableCommand {
 
         func run() async throws {
             try await runAdmin { client in
-                let report = try await client.call("GET", PolicyApp.policiesPath + "/report")
+                let report = try await client.call("GET", "policies/appManagementPolicyReport")
                 if output.json { return Output.json(report) }
                 let rows = report["value"].arrayValue ?? []
                 if rows.isEmpty { return print("No working credential breaks the policy in force for its app.") }

@@ -18,7 +18,7 @@ extension AdminAPI {
                 .json(["value": .array(try await store.appManagementPolicies(tenantId: caller.tenant.id).map(AdminJSON.appManagementPolicy))])
             },
             AdminRoute(.post, "policies/appManagementPolicies", .policiesWrite, handler: createPolicy),
-            AdminRoute(.get, "policies/appManagementPolicies/report", .policiesRead, handler: policyReport),
+            AdminRoute(.get, "policies/appManagementPolicyReport", .policiesRead, handler: policyReport),
             AdminRoute(.get, "policies/appManagementPolicies/{id}", .policiesRead) { _, context, caller in
                 .json(AdminJSON.appManagementPolicy(try await appPolicy(context, caller)))
             },
