@@ -35,13 +35,19 @@ extension Store {
         }
     }
 
+    /// A policy row. Restrictions that no longer read fail closed: nothing is judged against a
+    /// policy that silently lost its restrictions.
     static func appManagementPolicy(_ row: any SQLRow) throws -> AppManagementPolicy {
-        let restrictions = (try? JSONParser.parse(Array(try row.string("restrictions").utf8))).flatMap {
-            try? AppManagementPolicyJSON.parse($0, field: "restrictions")
+        let id = try row.string("id")
+        let restrictions: [CredentialRestriction]
+        do {
+            restrictions = try AppManagementPolicyJSON.parse(try JSONParser.parse(Array(try row.string("restrictions").utf8)), field: "restrictions")
+        } catch {
+            throw StoreError.unavailable("the stored restrictions of app management policy \(id) cannot be read: \(error)")
         }
         return AppManagementPolicy(
-            id: try row.string("id"), displayName: try row.string("display_name"), description: try row.string("description"),
-            isEnabled: try row.bool("is_enabled"), restrictions: restrictions ?? [])
+            id: id, displayName: try row.string("display_name"), description: try row.string("description"),
+            isEnabled: try row.bool("is_enabled"), restrictions: restrictions)
     }
 
     /// Inserts a policy inside a caller's transaction (a new tenant's default is written with the tenant).

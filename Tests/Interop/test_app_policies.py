@@ -188,3 +188,18 @@ def test_existing_secrets_keep_working_and_the_report_lists_them(start_server, t
     table = cli.run("policy", "app", "report").stdout
     assert worker in table and secret["keyId"] in table and "at most P7D" in table
     server.stop()
+
+
+def test_key_files_carry_a_lifetime_the_policy_accepts(secretless, tmp_path):
+    server, cli = secretless
+    app = name("keyed")
+    cli.run("app", "create", app)
+    cli.run("policy", "app", "set", "--max-key-lifetime", "P90D")
+    assert "this key has no end date" in fails(cli, "app", "key", "create", app, "--out", str(tmp_path / "forever.json"))
+    assert "at most P90D; this one lasts P365D" in fails(
+        cli, "app", "key", "create", app, "--out", str(tmp_path / "year.json"), "--lifetime", "P365D")
+    assert not (tmp_path / "forever.json").exists() and not (tmp_path / "year.json").exists()
+    created = cli.json("app", "key", "create", app, "--out", str(tmp_path / "month.json"), "--lifetime", "P30D")
+    end = dt.datetime.fromisoformat(created["endDateTime"].replace("Z", "+00:00"))
+    assert dt.timedelta(days=29) < end - dt.datetime.now(dt.timezone.utc) <= dt.timedelta(days=30)
+    assert (tmp_path / "month.json").stat().st_mode & 0o777 == 0o600

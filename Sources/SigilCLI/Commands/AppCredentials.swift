@@ -81,13 +81,15 @@ extension App {
             @Argument var app: String
             @Option(help: "Where to write the key file; it must not exist.") var out: String
             @Option(help: "A name for the credential.") var name: String?
+            @Option(help: "How long the key stays valid, ISO-8601 (P90D); default: no end.") var lifetime: String?
             @OptionGroup var output: OutputOptions
 
             func run() async throws {
                 try await runAdmin { client in
                     let path = URL(fileURLWithPath: out).standardizedFileURL.path
                     guard !FileManager.default.fileExists(atPath: path) else { throw CLIError("\(path) exists already; write the key file somewhere new") }
-                    let (file, credential, _) = try await KeyFiles.mint(on: app, name: name ?? "key file \(Date().formatted(.iso8601))", with: client)
+                    let (file, credential, _) = try await KeyFiles.mint(
+                        on: app, name: name ?? "key file \(Date().formatted(.iso8601))", lifetime: lifetime, with: client)
                     try KeyFiles.write(file, to: path)
                     if output.json { return Output.json(credential) }
                     App.printKey(credential, output)

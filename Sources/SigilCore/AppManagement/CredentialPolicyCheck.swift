@@ -69,7 +69,9 @@ public enum CredentialPolicyCheck {
             }
             let lifetime = end.timeIntervalSince(start)
             guard lifetime > limit else { return nil }
-            return "allows keys to last at most \(most); this one lasts \(ISO8601Duration.text(lifetime)). Give it an endDateTime at most \(most) ahead."
+            // Measured from now, so a key asked for "P365D" a moment ago says P365D, not P364DT23H59M59S.
+            let shown = ISO8601Duration.text((lifetime / 60).rounded() * 60)
+            return "allows keys to last at most \(most); this one lasts \(shown). Give it an endDateTime at most \(most) ahead."
         case (.trustedCertificateAuthority, .certificate(let certificate)):
             let authorities = restriction.trustedCertificateAuthorities.compactMap { try? TrustedAuthority(pem: $0) }
             guard !authorities.contains(where: { $0.issued(certificate) }) else { return nil }
