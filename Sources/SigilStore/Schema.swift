@@ -1,3 +1,5 @@
+import SigilCore
+
 /// The versioned schema. Both dialects run the same statements: only portable types
 /// (TEXT, BIGINT, INTEGER) are used, times are epoch milliseconds and booleans 0/1.
 /// Append new versions; never edit one that has shipped.
@@ -211,6 +213,35 @@ enum Schema {
                 'Restricts nothing yet (this tenant predates secretless defaults); sigil policy app set --block-secrets blocks new client secrets.',
                 1, '{"keyCredentials":[],"passwordCredentials":[]}', created_at, created_at FROM tenants
             """,
+        ]),
+        // Admin roles: custom role definitions (the built-in ones live in code, with fixed ids) and
+        // assignments of any role to any principal, scoped to the tenant or one application. The
+        // admin API's old `Administrator` app role becomes a tenant-wide Administrator assignment
+        // (same id), and the app role goes: admin rights are directory roles from now on.
+        Migration(version: 10, statements: [
+            """
+            CREATE TABLE directory_roles (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants (id), display_name TEXT NOT NULL,
+                name_key TEXT NOT NULL, description TEXT NOT NULL, permissions TEXT NOT NULL, created_at BIGINT NOT NULL,
+                UNIQUE (tenant_id, name_key))
+            """,
+            """
+            CREATE TABLE directory_role_assignments (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants (id), role_id TEXT NOT NULL,
+                principal_app_id TEXT NOT NULL REFERENCES applications (object_id) ON DELETE CASCADE,
+                scope TEXT NOT NULL, created_at BIGINT NOT NULL,
+                UNIQUE (role_id, principal_app_id, scope))
+            """,
+            "CREATE INDEX directory_role_assignments_principal ON directory_role_assignments (principal_app_id)",
+            """
+            INSERT INTO directory_role_assignments (id, tenant_id, role_id, principal_app_id, scope, created_at)
+            SELECT a.id, a.tenant_id, '\(DirectoryRole.administratorId)', a.principal_app_id, '/', a.created_at
+            FROM app_role_assignments a JOIN app_roles r ON r.id = a.app_role_id
+            JOIN identifier_uris u ON u.application_id = a.resource_app_id
+            WHERE u.uri = 'api://sigil-admin' AND r.value = 'Administrator'
+            """,
+            "DELETE FROM app_role_assignments WHERE app_role_id IN (SELECT r.id FROM app_roles r JOIN identifier_uris u ON u.application_id = r.application_id WHERE u.uri = 'api://sigil-admin')",
+            "DELETE FROM app_roles WHERE application_id IN (SELECT application_id FROM identifier_uris WHERE uri = 'api://sigil-admin')",
         ]),
     ]
 }

@@ -327,30 +327,15 @@ extension Store {
         }
     }
 
-    public static func insertAppRoleAssignment(id: String, tenantId: String, principalAppId: String, resourceAppId: String, appRoleId: String, on database: any SQLDatabase) async throws {
-        try await database.raw("""
-            INSERT INTO app_role_assignments (id, tenant_id, principal_app_id, resource_app_id, app_role_id, created_at)
-            VALUES (\(bind: id), \(bind: tenantId), \(bind: principalAppId), \(bind: resourceAppId), \(bind: appRoleId), \(bind: Date().epochMilliseconds))
-            """).run()
-    }
-
-    /// Removes the assignment `id` of the tenant and returns it. `check` sees it, and how many
-    /// other principals hold the same role, inside the transaction (the role is locked on
-    /// PostgreSQL, so two removals cannot both see the other's assignment), and may refuse by
-    /// throwing.
+    /// Removes the assignment `id` of the tenant and returns it.
+    @discardableResult
     public func removeAppRoleAssignment(
-        id: String, tenantId: String, check: (AppRoleAssignment, _ othersHoldingRole: Int) throws -> Void,
-        audit: (AppRoleAssignment, _ principalObjectId: String) -> AuditEvent
+        id: String, tenantId: String, audit: (AppRoleAssignment, _ principalObjectId: String) -> AuditEvent
     ) async throws -> AppRoleAssignment {
         try await transaction { database in
             guard let assignment = try await Self.assignments(where: "a.id = \(bind: id) AND a.tenant_id = \(bind: tenantId)", on: database).first else {
                 throw StoreError.notFound("There is no app role assignment \(id) in this tenant; list them with `sigil app show APP`.")
             }
-            try await lockRole(assignment.appRoleId, on: database)
-            let others = try await database.raw("""
-                SELECT COUNT(*) AS n FROM app_role_assignments WHERE app_role_id = \(bind: assignment.appRoleId) AND id <> \(bind: id)
-                """).first().map { try $0.decode(column: "n", as: Int.self) } ?? 0
-            try check(assignment, others)
             let principal = try await database.raw("DELETE FROM app_role_assignments WHERE id = \(bind: id) RETURNING principal_app_id").first()
             try await Self.insertAudit(audit(assignment, try principal?.string("principal_app_id") ?? ""), on: database)
             return assignment

@@ -31,7 +31,7 @@ public struct AppRole: Sendable, Equatable {
 /// What kind of service principal an `AppRegistration` is. Managed identities live in the same
 /// table as apps, so grants, roles, tokens and the logs treat them alike; they differ in how they
 /// authenticate (a host vouches for them) and in having no credential anyone can add or read.
-public enum PrincipalKind: String, Sendable, Equatable {
+public enum PrincipalKind: String, Sendable, Equatable, CaseIterable {
     case application
     /// A standalone managed identity, assignable to many hosts.
     case userAssignedIdentity

@@ -119,10 +119,10 @@ extension AdminAPI {
 
     /// Someone pushed past a scan block: one audit event with the reason and the findings.
     func recordScanBypass(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
-        let body = try await body(request, allowed: ["reason", "repository", "ref", "findings"], limit: Self.scanBypassBodyLimit)
+        let body = try await body(request, allowed: ["reason", "repository", "ref", "author", "findings"], limit: Self.scanBypassBodyLimit)
         let bypass = ScanBypass(
             reason: try body.requiredString("reason"), repository: try body.requiredString("repository"), ref: try body.string("ref"),
-            findings: try Self.findings(body))
+            author: try body.string("author"), findings: try Self.findings(body))
         try bypass.check()
         let findings: [JSONValue] = bypass.findings.map { finding in
             var object: [String: JSONValue] = [
@@ -136,7 +136,7 @@ extension AdminAPI {
             "secretScan.bypass", targetType: "repository", targetId: bypass.repository,
             after: [
                 "reason": .string(bypass.reason), "repository": .string(bypass.repository), "ref": .optional(bypass.ref),
-                "findings": .array(findings),
+                "author": .optional(bypass.author), "findings": .array(findings),
             ])
         try await store.recordAudit(event)
         return .json(["id": .string(event.id)], status: .created)

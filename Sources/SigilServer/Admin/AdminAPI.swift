@@ -10,7 +10,6 @@ import SigilStore
 struct AdminAPI {
     static let identifierUri = "api://sigil-admin"
     static let displayName = "Sigil Admin API"
-    static let administratorRole = "Administrator"
     static let scope = identifierUri + "/.default"
     /// Most identifier URIs one application may have.
     static let maximumIdentifierUris = 20
@@ -33,12 +32,12 @@ struct AdminAPI {
     }
 
     /// Every admin operation, with the permission it needs.
-    var routes: [AdminRoute] { coreRoutes + federationRoutes + managedIdentityRoutes + hostRoutes + appManagementPolicyRoutes }
+    var routes: [AdminRoute] { coreRoutes + federationRoutes + managedIdentityRoutes + hostRoutes + roleRoutes + appManagementPolicyRoutes }
 
     /// Applications, their credentials and roles, the logs, signing keys and risk.
     var coreRoutes: [AdminRoute] {
         [
-            AdminRoute(.get, "tenant", .tenantRead) { _, _, caller in
+            AdminRoute(.get, "tenant", .tenantRead, scope: .anyAssignment) { _, _, caller in
                 .json([
                     "id": .string(caller.tenant.id), "displayName": .string(caller.tenant.displayName),
                     "authority": .string(urls.authority(tenantId: caller.tenant.id)), "issuer": .string(urls.issuer(tenantId: caller.tenant.id)),
@@ -93,7 +92,8 @@ struct AdminAPI {
         return { request, context in
             let correlationId = TokenEndpoint.correlationId(request)
             do {
-                let caller = try await AdminAuthenticator(store: store, keys: keys, urls: urls).authenticate(request, context: context, correlationId: correlationId)
+                let caller = try await AdminAuthenticator(api: self).authenticate(request, context: context, correlationId: correlationId)
+                try await authorize(route, caller, request, context)
                 return try await handler(request, context, caller)
             } catch {
                 let adminError = AdminError(error)
@@ -101,6 +101,32 @@ struct AdminAPI {
                 return adminError.response(requestId: correlationId)
             }
         }
+    }
+
+    /// Lets the call through when the caller's roles carry the route's permission: tenant-wide,
+    /// or for an application route, scoped to that application. Otherwise `403` naming the
+    /// permission, audited. An application a scoped caller may not see is not looked up for it:
+    /// whether it exists or not, the answer is the same `403`.
+    func authorize(_ route: AdminRoute, _ caller: AdminCaller, _ request: Request, _ context: SigilRequestContext) async throws {
+        if caller.grants.allowsTenantWide(route.permission) { return }
+        if route.scope == .anyAssignment, caller.grants.allowsAtSomeScope(route.permission) { return }
+        var target = "this tenant"
+        if case .application(let parameter) = route.scope, caller.grants.hasApplicationScoped(route.permission) {
+            let reference = try Self.pathParameter(context, parameter)
+            target = "application '\(OAuthError.quoted(reference))'"
+            if let app = try await store.application(tenantId: caller.tenant.id, reference: reference),
+                caller.grants.allows(route.permission, onApplication: app.objectId)
+            {
+                return
+            }
+        }
+        let path = String(request.uri.path.prefix(200))
+        try? await store.recordAudit(caller.audit(
+            "admin.denied", targetType: "request", targetId: "\(request.method) \(path)", after: ["permission": .string(route.permission.rawValue)],
+            succeeded: false))
+        let holders = DirectoryRole.builtIn.filter { $0.permissions.contains(route.permission) }.map(\.displayName).joined(separator: ", ")
+        throw AdminError.forbidden(
+            "'\(caller.app.displayName)' lacks the permission \(route.permission.rawValue) for \(target). Built-in roles that carry it: \(holders).")
     }
 
     // MARK: Applications
@@ -159,7 +185,7 @@ struct AdminAPI {
         if let required = try body.bool("appRoleAssignmentRequired") { app.appRoleAssignmentRequired = required }
         if body.members["accessTokenSigningAlgorithm"] != nil { app.accessTokenSigningAlgorithm = try Self.tokenAlgorithm(body) }
         if let enabled = try body.bool("accountEnabled") { app.enabled = enabled }
-        try refuseLockout(before, after: app, caller: caller)
+        try await refuseLockout(before, after: app, caller: caller)
         try await store.updateApplication(app, audit: caller.audit(
             "application.update", targetType: "application", targetId: app.objectId,
             before: AdminJSON.application(before), after: AdminJSON.application(app)))
@@ -169,11 +195,12 @@ struct AdminAPI {
     /// The admin API itself and the caller's own application cannot be disabled, renamed away
     /// from their identifier or deleted: that would lock every administrator out. Nor can the
     /// admin API stop requiring a role: every application could then administer the tenant.
-    func refuseLockout(_ before: AppRegistration, after: AppRegistration?, caller: AdminCaller) throws {
+    func refuseLockout(_ before: AppRegistration, after: AppRegistration?, caller: AdminCaller) async throws {
         let isAdminAPI = before.identifierUris.contains(Self.identifierUri)
         let isCaller = before.objectId == caller.app.objectId
-        guard isAdminAPI || isCaller else { return }
-        let what = isAdminAPI ? "the admin API application" : "the application you are signed in as"
+        let isLastAdministrator = try await holdsLastAdministrator(before)
+        guard isAdminAPI || isCaller || isLastAdministrator else { return }
+        let what = isAdminAPI ? "the admin API application" : isCaller ? "the application you are signed in as" : "the last tenant-wide Administrator"
         guard let after else { throw AdminError.forbidden("Refusing to delete \(what): it would lock administrators out.") }
         if !after.enabled { throw AdminError.forbidden("Refusing to disable \(what): it would lock administrators out.") }
         if isAdminAPI, !after.identifierUris.contains(Self.identifierUri) {
@@ -187,7 +214,7 @@ struct AdminAPI {
 
     func deleteApplication(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
         let app = try await application(context, caller)
-        try refuseLockout(app, after: nil, caller: caller)
+        try await refuseLockout(app, after: nil, caller: caller)
         try await store.deleteApplication(objectId: app.objectId, audit: caller.audit(
             "application.delete", targetType: "application", targetId: app.objectId, before: AdminJSON.application(app)))
         return Response(status: .noContent)
@@ -308,6 +335,7 @@ struct AdminAPI {
 
     func addRole(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
         let app = try await application(context, caller)
+        try Self.refuseAdminAPIAppRoles(app)
         let body = try await body(request, allowed: ["value", "displayName", "description"])
         let value = try body.requiredString("value")
         try DirectoryRules.checkRoleValue(value)
@@ -330,23 +358,21 @@ struct AdminAPI {
         guard let role = app.appRoles.first(where: { $0.id == reference || $0.value == reference }) else {
             throw AdminError.notFound("'\(app.displayName)' has no role '\(reference)'.")
         }
-        if app.identifierUris.contains(Self.identifierUri), role.value == Self.administratorRole {
-            throw AdminError.forbidden("Refusing to remove the \(Self.administratorRole) role of the admin API application: it would lock administrators out.")
-        }
         try await store.removeAppRole(role.id, applicationId: app.objectId, audit: caller.audit(
             "application.appRole.remove", targetType: "application", targetId: app.objectId, before: AdminJSON.appRole(role)))
         return Response(status: .noContent)
     }
 
+    /// Admin rights are directory roles, not app roles of the admin API application.
+    static func refuseAdminAPIAppRoles(_ app: AppRegistration) throws {
+        guard app.identifierUris.contains(identifierUri) else { return }
+        throw AdminError.badRequest(
+            "The admin API's rights are directory roles, not app roles: use `sigil role assign ROLE --to PRINCIPAL` (`sigil role list` shows the roles).")
+    }
+
     func revokeRole(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
         let id = context.parameters.get("id") ?? ""
-        let adminAPI = try await store.application(tenantId: caller.tenant.id, reference: Self.identifierUri)
-        _ = try await store.removeAppRoleAssignment(id: id, tenantId: caller.tenant.id, check: { assignment, others in
-            if assignment.resourceId == adminAPI?.servicePrincipalId, assignment.appRoleValue == Self.administratorRole, others == 0 {
-                throw AdminError.forbidden(
-                    "Refusing to remove the last \(Self.administratorRole) assignment: nobody could administer the tenant. Grant the role to another application first.")
-            }
-        }, audit: { assignment, principalObjectId in
+        try await store.removeAppRoleAssignment(id: id, tenantId: caller.tenant.id, audit: { assignment, principalObjectId in
             caller.audit("appRoleAssignment.remove", targetType: "application", targetId: principalObjectId, before: AdminJSON.assignment(assignment))
         })
         return Response(status: .noContent)
@@ -366,6 +392,7 @@ struct AdminAPI {
         guard let resource = try await store.application(tenantId: caller.tenant.id, reference: resourceRef) else {
             throw AdminError.notFound("No application '\(resourceRef)' in this tenant whose role to grant.")
         }
+        try Self.refuseAdminAPIAppRoles(resource)
         guard let role = resource.appRoles.first(where: { $0.id == roleRef || $0.value == roleRef }) else {
             let available = resource.appRoles.map(\.value).joined(separator: ", ")
             throw AdminError.notFound("'\(resource.displayName)' has no role '\(roleRef)'\(available.isEmpty ? "; add one with `sigil app role add`" : "; it has: \(available)").")

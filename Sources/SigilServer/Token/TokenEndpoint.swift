@@ -134,7 +134,9 @@ struct TokenEndpoint {
         guard resource.enabled else { throw .disabledResource(grant.resource) }
 
         let roles = try await lookup {
-            try await directory.grantedRoles(principalAppId: client.app.objectId, resourceAppId: resource.objectId, generation: generation)
+            resource.identifierUris.contains(AdminAPI.identifierUri)
+                ? try await directory.adminRoles(principal: client.app, generation: generation)
+                : try await directory.grantedRoles(principalAppId: client.app.objectId, resourceAppId: resource.objectId, generation: generation)
         }
         if resource.appRoleAssignmentRequired, roles.isEmpty {
             throw .roleRequired(client: client.app.displayName, resource: resource.displayName)

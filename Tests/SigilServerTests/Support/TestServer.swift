@@ -193,6 +193,35 @@ final class TestServer: Sendable {
         guard reply.status == 201 else { throw TestFailure("grant: \(reply.status) \(reply.json)") }
     }
 
+    /// Assigns an admin role (by name) to a principal, over the tenant or scoped to one app; returns the assignment's id.
+    @discardableResult
+    func assignRole(_ role: String, to principal: String, app: String? = nil) async throws -> String {
+        let reply = try await admin("POST", "roleManagement/directory/roleAssignments", json: [
+            "roleDefinitionId": .string(role), "principalId": .string(principal), "directoryScopeId": .string(app.map { "/applications/" + $0 } ?? "/"),
+        ])
+        guard reply.status == 201, let id = reply.json["id"]?.stringValue else { throw TestFailure("assign \(role): \(reply.status) \(reply.json)") }
+        return id
+    }
+
+    /// A role definition (built-in or custom) by name, as the core type.
+    func roleDefinition(_ name: String) async throws -> DirectoryRole? {
+        let json = try await admin("GET", "roleManagement/directory/roleDefinitions/\(FormParameters.percentEncode(name))").json
+        guard let id = json["id"]?.stringValue else { return nil }
+        let names = (json["rolePermissions"]?.arrayValue ?? []).flatMap { $0["allowedResourceActions"]?.arrayValue ?? [] }.compactMap(\.stringValue)
+        return DirectoryRole(
+            id: id, tenantId: json["isBuiltIn"]?.boolValue == true ? nil : tenantId, displayName: json["displayName"]?.stringValue ?? "",
+            description: json["description"]?.stringValue ?? "", permissions: try DirectoryRole.permissions(named: names))
+    }
+
+    /// An admin API token for `app`, signed in with a new client secret.
+    func adminToken(as app: String) async throws -> String {
+        let (_, secret) = try await addSecret(app)
+        let appId = try await admin("GET", "applications/\(FormParameters.percentEncode(app))").json["appId"]?.stringValue ?? ""
+        let reply = try await token([("grant_type", "client_credentials"), ("client_id", appId), ("client_secret", secret), ("scope", "api://sigil-admin/.default")])
+        guard let token = reply.json["access_token"]?.stringValue else { throw TestFailure("admin token for \(app) refused: \(reply.json)") }
+        return token
+    }
+
     /// The published JWKS, by kid.
     func jwks() async throws -> [String: VerificationKey] {
         let reply = try await send("GET", "/\(tenantId)/discovery/v2.0/keys")
