@@ -35,6 +35,9 @@ public struct ServerConfiguration: Sendable {
     public var trustedProxies = TrustedProxies([])
     /// How long sign-ins are kept (at least a day: `SignInMaintenance.minimumRetention`).
     public var signInRetention: TimeInterval = 30 * 86_400
+    /// How long a service principal's sign-ins are only learned from before new networks and
+    /// credential types count as suspicious (`--risk-learning-period`).
+    public var riskLearningPeriod: TimeInterval = SignInRiskRules.defaultLearningPeriod
 
     public init() {}
 }
@@ -164,8 +167,10 @@ public final class SigilServer: Sendable {
         let directory = DirectoryCache(store: store)
         let issuerKeys = IssuerKeyCache(fetcher: BoundedFetcher(limits: configuration.outboundLimits))
         let federation = FederatedAuthenticator(directory: directory, keyCache: issuerKeys, signingKeys: keys, urls: urls, logger: logger)
+        let risk = SignInRiskDetector(store: store, rules: SignInRiskRules(learningPeriod: configuration.riskLearningPeriod), logger: logger)
         let token = TokenEndpoint(
-            directory: directory, recorder: recorder, unknownClients: unknownClients, federation: federation, keys: keys, urls: urls, logger: logger)
+            directory: directory, recorder: recorder, unknownClients: unknownClients, federation: federation, risk: risk, keys: keys, urls: urls,
+            logger: logger)
         router.post("/{tenant}/oauth2/v2.0/token") { request, context in await token.handle(request, context: context) }
         router.get("/{tenant}/oauth2/v2.0/token") { request, _ in
             var response = TokenEndpoint.errorResponse(

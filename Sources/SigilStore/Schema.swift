@@ -243,5 +243,17 @@ enum Schema {
             "DELETE FROM app_role_assignments WHERE app_role_id IN (SELECT r.id FROM app_roles r JOIN identifier_uris u ON u.application_id = r.application_id WHERE u.uri = 'api://sigil-admin')",
             "DELETE FROM app_roles WHERE application_id IN (SELECT application_id FROM identifier_uris WHERE uri = 'api://sigil-admin')",
         ]),
+        // Workload risk from sign-ins: what each service principal has been seen to use (its first
+        // sign-in, networks, credential types, credentials), learned once per fact, and what a
+        // detection was raised on.
+        Migration(version: 11, statements: [
+            """
+            CREATE TABLE sign_in_facts (
+                service_principal_id TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, first_seen BIGINT NOT NULL,
+                PRIMARY KEY (service_principal_id, kind, value))
+            """,
+            "ALTER TABLE risk_detections ADD COLUMN ip_address TEXT",
+            "ALTER TABLE risk_detections ADD COLUMN evidence TEXT",
+        ]),
     ]
 }

@@ -32,7 +32,7 @@ struct AdminAPI {
     }
 
     /// Every admin operation, with the permission it needs.
-    var routes: [AdminRoute] { coreRoutes + federationRoutes + managedIdentityRoutes + hostRoutes + roleRoutes + appManagementPolicyRoutes }
+    var routes: [AdminRoute] { coreRoutes + riskRoutes + federationRoutes + managedIdentityRoutes + hostRoutes + roleRoutes + appManagementPolicyRoutes }
 
     /// Applications, their credentials and roles, the logs, signing keys and risk.
     var coreRoutes: [AdminRoute] {
@@ -79,8 +79,6 @@ struct AdminAPI {
             },
             AdminRoute(.post, "signingKeys/rotate", .signingKeysRotate, handler: rotateKeys),
             AdminRoute(.post, "leakedCredentials", .secretScanningReport, handler: reportLeaks),
-            AdminRoute(.get, "riskDetections", .riskRead, handler: listRiskDetections),
-            AdminRoute(.post, "riskDetections/{id}/dismiss", .riskManage, handler: dismissRiskDetection),
             AdminRoute(.post, "scanBypasses", .secretScanningReport, handler: recordScanBypass),
         ]
     }

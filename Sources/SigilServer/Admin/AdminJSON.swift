@@ -181,7 +181,17 @@ enum AdminJSON {
             "lastUpdatedDateTime": .date(detection.updatedAt), "servicePrincipalId": .string(detection.servicePrincipalId),
             "servicePrincipalDisplayName": .optional(detection.servicePrincipalDisplayName), "appId": .string(detection.appId),
             "keyIds": .array(detection.keyId.map { [.string($0)] } ?? []), "source": .string(detection.source),
-            "correlationId": .string(detection.correlationId),
+            "correlationId": .string(detection.correlationId), "ipAddress": .optional(detection.ipAddress),
+            "additionalInfo": .array(detection.evidence.map { ["Key": .string($0.key), "Value": .string($0.value)] }),
+        ]
+    }
+
+    /// Graph's `riskyServicePrincipal`: a principal with any detection, and its risk now.
+    static func riskyServicePrincipal(_ principal: AppRegistration, risk: ServicePrincipalRisk) -> JSONValue {
+        [
+            "id": .string(principal.servicePrincipalId), "appId": .string(principal.appId), "displayName": .string(principal.displayName),
+            "servicePrincipalType": .string(principal.kind.isManagedIdentity ? "ManagedIdentity" : "Application"),
+            "isEnabled": .bool(principal.enabled), "riskLevel": .string(risk.level.rawValue), "riskState": .string(risk.state.rawValue),
         ]
     }
 
