@@ -100,6 +100,9 @@ public final class SigilServer: Sendable {
             let (tenant, created) = try await TenantBootstrap.ensureDefaultTenant(store: store, folder: folder, logger: logger)
             try await IssuerPin.settle(store: store, tenant: tenant, configuration: configuration, logger: logger)
             try await TenantBootstrap.ensureTokenExchangeResource(store: store, tenant: tenant, logger: logger)
+            if let policy = try await store.defaultAppManagementPolicy(tenantId: tenant.id), !policy.blocksSecrets {
+                logger.notice("the default app management policy lets apps add client secrets; `sigil policy app set --block-secrets` refuses new ones")
+            }
             // One SQLite process publishes a key the moment it is stored; PostgreSQL replicas do by
             // their next refresh.
             let publicationLag = store.dialect == .postgres ? Double(configuration.keyRefreshInterval.components.seconds) : 0

@@ -185,6 +185,35 @@ enum Schema {
         Migration(version: 7, statements: [
             "CREATE TABLE server_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at BIGINT NOT NULL)",
         ]),
+        // App management policies: each tenant's default (id 00000000-…) and per-app policies,
+        // their restrictions in Graph's JSON shape; at most one policy assigned per app; whether a
+        // client secret's value was chosen by the client. Tenants that exist already get a default
+        // that restricts nothing, so an upgraded store behaves as before (new tenants start
+        // secretless, see TenantBootstrap).
+        Migration(version: 8, statements: [
+            """
+            CREATE TABLE app_management_policies (
+                tenant_id TEXT NOT NULL REFERENCES tenants (id), id TEXT NOT NULL,
+                display_name TEXT NOT NULL, display_name_key TEXT NOT NULL, description TEXT NOT NULL,
+                is_enabled INTEGER NOT NULL, restrictions TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+                PRIMARY KEY (tenant_id, id),
+                UNIQUE (tenant_id, display_name_key))
+            """,
+            """
+            CREATE TABLE app_management_policy_assignments (
+                application_id TEXT PRIMARY KEY REFERENCES applications (object_id) ON DELETE CASCADE,
+                tenant_id TEXT NOT NULL, policy_id TEXT NOT NULL, created_at BIGINT NOT NULL,
+                FOREIGN KEY (tenant_id, policy_id) REFERENCES app_management_policies (tenant_id, id))
+            """,
+            "CREATE INDEX app_management_policy_assignments_policy ON app_management_policy_assignments (tenant_id, policy_id)",
+            "ALTER TABLE password_credentials ADD COLUMN custom INTEGER NOT NULL DEFAULT 0",
+            """
+            INSERT INTO app_management_policies (tenant_id, id, display_name, display_name_key, description, is_enabled, restrictions, created_at, updated_at)
+            SELECT id, '00000000-0000-0000-0000-000000000000', 'Default app management policy', 'default app management policy',
+                'Restricts nothing yet (this tenant predates secretless defaults); sigil policy app set --block-secrets blocks new client secrets.',
+                1, '{"keyCredentials":[],"passwordCredentials":[]}', created_at, created_at FROM tenants
+            """,
+        ]),
         // Admin roles: custom role definitions (the built-in ones live in code, with fixed ids) and
         // assignments of any role to any principal, scoped to the tenant or one application. The
         // admin API's old `Administrator` app role becomes a tenant-wide Administrator assignment

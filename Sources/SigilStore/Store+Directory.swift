@@ -209,7 +209,7 @@ extension Store {
     static func deleteApplicationRows(objectId: String, on database: any SQLDatabase) async throws {
         for table in ["app_role_assignments WHERE principal_app_id", "app_role_assignments WHERE resource_app_id",
             "password_credentials WHERE application_id", "key_credentials WHERE application_id",
-            "federated_credentials WHERE application_id", "identity_assignments WHERE identity_id", "host_rules WHERE identity_id",
+            "federated_credentials WHERE application_id", "identity_assignments WHERE identity_id", "app_management_policy_assignments WHERE application_id", "host_rules WHERE identity_id",
             "app_roles WHERE application_id", "identifier_uris WHERE application_id", "applications WHERE object_id"]
         {
             try await database.raw("DELETE FROM \(unsafeRaw: table) = \(bind: objectId)").run()
@@ -225,14 +225,17 @@ extension Store {
 
     // MARK: Credentials
 
-    public func addPasswordCredential(_ credential: PasswordCredential, audit: AuditEvent) async throws {
+    /// Adds a client secret with its audit event. `enforce` sees the app management policy in
+    /// force for the app, read in the same transaction, and refuses by throwing.
+    public func addPasswordCredential(_ credential: PasswordCredential, audit: AuditEvent, enforce: PolicyEnforcement = { _, _ in }) async throws {
         try await transaction { database in
+            try await Self.enforcePolicy(applicationId: credential.applicationId, enforce, on: database)
             try await database.raw("""
-                INSERT INTO password_credentials (key_id, application_id, display_name, hint, salt, digest, start_at, end_at, created_at)
+                INSERT INTO password_credentials (key_id, application_id, display_name, hint, salt, digest, start_at, end_at, created_at, custom)
                 VALUES (\(bind: credential.keyId), \(bind: credential.applicationId), \(bind: credential.displayName), \(bind: credential.hint),
                     \(bind: credential.hash.salt.base64EncodedString()), \(bind: credential.hash.digest.base64EncodedString()),
                     \(bind: credential.startDateTime.epochMilliseconds), \(bind: credential.endDateTime.epochMilliseconds),
-                    \(bind: Date().epochMilliseconds))
+                    \(bind: Date().epochMilliseconds), \(bind: credential.custom ? 1 : 0))
                 """).run()
             try await Self.insertAudit(audit, on: database)
         }
@@ -251,7 +254,7 @@ extension Store {
             displayName: try row.string("display_name"), hint: try row.string("hint"),
             hash: SecretHash(salt: Data(base64Encoded: try row.string("salt")) ?? Data(), digest: Data(base64Encoded: try row.string("digest")) ?? Data()),
             startDateTime: try row.date("start_at"), endDateTime: try row.date("end_at"),
-            revokedAt: try row.optionalDate("revoked_at"), revokedReason: try row.optionalString("revoked_reason"))
+            revokedAt: try row.optionalDate("revoked_at"), revokedReason: try row.optionalString("revoked_reason"), custom: try row.bool("custom"))
     }
 
     /// Removes a password or key credential; `notFound` when the app has no credential of that
@@ -269,8 +272,11 @@ extension Store {
         }
     }
 
-    public func addKeyCredential(_ credential: KeyCredential, audit: AuditEvent) async throws {
+    /// Adds a key or certificate with its audit event, once `enforce` accepts it under the
+    /// app management policy in force (read in the same transaction).
+    public func addKeyCredential(_ credential: KeyCredential, audit: AuditEvent, enforce: PolicyEnforcement = { _, _ in }) async throws {
         try await transaction { database in
+            try await Self.enforcePolicy(applicationId: credential.applicationId, enforce, on: database)
             do {
                 try await Self.insertKeyCredential(credential, on: database)
             } catch where Self.isUniqueViolation(error) {

@@ -40,7 +40,7 @@ import Testing
             let actions = (audit.json["value"]?.arrayValue ?? []).compactMap { $0["activityDisplayName"]?.stringValue }
             #expect(actions == [
                 "application.delete", "application.passwordCredential.remove", "application.update",
-                "application.passwordCredential.add", "application.create",
+                "application.passwordCredential.add", "application.create", "defaultAppManagementPolicy.allowSecrets",
             ])
             let raw = String(decoding: audit.body, as: UTF8.self)
             #expect(!raw.contains(secret.secret))

@@ -94,10 +94,13 @@ public struct PasswordCredential: Sendable, Equatable {
     /// When the secret was revoked (reported leaked): it stays listed, and never authenticates again.
     public var revokedAt: Date?
     public var revokedReason: String?
+    /// Whether the client chose the value (`secretText`) rather than Sigil generating it.
+    public var custom: Bool
 
     public init(
         keyId: String, applicationId: String, displayName: String, hint: String, hash: SecretHash,
-        startDateTime: Date, endDateTime: Date, lastUsedAt: Date? = nil, revokedAt: Date? = nil, revokedReason: String? = nil
+        startDateTime: Date, endDateTime: Date, lastUsedAt: Date? = nil, revokedAt: Date? = nil, revokedReason: String? = nil,
+        custom: Bool = false
     ) {
         self.keyId = keyId
         self.applicationId = applicationId
@@ -109,6 +112,7 @@ public struct PasswordCredential: Sendable, Equatable {
         self.lastUsedAt = lastUsedAt
         self.revokedAt = revokedAt
         self.revokedReason = revokedReason
+        self.custom = custom
     }
 }
 

@@ -32,7 +32,7 @@ struct AdminAPI {
     }
 
     /// Every admin operation, with the permission it needs.
-    var routes: [AdminRoute] { coreRoutes + riskRoutes + federationRoutes + managedIdentityRoutes + hostRoutes + roleRoutes }
+    var routes: [AdminRoute] { coreRoutes + riskRoutes + federationRoutes + managedIdentityRoutes + hostRoutes + roleRoutes + appManagementPolicyRoutes }
 
     /// Applications, their credentials and roles, the logs, signing keys and risk.
     var coreRoutes: [AdminRoute] {
@@ -222,20 +222,27 @@ struct AdminAPI {
 
     func addPassword(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
         let app = try await application(context, caller)
-        let body = try await body(request, allowed: ["displayName", "lifetime"])
+        let body = try await body(request, allowed: ["displayName", "lifetime", "secretText"])
         let displayName = try body.string("displayName") ?? "client secret"
         try DirectoryRules.checkDisplayName(displayName)
-        let lifetime = try body.string("lifetime").map(DirectoryRules.secretLifetime) ?? DirectoryRules.defaultSecretLifetime
+        let requested = try body.string("lifetime")
+        let lifetime = try requested.map(DirectoryRules.secretLifetime) ?? DirectoryRules.defaultSecretLifetime
+        // A client-chosen value (Graph's legacy secretText) is never echoed back or logged.
+        let chosen = try body.string("secretText")
+        if let chosen { try DirectoryRules.checkChosenSecret(chosen) }
         let now = Date()
-        let secret = SigilSecretFormat.generate(.clientSecret)
+        let secret = chosen ?? SigilSecretFormat.generate(.clientSecret)
         let credential = PasswordCredential(
             keyId: Self.newId(), applicationId: app.objectId, displayName: displayName,
             hint: String(secret.dropFirst(4).prefix(3)), hash: SecretHash.make(for: secret),
-            startDateTime: now, endDateTime: now.addingTimeInterval(lifetime))
+            startDateTime: now, endDateTime: now.addingTimeInterval(lifetime), custom: chosen != nil)
+        let judged = PolicyCredential.password(
+            lifetime: lifetime, requested: requested ?? ISO8601Duration.text(lifetime) + " (the default)", custom: chosen != nil)
         let json = AdminJSON.passwordCredential(credential)
-        try await store.addPasswordCredential(credential, audit: caller.audit(
-            "application.passwordCredential.add", targetType: "application", targetId: app.objectId, after: json))
-        guard case .object(var object) = json else { return .json(json) }
+        try await store.addPasswordCredential(
+            credential, audit: caller.audit("application.passwordCredential.add", targetType: "application", targetId: app.objectId, after: json),
+            enforce: { try CredentialPolicyCheck.check(judged, appCreatedAt: $1, policy: $0) })
+        guard chosen == nil, case .object(var object) = json else { return .json(json, status: .created) }
         object["secretText"] = .string(secret)
         return .json(.object(object), status: .created)
     }
@@ -259,7 +266,7 @@ struct AdminAPI {
 
     func addKey(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
         let app = try await application(context, caller)
-        let body = try await body(request, allowed: ["type", "key", "displayName"])
+        let body = try await body(request, allowed: ["type", "key", "displayName", "endDateTime"])
         let type = try body.requiredString("type")
         let displayName = try body.string("displayName")
         if let displayName { try DirectoryRules.checkDisplayName(displayName) }
@@ -267,6 +274,9 @@ struct AdminAPI {
         let credential: KeyCredential
         switch type {
         case KeyCredential.Kind.certificate.rawValue:
+            guard body.members["endDateTime"] == nil else {
+                throw AdminError.badRequest("A certificate's end is its notAfter; endDateTime is for a Jwk only.", target: "endDateTime")
+            }
             let pem = try body.requiredString("key")
             let certificate: CertificateCredential
             do {
@@ -293,15 +303,30 @@ struct AdminAPI {
             }
             let kid = jwk["kid"]?.stringValue ?? key.thumbprint
             guard !kid.isEmpty, kid.count <= 128 else { throw AdminError.badRequest("The JWK's 'kid' must be 1–128 characters.", target: "key") }
-            credential = .jwk(
+            var jwkCredential = KeyCredential.jwk(
                 key, kid: kid, keyId: Self.newId(), applicationId: app.objectId, displayName: displayName ?? "key \(kid.prefix(12))", now: now)
+            jwkCredential.endDateTime = try Self.keyEnd(body, now: now)
+            credential = jwkCredential
         default:
             throw AdminError.badRequest("'type' must be AsymmetricX509Cert or Jwk, not '\(type)'.", target: "type")
         }
         let json = AdminJSON.keyCredential(credential)
-        try await store.addKeyCredential(credential, audit: caller.audit(
-            "application.keyCredential.add", targetType: "application", targetId: app.objectId, after: json))
+        let judged = PolicyCredential(credential)
+        try await store.addKeyCredential(
+            credential, audit: caller.audit("application.keyCredential.add", targetType: "application", targetId: app.objectId, after: json),
+            enforce: { policy, createdAt in
+                if let judged { try CredentialPolicyCheck.check(judged, appCreatedAt: createdAt, policy: policy) }
+            })
         return .json(json, status: .created)
+    }
+
+    /// A JWK's optional `endDateTime`: after now, at most the longest a key may be registered for.
+    static func keyEnd(_ body: JSONBody, now: Date) throws -> Date? {
+        guard let text = try body.string("endDateTime") else { return nil }
+        guard let end = RFC3339.date(text), end > now else {
+            throw AdminError.badRequest("endDateTime must be a date-time in the future, such as 2027-01-31T00:00:00Z.", target: "endDateTime")
+        }
+        return end
     }
 
     // MARK: Roles

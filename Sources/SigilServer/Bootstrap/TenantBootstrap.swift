@@ -80,6 +80,8 @@ enum TenantBootstrap {
             try await Store.insertApplication(admin, on: database)
             try await Store.insertApplication(tokenExchangeResource(tenantId: tenant.id, now: now), on: database)
             try await Store.insertKeyCredential(credential, on: database)
+            // Secretless from the start: new apps may not add client secrets until an admin opts out.
+            try await Store.insertAppManagementPolicy(.secretlessDefault(tenantCreatedAt: now), tenantId: tenant.id, on: database)
             try await Store.insertRoleAssignment(
                 RoleAssignment(
                     id: AdminAPI.newId(), tenantId: tenant.id, roleId: DirectoryRole.administratorId, principalObjectId: admin.objectId,

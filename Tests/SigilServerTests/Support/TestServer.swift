@@ -24,7 +24,12 @@ final class TestServer: Sendable {
     var store: Store { server.store }
     var tokenEndpoint: String { "\(baseURL)/\(tenantId)/oauth2/v2.0/token" }
 
-    static func start(folder given: URL? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+    /// A new tenant is secretless; unless `allowSecrets` is false (tests of that default), the
+    /// server opts out once through the admin API, as `sigil policy app set --allow-secrets` does,
+    /// so tests may add client secrets.
+    static func start(
+        folder given: URL? = nil, allowSecrets: Bool = true, configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) async throws -> TestServer {
         let folder = given ?? FileManager.default.temporaryDirectory.appendingPathComponent("sigil-test-\(UUID().uuidString)")
         var configuration = ServerConfiguration()
         configuration.dataPath = folder.path
@@ -43,9 +48,17 @@ final class TestServer: Sendable {
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(folder.appendingPathComponent("tls/ca.pem").path))
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
         let keyData = try Data(contentsOf: folder.appendingPathComponent(AdminKeyFile.fileName))
-        return TestServer(
+        let started = TestServer(
             server: server, task: task, baseURL: readiness.baseURL, folder: folder,
             adminKey: try JSONDecoder().decode(AdminKeyFile.self, from: keyData), http: http)
+        guard allowSecrets else { return started }
+        let allowed = try await started.admin(
+            "PATCH", "policies/defaultAppManagementPolicy", json: ["applicationRestrictions": ["passwordCredentials": [], "keyCredentials": []]])
+        guard allowed.status == 200 else {
+            await started.stop()
+            throw TestFailure("allowing secrets: \(allowed.status) \(allowed.json)")
+        }
+        return started
     }
 
     private init(server: SigilServer, task: Task<Void, any Error>, baseURL: String, folder: URL, adminKey: AdminKeyFile, http: HTTPClient) {
@@ -65,8 +78,10 @@ final class TestServer: Sendable {
     }
 
     /// Runs `body` against a fresh server and always stops it.
-    static func with<T>(_ configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: (TestServer) async throws -> T) async throws -> T {
-        let server = try await start(configure: configure)
+    static func with<T>(
+        allowSecrets: Bool = true, _ configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: (TestServer) async throws -> T
+    ) async throws -> T {
+        let server = try await start(allowSecrets: allowSecrets, configure: configure)
         do {
             let result = try await body(server)
             await server.stop()

@@ -1,0 +1,7 @@
+import ArgumentParser
+
+/// `sigil policy …`: the tenant's governance policies.
+struct Policy: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Governance policies: app management (which credentials apps may add).", subcommands: [PolicyApp.self])
+}
