@@ -16,7 +16,6 @@ def test_risk_list_show_dismiss_and_confirm_compromised(start_server, tmp_path):
     server = start_server(name="risk", args=["--trusted-proxy", "127.0.0.1/32", "--risk-learning-period", "PT0S"])
     cli = SigilCli(tmp_path / "profile.json", binary=server.binary)
     cli.login(server)
-    cli.run("policy", "app", "set", "--allow-secrets", check=False)  # secretless by default once app policies land
     name = f"roamer-{uuid.uuid4().hex[:6]}"
     app = cli.json("app", "create", name)
     cli.run("app", "create", f"orders-{name}", "--identifier-uri", f"api://orders-{name}")
