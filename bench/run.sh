@@ -50,6 +50,7 @@ run_store() {
     "$sigil" app role add bench-api Bench.Call >/dev/null
     "$sigil" app create bench-client >/dev/null
     "$sigil" app grant bench-client bench-api Bench.Call >/dev/null
+    "$sigil" policy app set --allow-secrets >/dev/null   # the secret path is measured too
     local client secret token_url="$base/$tenant/oauth2/v2.0/token"
     client=$("$sigil" app show bench-client --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["appId"])')
     secret=$("$sigil" app secret add bench-client --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["secretText"])')

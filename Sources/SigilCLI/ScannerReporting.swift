@@ -47,13 +47,7 @@ extension AdminClient {
     }
 
     /// Records that a push went past a secret-scan block, and why, as one audit event
-    /// (`secretScan.bypass`, target the repository). `reason` is required (1–512 characters);
-    /// 1–1,000 findings. Returns the audit event's id.
-    func recordScanBypass(reason: String, repository: String, ref: String?, findings: [ScanBypass.Finding]) async throws -> String {
-        try await recordScanBypass(Self.scanBypassBody(reason: reason, repository: repository, ref: ref, findings: findings))
-    }
-
-    /// Sends one `scanBypasses` body; returns the audit event's id.
+    /// (`secretScan.bypass`, target the repository) from a `scanBypassBody`. Returns the event's id.
     func recordScanBypass(_ body: JSONValue) async throws -> String {
         guard let id = try await call("POST", "scanBypasses", json: body)["id"].stringValue else {
             throw CLIError("the server answered the bypass record in an unexpected shape")
@@ -61,7 +55,7 @@ extension AdminClient {
         return id
     }
 
-    static func scanBypassBody(reason: String, repository: String, ref: String?, findings: [ScanBypass.Finding]) -> JSONValue {
+    static func scanBypassBody(reason: String, repository: String, ref: String?, author: String?, findings: [ScanBypass.Finding]) -> JSONValue {
         var body: [String: JSONValue] = [
             "reason": .string(reason), "repository": .string(repository),
             "findings": .array(findings.map { finding in
@@ -74,6 +68,7 @@ extension AdminClient {
             }),
         ]
         if let ref { body["ref"] = .string(ref) }
+        if let author { body["author"] = .string(author) }
         return .object(body)
     }
 }

@@ -11,8 +11,8 @@ public struct SigilCommand: AsyncParsableCommand {
         abstract: "Sigil: workload identities without shared secrets.",
         version: SigilVersion.current,
         subcommands: [
-            Serve.self, Login.self, App.self, ManagedIdentity.self, Host.self, Issuer.self, Agent.self, Logs.self, Keys.self, Risk.self,
-            Policy.self, Scan.self, Backup.self, Kek.self, AdminKey.self,
+            Serve.self, Login.self, App.self, Policy.self, ManagedIdentity.self, Host.self, Issuer.self, Agent.self, Logs.self, Keys.self, Risk.self, Role.self,
+            Scan.self, Backup.self, Kek.self, AdminKey.self,
         ])
 
     public init() {}

@@ -27,6 +27,13 @@ public struct GitSource: Sendable {
 
     static let zeroId = String(repeating: "0", count: 40)
 
+    /// Who git says is at the keyboard (`Name <email>` of `git var GIT_AUTHOR_IDENT`, without the
+    /// timestamp): recorded beside a hook bypass. Nil when git cannot tell.
+    public func authorIdentity() async -> String? {
+        guard let ident = try? await output(["var", "GIT_AUTHOR_IDENT"]), let end = ident.lastIndex(of: ">") else { return nil }
+        return String(ident[...end]).trimmingCharacters(in: .whitespaces)
+    }
+
     /// Patches exactly as the parser reads them, whatever the user's git configuration says about
     /// colour, external diff tools, text conversion and path prefixes.
     static let patchOptions = ["--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/"]

@@ -35,6 +35,9 @@ public struct ServerConfiguration: Sendable {
     public var trustedProxies = TrustedProxies([])
     /// How long sign-ins are kept (at least a day: `SignInMaintenance.minimumRetention`).
     public var signInRetention: TimeInterval = 30 * 86_400
+    /// How long a service principal's sign-ins are only learned from before new networks and
+    /// credential types count as suspicious (`--risk-learning-period`).
+    public var riskLearningPeriod: TimeInterval = SignInRiskRules.defaultLearningPeriod
 
     public init() {}
 }
@@ -97,6 +100,9 @@ public final class SigilServer: Sendable {
             let (tenant, created) = try await TenantBootstrap.ensureDefaultTenant(store: store, folder: folder, logger: logger)
             try await IssuerPin.settle(store: store, tenant: tenant, configuration: configuration, logger: logger)
             try await TenantBootstrap.ensureTokenExchangeResource(store: store, tenant: tenant, logger: logger)
+            if let policy = try await store.defaultAppManagementPolicy(tenantId: tenant.id), !policy.blocksSecrets {
+                logger.notice("the default app management policy lets apps add client secrets; `sigil policy app set --block-secrets` refuses new ones")
+            }
             // One SQLite process publishes a key the moment it is stored; PostgreSQL replicas do by
             // their next refresh.
             let publicationLag = store.dialect == .postgres ? Double(configuration.keyRefreshInterval.components.seconds) : 0
@@ -161,8 +167,10 @@ public final class SigilServer: Sendable {
         let directory = DirectoryCache(store: store)
         let issuerKeys = IssuerKeyCache(fetcher: BoundedFetcher(limits: configuration.outboundLimits))
         let federation = FederatedAuthenticator(directory: directory, keyCache: issuerKeys, signingKeys: keys, urls: urls, logger: logger)
+        let risk = SignInRiskDetector(store: store, rules: SignInRiskRules(learningPeriod: configuration.riskLearningPeriod), logger: logger)
         let token = TokenEndpoint(
-            directory: directory, recorder: recorder, unknownClients: unknownClients, federation: federation, keys: keys, urls: urls, logger: logger)
+            directory: directory, recorder: recorder, unknownClients: unknownClients, federation: federation, risk: risk, keys: keys, urls: urls,
+            logger: logger)
         router.post("/{tenant}/oauth2/v2.0/token") { request, context in await token.handle(request, context: context) }
         router.get("/{tenant}/oauth2/v2.0/token") { request, _ in
             var response = TokenEndpoint.errorResponse(

@@ -1,3 +1,5 @@
+import SigilCore
+
 /// The versioned schema. Both dialects run the same statements: only portable types
 /// (TEXT, BIGINT, INTEGER) are used, times are epoch milliseconds and booleans 0/1.
 /// Append new versions; never edit one that has shipped.
@@ -183,6 +185,35 @@ enum Schema {
         Migration(version: 7, statements: [
             "CREATE TABLE server_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at BIGINT NOT NULL)",
         ]),
+        // App management policies: each tenant's default (id 00000000-…) and per-app policies,
+        // their restrictions in Graph's JSON shape; at most one policy assigned per app; whether a
+        // client secret's value was chosen by the client. Tenants that exist already get a default
+        // that restricts nothing, so an upgraded store behaves as before (new tenants start
+        // secretless, see TenantBootstrap).
+        Migration(version: 8, statements: [
+            """
+            CREATE TABLE app_management_policies (
+                tenant_id TEXT NOT NULL REFERENCES tenants (id), id TEXT NOT NULL,
+                display_name TEXT NOT NULL, display_name_key TEXT NOT NULL, description TEXT NOT NULL,
+                is_enabled INTEGER NOT NULL, restrictions TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+                PRIMARY KEY (tenant_id, id),
+                UNIQUE (tenant_id, display_name_key))
+            """,
+            """
+            CREATE TABLE app_management_policy_assignments (
+                application_id TEXT PRIMARY KEY REFERENCES applications (object_id) ON DELETE CASCADE,
+                tenant_id TEXT NOT NULL, policy_id TEXT NOT NULL, created_at BIGINT NOT NULL,
+                FOREIGN KEY (tenant_id, policy_id) REFERENCES app_management_policies (tenant_id, id))
+            """,
+            "CREATE INDEX app_management_policy_assignments_policy ON app_management_policy_assignments (tenant_id, policy_id)",
+            "ALTER TABLE password_credentials ADD COLUMN custom INTEGER NOT NULL DEFAULT 0",
+            """
+            INSERT INTO app_management_policies (tenant_id, id, display_name, display_name_key, description, is_enabled, restrictions, created_at, updated_at)
+            SELECT id, '00000000-0000-0000-0000-000000000000', 'Default app management policy', 'default app management policy',
+                'Restricts nothing yet (this tenant predates secretless defaults); sigil policy app set --block-secrets blocks new client secrets.',
+                1, '{"keyCredentials":[],"passwordCredentials":[]}', created_at, created_at FROM tenants
+            """,
+        ]),
         // Conditional Access: named locations (canonical CIDRs, space-separated), policies (the
         // Graph `conditions` as JSON), and every list of policies a sign-in was evaluated against
         // (content-addressed, written when the policies change). A sign-in row keeps the list's
@@ -205,6 +236,47 @@ enum Schema {
             "CREATE TABLE conditional_access_policy_sets (id TEXT PRIMARY KEY, policies TEXT NOT NULL, created_at BIGINT NOT NULL)",
             "ALTER TABLE sign_ins ADD COLUMN ca_policy_set TEXT",
             "ALTER TABLE sign_ins ADD COLUMN ca_results TEXT",
+        ]),
+        // Admin roles: custom role definitions (the built-in ones live in code, with fixed ids) and
+        // assignments of any role to any principal, scoped to the tenant or one application. The
+        // admin API's old `Administrator` app role becomes a tenant-wide Administrator assignment
+        // (same id), and the app role goes: admin rights are directory roles from now on.
+        Migration(version: 10, statements: [
+            """
+            CREATE TABLE directory_roles (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants (id), display_name TEXT NOT NULL,
+                name_key TEXT NOT NULL, description TEXT NOT NULL, permissions TEXT NOT NULL, created_at BIGINT NOT NULL,
+                UNIQUE (tenant_id, name_key))
+            """,
+            """
+            CREATE TABLE directory_role_assignments (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants (id), role_id TEXT NOT NULL,
+                principal_app_id TEXT NOT NULL REFERENCES applications (object_id) ON DELETE CASCADE,
+                scope TEXT NOT NULL, created_at BIGINT NOT NULL,
+                UNIQUE (role_id, principal_app_id, scope))
+            """,
+            "CREATE INDEX directory_role_assignments_principal ON directory_role_assignments (principal_app_id)",
+            """
+            INSERT INTO directory_role_assignments (id, tenant_id, role_id, principal_app_id, scope, created_at)
+            SELECT a.id, a.tenant_id, '\(DirectoryRole.administratorId)', a.principal_app_id, '/', a.created_at
+            FROM app_role_assignments a JOIN app_roles r ON r.id = a.app_role_id
+            JOIN identifier_uris u ON u.application_id = a.resource_app_id
+            WHERE u.uri = 'api://sigil-admin' AND r.value = 'Administrator'
+            """,
+            "DELETE FROM app_role_assignments WHERE app_role_id IN (SELECT r.id FROM app_roles r JOIN identifier_uris u ON u.application_id = r.application_id WHERE u.uri = 'api://sigil-admin')",
+            "DELETE FROM app_roles WHERE application_id IN (SELECT application_id FROM identifier_uris WHERE uri = 'api://sigil-admin')",
+        ]),
+        // Workload risk from sign-ins: what each service principal has been seen to use (its first
+        // sign-in, networks, credential types, credentials), learned once per fact, and what a
+        // detection was raised on.
+        Migration(version: 11, statements: [
+            """
+            CREATE TABLE sign_in_facts (
+                service_principal_id TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, first_seen BIGINT NOT NULL,
+                PRIMARY KEY (service_principal_id, kind, value))
+            """,
+            "ALTER TABLE risk_detections ADD COLUMN ip_address TEXT",
+            "ALTER TABLE risk_detections ADD COLUMN evidence TEXT",
         ]),
     ]
 }

@@ -209,7 +209,7 @@ extension Store {
     static func deleteApplicationRows(objectId: String, on database: any SQLDatabase) async throws {
         for table in ["app_role_assignments WHERE principal_app_id", "app_role_assignments WHERE resource_app_id",
             "password_credentials WHERE application_id", "key_credentials WHERE application_id",
-            "federated_credentials WHERE application_id", "identity_assignments WHERE identity_id", "host_rules WHERE identity_id",
+            "federated_credentials WHERE application_id", "identity_assignments WHERE identity_id", "app_management_policy_assignments WHERE application_id", "host_rules WHERE identity_id",
             "app_roles WHERE application_id", "identifier_uris WHERE application_id", "applications WHERE object_id"]
         {
             try await database.raw("DELETE FROM \(unsafeRaw: table) = \(bind: objectId)").run()
@@ -225,14 +225,17 @@ extension Store {
 
     // MARK: Credentials
 
-    public func addPasswordCredential(_ credential: PasswordCredential, audit: AuditEvent) async throws {
+    /// Adds a client secret with its audit event. `enforce` sees the app management policy in
+    /// force for the app, read in the same transaction, and refuses by throwing.
+    public func addPasswordCredential(_ credential: PasswordCredential, audit: AuditEvent, enforce: PolicyEnforcement = { _, _ in }) async throws {
         try await transaction { database in
+            try await Self.enforcePolicy(applicationId: credential.applicationId, enforce, on: database)
             try await database.raw("""
-                INSERT INTO password_credentials (key_id, application_id, display_name, hint, salt, digest, start_at, end_at, created_at)
+                INSERT INTO password_credentials (key_id, application_id, display_name, hint, salt, digest, start_at, end_at, created_at, custom)
                 VALUES (\(bind: credential.keyId), \(bind: credential.applicationId), \(bind: credential.displayName), \(bind: credential.hint),
                     \(bind: credential.hash.salt.base64EncodedString()), \(bind: credential.hash.digest.base64EncodedString()),
                     \(bind: credential.startDateTime.epochMilliseconds), \(bind: credential.endDateTime.epochMilliseconds),
-                    \(bind: Date().epochMilliseconds))
+                    \(bind: Date().epochMilliseconds), \(bind: credential.custom ? 1 : 0))
                 """).run()
             try await Self.insertAudit(audit, on: database)
         }
@@ -251,7 +254,7 @@ extension Store {
             displayName: try row.string("display_name"), hint: try row.string("hint"),
             hash: SecretHash(salt: Data(base64Encoded: try row.string("salt")) ?? Data(), digest: Data(base64Encoded: try row.string("digest")) ?? Data()),
             startDateTime: try row.date("start_at"), endDateTime: try row.date("end_at"),
-            revokedAt: try row.optionalDate("revoked_at"), revokedReason: try row.optionalString("revoked_reason"))
+            revokedAt: try row.optionalDate("revoked_at"), revokedReason: try row.optionalString("revoked_reason"), custom: try row.bool("custom"))
     }
 
     /// Removes a password or key credential; `notFound` when the app has no credential of that
@@ -269,8 +272,11 @@ extension Store {
         }
     }
 
-    public func addKeyCredential(_ credential: KeyCredential, audit: AuditEvent) async throws {
+    /// Adds a key or certificate with its audit event, once `enforce` accepts it under the
+    /// app management policy in force (read in the same transaction).
+    public func addKeyCredential(_ credential: KeyCredential, audit: AuditEvent, enforce: PolicyEnforcement = { _, _ in }) async throws {
         try await transaction { database in
+            try await Self.enforcePolicy(applicationId: credential.applicationId, enforce, on: database)
             do {
                 try await Self.insertKeyCredential(credential, on: database)
             } catch where Self.isUniqueViolation(error) {
@@ -321,30 +327,15 @@ extension Store {
         }
     }
 
-    public static func insertAppRoleAssignment(id: String, tenantId: String, principalAppId: String, resourceAppId: String, appRoleId: String, on database: any SQLDatabase) async throws {
-        try await database.raw("""
-            INSERT INTO app_role_assignments (id, tenant_id, principal_app_id, resource_app_id, app_role_id, created_at)
-            VALUES (\(bind: id), \(bind: tenantId), \(bind: principalAppId), \(bind: resourceAppId), \(bind: appRoleId), \(bind: Date().epochMilliseconds))
-            """).run()
-    }
-
-    /// Removes the assignment `id` of the tenant and returns it. `check` sees it, and how many
-    /// other principals hold the same role, inside the transaction (the role is locked on
-    /// PostgreSQL, so two removals cannot both see the other's assignment), and may refuse by
-    /// throwing.
+    /// Removes the assignment `id` of the tenant and returns it.
+    @discardableResult
     public func removeAppRoleAssignment(
-        id: String, tenantId: String, check: (AppRoleAssignment, _ othersHoldingRole: Int) throws -> Void,
-        audit: (AppRoleAssignment, _ principalObjectId: String) -> AuditEvent
+        id: String, tenantId: String, audit: (AppRoleAssignment, _ principalObjectId: String) -> AuditEvent
     ) async throws -> AppRoleAssignment {
         try await transaction { database in
             guard let assignment = try await Self.assignments(where: "a.id = \(bind: id) AND a.tenant_id = \(bind: tenantId)", on: database).first else {
                 throw StoreError.notFound("There is no app role assignment \(id) in this tenant; list them with `sigil app show APP`.")
             }
-            try await lockRole(assignment.appRoleId, on: database)
-            let others = try await database.raw("""
-                SELECT COUNT(*) AS n FROM app_role_assignments WHERE app_role_id = \(bind: assignment.appRoleId) AND id <> \(bind: id)
-                """).first().map { try $0.decode(column: "n", as: Int.self) } ?? 0
-            try check(assignment, others)
             let principal = try await database.raw("DELETE FROM app_role_assignments WHERE id = \(bind: id) RETURNING principal_app_id").first()
             try await Self.insertAudit(audit(assignment, try principal?.string("principal_app_id") ?? ""), on: database)
             return assignment

@@ -77,11 +77,12 @@ extension Store {
     static func insertRiskDetection(_ detection: RiskDetection, on database: any SQLDatabase) async throws {
         try await database.raw("""
             INSERT INTO risk_detections (id, tenant_id, service_principal_id, app_id, risk_event_type, risk_level, risk_state,
-                detected_at, updated_at, key_id, source, correlation_id)
+                detected_at, updated_at, key_id, source, correlation_id, ip_address, evidence)
             VALUES (\(bind: detection.id), \(bind: detection.tenantId), \(bind: detection.servicePrincipalId), \(bind: detection.appId),
                 \(bind: detection.riskEventType), \(bind: detection.riskLevel.rawValue), \(bind: detection.riskState.rawValue),
                 \(bind: detection.detectedAt.epochMilliseconds), \(bind: detection.updatedAt.epochMilliseconds), \(bind: detection.keyId),
-                \(bind: detection.source), \(bind: detection.correlationId))
+                \(bind: detection.source), \(bind: detection.correlationId), \(bind: detection.ipAddress),
+                \(bind: detection.evidence.isEmpty ? nil : Self.evidenceJSON(detection.evidence)))
             """).run()
     }
 
@@ -112,7 +113,67 @@ extension Store {
             riskLevel: RiskLevel(rawValue: try row.string("risk_level")) ?? .high, riskState: RiskState(rawValue: try row.string("risk_state")) ?? .atRisk,
             detectedAt: try row.date("detected_at"), updatedAt: try row.date("updated_at"), keyId: try row.optionalString("key_id"),
             source: try row.string("source"), correlationId: try row.string("correlation_id"),
-            servicePrincipalDisplayName: try row.optionalString("sp_name"))
+            servicePrincipalDisplayName: try row.optionalString("sp_name"), ipAddress: try row.optionalString("ip_address"),
+            evidence: try row.optionalString("evidence").map(Self.evidence) ?? [])
+    }
+
+    /// Evidence as Graph writes `additionalInfo`: `[{"Key": …, "Value": …}]`.
+    static func evidenceJSON(_ evidence: [RiskEvidence]) -> String {
+        JSONValue.array(evidence.map { ["Key": .string($0.key), "Value": .string($0.value)] }).serialized()
+    }
+
+    static func evidence(_ text: String) throws -> [RiskEvidence] {
+        guard case .array(let entries) = try JSONParser.parse(Array(text.utf8)) else { return [] }
+        return entries.compactMap { entry in
+            guard let key = entry.objectValue?["Key"]?.stringValue, let value = entry.objectValue?["Value"]?.stringValue else { return nil }
+            return RiskEvidence(key: key, value: value)
+        }
+    }
+
+    /// Records a detection an administrator or a rule raised, with its audit event when there is
+    /// one. The directory generation moves, so Conditional Access sees the new risk at once.
+    public func recordRiskDetection(_ detection: RiskDetection, audit: AuditEvent?) async throws {
+        try await transaction { database in
+            try await Self.insertRiskDetection(detection, on: database)
+            if let audit { try await Self.insertAudit(audit, on: database) }
+        }
+    }
+
+    // MARK: Sign-in history
+
+    /// What has been learned of a service principal's successful sign-ins.
+    public func signInHistory(servicePrincipalId: String) async throws -> SignInHistory {
+        try await read { database in
+            var history = SignInHistory()
+            for row in try await database.raw("SELECT * FROM sign_in_facts WHERE service_principal_id = \(bind: servicePrincipalId)").all() {
+                guard let kind = SignInFact.Kind(rawValue: try row.string("kind")) else { continue }
+                if kind == .firstSignIn { history.firstSignIn = try row.date("first_seen") } else { history.facts.insert(SignInFact(kind, try row.string("value"))) }
+            }
+            return history
+        }
+    }
+
+    /// Learns `facts` (those known already are left alone) and records `detection` only if this
+    /// call learned every fact of its `trigger`: two replicas seeing the same new network raise
+    /// one detection. Returns whether the detection was recorded.
+    @discardableResult
+    public func learn(
+        _ facts: [SignInFact], servicePrincipalId: String, at time: Date, detection: RiskDetection?, trigger: [SignInFact]
+    ) async throws -> Bool {
+        try await transaction(changesDirectory: detection != nil) { database in
+            var learned = Set<SignInFact>()
+            for fact in facts {
+                let inserted = try await database.raw("""
+                    INSERT INTO sign_in_facts (service_principal_id, kind, value, first_seen)
+                    VALUES (\(bind: servicePrincipalId), \(bind: fact.kind.rawValue), \(bind: fact.value), \(bind: time.epochMilliseconds))
+                    ON CONFLICT DO NOTHING RETURNING kind
+                    """).all()
+                if !inserted.isEmpty { learned.insert(fact) }
+            }
+            guard let detection, !trigger.isEmpty, trigger.allSatisfy(learned.contains) else { return false }
+            try await Self.insertRiskDetection(detection, on: database)
+            return true
+        }
     }
 
     /// Moves an active detection to `state` with its audit event; `false` (and nothing written)

@@ -60,6 +60,11 @@ public final class Store: Sendable {
 
     /// Opens the store and brings its schema up to date.
     public static func open(_ location: StoreLocation, logger: Logger) async throws -> Store {
+        try await open(location, logger: logger, migratingThrough: .max)
+    }
+
+    /// Opens the store with the migrations up to `version` applied (tests of an upgrade).
+    static func open(_ location: StoreLocation, logger: Logger, migratingThrough version: Int) async throws -> Store {
         let store: Store
         switch location {
         case .sqlite(let path):
@@ -73,7 +78,7 @@ public final class Store: Sendable {
             let configuration = try postgresConfiguration(url)
             store = Store(dialect: .postgres, pool: ConnectionPool(maximum: 8) { try await openPostgres(configuration, logger: logger) }, logger: logger)
         }
-        try await store.migrate()
+        try await store.migrate(through: version)
         return store
     }
 
@@ -201,7 +206,7 @@ public final class Store: Sendable {
         }
     }
 
-    func migrate() async throws {
+    func migrate(through last: Int = .max) async throws {
         try await transaction(changesDirectory: false) { database in
             if dialect == .postgres {
                 // Replicas starting together take turns here.
@@ -216,7 +221,7 @@ public final class Store: Sendable {
                     "the store's schema is at version \(newest), newer than this sigil knows (\(known)): a later Sigil upgraded it. "
                         + "Run that version, or restore the backup made before the upgrade")
             }
-            for migration in Schema.migrations where !applied.contains(migration.version) {
+            for migration in Schema.migrations where !applied.contains(migration.version) && migration.version <= last {
                 for statement in migration.statements {
                     try await database.raw(SQLQueryString(statement)).run()
                 }

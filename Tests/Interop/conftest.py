@@ -59,6 +59,10 @@ class SigilServer:
     name: str = "sigil"
     listen: str = "127.0.0.1:0"  # a fixed port keeps the URL across restarts (the agent's outage test)
     extra_args: list[str] = field(default_factory=list)  # more `sigil serve` flags
+    # A new tenant is secretless (its default app management policy refuses client secrets).
+    # Most tests add secrets, so on its first start the fixture opts out once, as an administrator
+    # would with `sigil policy app set --allow-secrets`; tests of the secretless default pass False.
+    allow_secrets: bool = True
 
     process: subprocess.Popen | None = None
     base_url: str = ""
@@ -70,6 +74,7 @@ class SigilServer:
 
     def __post_init__(self):
         self._cond = threading.Condition()
+        self._secrets_allowed = False
         self._stderr_path = self.data_dir.parent / f"{self.data_dir.name}.{self.name}.stderr.log"
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -102,7 +107,20 @@ class SigilServer:
             self._cond.wait_for(lambda: any(l.startswith("  admin CLI:") for l in self.stdout_lines), timeout=0.5)
             banner = list(self.stdout_lines)
         self._parse_banner(banner)
+        if self.allow_secrets and not self._secrets_allowed and self.admin_key_file:
+            self._allow_secrets()
         return self
+
+    def _allow_secrets(self):
+        """Lifts the new tenant's block on client secrets through the admin API (audited as
+        defaultAppManagementPolicy.allowSecrets), asking the listener itself: behind a proxy the
+        issuer's URL may not answer yet."""
+        token = admin_token(self, self.admin_key_file, endpoint=f"{self.base_url}/{self.tenant}/oauth2/v2.0/token")
+        r = requests.patch(f"{self.base_url}/admin/v1/policies/defaultAppManagementPolicy", verify=self.ca_file, timeout=30,
+                           headers={"Authorization": f"Bearer {token}"},
+                           json={"applicationRestrictions": {"passwordCredentials": [], "keyCredentials": []}})
+        assert r.status_code == 200, f"allowing secrets failed: {r.status_code} {r.text}"
+        self._secrets_allowed = True
 
     def _drain_stdout(self, process: subprocess.Popen):
         for raw in process.stdout:
@@ -237,15 +255,16 @@ class SigilCli:
 # The admin API, called directly (the reliability tests drive it from many threads)
 
 
-def admin_token(server: SigilServer, key_file: str, ca_file: str | None = None) -> str:
-    """A token for api://sigil-admin/.default, from an ES256 assertion signed with the admin key."""
+def admin_token(server: SigilServer, key_file: str, ca_file: str | None = None, endpoint: str | None = None) -> str:
+    """A token for api://sigil-admin/.default, from an ES256 assertion signed with the admin key
+    (posted to `endpoint`, by default the token endpoint the issuer names)."""
     key = json.loads(Path(key_file).read_text())
     now = int(time.time())
     assertion = jwt.encode(
         {"iss": key["clientId"], "sub": key["clientId"], "aud": server.token_endpoint, "iat": now, "nbf": now,
          "exp": now + 300, "jti": str(uuid.uuid4())},
         key["privateKey"], algorithm="ES256", headers={"kid": key["kid"]})
-    r = requests.post(server.token_endpoint, verify=ca_file or server.ca_file, timeout=30, data={
+    r = requests.post(endpoint or server.token_endpoint, verify=ca_file or server.ca_file, timeout=30, data={
         "grant_type": "client_credentials", "client_id": key["clientId"], "scope": ADMIN_SCOPE,
         "client_assertion_type": CLIENT_ASSERTION_TYPE, "client_assertion": assertion})
     assert r.status_code == 200, f"admin token refused: {r.status_code} {r.text}"
@@ -345,12 +364,12 @@ class ServerFactory:
 
     def __call__(self, store: str = "default", database: str | None = None, env: dict | None = None,
                  data_dir: Path | None = None, name: str = "sigil", listen: str = "127.0.0.1:0",
-                 args: list[str] | None = None) -> SigilServer:
+                 args: list[str] | None = None, allow_secrets: bool = True) -> SigilServer:
         if database is None and (store == "postgres" or (store == "default" and POSTGRES_URL)):
             database = self.new_database()
         data_dir = data_dir or (self.tmp_path_factory.mktemp(name) / "data")
         server = SigilServer(data_dir=data_dir, database=database, extra_env=env or {}, binary=self.binary, name=name,
-                             listen=listen, extra_args=args or [])
+                             listen=listen, extra_args=args or [], allow_secrets=allow_secrets)
         server.start()
         self.started.append(server)
         return server

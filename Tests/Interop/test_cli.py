@@ -98,14 +98,15 @@ def test_grants_and_roles_are_shown_and_removed(cli, sigil):
     assert "appRoleAssignment.remove" in audit and "application.appRole.remove" in audit
 
 
-def test_the_last_administrator_grant_cannot_be_removed(start_server, tmp_path):
+def test_the_last_administrator_assignment_cannot_be_removed(start_server, tmp_path):
     server = start_server(name="last-admin")
     own = SigilCli(tmp_path / "profile.json", binary=server.binary)
     own.login(server)
-    grants = own.json("app", "show", "api://sigil-admin")["appRoleAssignments"]
-    assert len(grants) == 1
-    assert "last Administrator assignment" in fails(
-        own, "app", "grant", "remove", grants[0]["principalDisplayName"], "api://sigil-admin", "Administrator")
+    assignments = own.json("role", "show", "Administrator")["assignments"]
+    assert len(assignments) == 1
+    assert "last tenant-wide Administrator assignment" in fails(own, "role", "unassign", "--id", assignments[0]["id"])
+    assert "last tenant-wide Administrator assignment" in fails(
+        own, "role", "unassign", "Administrator", "--from", assignments[0]["principalDisplayName"])
     server.stop()
 
 
@@ -359,7 +360,7 @@ def test_app_key_create_writes_a_key_file_that_signs_in(cli, sigil, tmp_path):
     is registered, and the file (0600) signs in as that app with the roles it holds."""
     name = f"cli-ci-{uuid.uuid4().hex[:6]}"
     cli.run("app", "create", name)
-    cli.run("app", "grant", name, "api://sigil-admin", "Administrator")
+    cli.run("role", "assign", "Administrator", "--to", name)
     key_file = tmp_path / "ci-key.json"
     shown = cli.run("app", "key", "create", name, "--out", str(key_file)).stdout
     assert "nowhere else" in shown and oct(os.stat(key_file).st_mode & 0o777) == "0o600"

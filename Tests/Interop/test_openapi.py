@@ -16,6 +16,17 @@ from conftest import AdminAPI
 ROUTES = sorted((Path(__file__).resolve().parents[2] / "Sources/SigilServer/Admin").glob("AdminAPI*.swift"))
 
 
+PERMISSIONS = Path(__file__).resolve().parents[2] / "Sources/SigilCore/Governance/AdminPermission.swift"
+
+
+def route_permissions() -> dict[tuple[str, str], str]:
+    """(method, path) -> the permission each route declares in the server's route table."""
+    names = dict(re.findall(r'case (\w+) = "([^"]+)"', PERMISSIONS.read_text()))
+    source = "\n".join(path.read_text() for path in ROUTES)
+    return {(method, "/admin/v1/" + path): names[permission]
+            for method, path, permission in re.findall(r'AdminRoute\(\.(\w+), "([^"]+)", \.(\w+)', source)}
+
+
 def served_document(sigil) -> dict:
     r = requests.get(f"{sigil.base_url}/admin/v1/openapi.yaml", timeout=10)   # no token needed
     assert r.status_code == 200, r.text
@@ -82,3 +93,17 @@ def test_the_documents_examples_are_accepted_by_the_server(sigil, cli):
     reply = admin.call("POST", "trustedIssuers", issuer)
     assert reply.status_code == 201, reply.text
     admin.call("DELETE", "trustedIssuers?issuer=" + __import__("urllib.parse").parse.quote(issuer["issuer"], safe=""))
+
+
+def test_each_operation_names_the_permission_the_server_checks(sigil):
+    """Scripts read `x-sigil-permission` to know which role an operation needs; it must be the one
+    the route table declares (and the server checks, see RoleMatrixTests)."""
+    document = served_document(sigil)
+    declared = route_permissions()
+    assert len(declared) >= 50
+    documented = {(method, path): operation.get("x-sigil-permission")
+                  for path, item in document["paths"].items() if path.startswith("/admin/v1/") and path != "/admin/v1/openapi.yaml"
+                  for method, operation in item.items() if method in {"get", "post", "put", "patch", "delete"}}
+    assert documented == declared
+    known = set(document["components"]["schemas"]["AdminPermission"]["enum"])
+    assert set(declared.values()) <= known

@@ -40,7 +40,7 @@ import Testing
             let actions = (audit.json["value"]?.arrayValue ?? []).compactMap { $0["activityDisplayName"]?.stringValue }
             #expect(actions == [
                 "application.delete", "application.passwordCredential.remove", "application.update",
-                "application.passwordCredential.add", "application.create",
+                "application.passwordCredential.add", "application.create", "defaultAppManagementPolicy.allowSecrets",
             ])
             let raw = String(decoding: audit.body, as: UTF8.self)
             #expect(!raw.contains(secret.secret))
@@ -108,12 +108,12 @@ import Testing
             let token = try await server.token([("grant_type", "client_credentials"), ("client_id", callerId), ("client_secret", secret), ("scope", "api://other/.default")])
             return try await server.admin("GET", "applications", token: token.json["access_token"]?.stringValue ?? "")
         },
-        Case(name: "token without the Administrator role", status: 403, says: "holds no admin role", target: nil) { server in
-            try await server.grant("caller", "api://sigil-admin", role: "Reader")
-            let (_, secret) = try await server.addSecret("caller")
-            let callerId = try await server.admin("GET", "applications/caller").json["appId"]!.stringValue!
-            let token = try await server.token([("grant_type", "client_credentials"), ("client_id", callerId), ("client_secret", secret), ("scope", "api://sigil-admin/.default")])
-            return try await server.admin("POST", "applications", json: ["displayName": "sneaky"], token: token.json["access_token"]?.stringValue ?? "")
+        Case(name: "a role without the permission", status: 403, says: "lacks the permission applications.create", target: nil) { server in
+            try await server.assignRole("Security Reader", to: "caller")
+            return try await server.admin("POST", "applications", json: ["displayName": "sneaky"], token: try await server.adminToken(as: "caller"))
+        },
+        Case(name: "an app role on the admin API", status: 400, says: "directory roles", target: nil) { server in
+            try await server.admin("POST", "applications/api%3A%2F%2Fsigil-admin/appRoles", json: ["value": "Reader"])
         },
         Case(name: "bad JSON", status: 400, says: "not a valid JSON object", target: nil) { server in
             try await server.admin("POST", "applications", rawBody: Data(#"{"displayName": "x",}"#.utf8))
@@ -267,24 +267,27 @@ import Testing
             let audit = try #require(try await server.admin("GET", "auditLogs").json["value"]?.arrayValue).compactMap { $0["activityDisplayName"]?.stringValue ?? $0["action"]?.stringValue }
             #expect(audit.contains("appRoleAssignment.remove") && audit.contains("application.appRole.remove"), "\(audit)")
 
-            // The bootstrap administrator's assignment is the only one: it stays, and so does the role.
-            let adminGrants = try #require(try await server.admin("GET", "applications/api%3A%2F%2Fsigil-admin/appRoleAssignments").json["value"]?.arrayValue)
-            #expect(adminGrants.count == 1)
-            let last = try await server.admin("DELETE", "appRoleAssignments/\(try #require(adminGrants.first?["id"]?.stringValue))")
+            // The bootstrap administrator's assignment is the only tenant-wide Administrator: it stays,
+            // and its app cannot be deleted or disabled either.
+            let admins = try #require(try await server.admin("GET", "roleManagement/directory/roleAssignments").json["value"]?.arrayValue)
+            #expect(admins.count == 1)
+            let last = try await server.admin("DELETE", "roleManagement/directory/roleAssignments/\(try #require(admins.first?["id"]?.stringValue))")
             #expect(last.status == 403)
-            #expect(last.json["error"]?["message"]?.stringValue?.contains("last Administrator assignment") == true)
-            #expect(try await server.admin("DELETE", "applications/api%3A%2F%2Fsigil-admin/appRoles/Administrator").status == 403)
-            // With a second administrator, the first may go.
+            #expect(last.json["error"]?["message"]?.stringValue?.contains("last tenant-wide Administrator assignment") == true)
+            // With a second administrator, the first may go; the second is then the last one.
             try await server.createApp("second-admin")
-            try await server.grant("second-admin", "api://sigil-admin", role: "Administrator")
-            let secondGrant = try #require(try await server.admin("GET", "applications/second-admin/appRoleAssignments").json["value"]?.arrayValue?.first?["id"]?.stringValue)
-            #expect(try await server.admin("DELETE", "appRoleAssignments/\(secondGrant)").status == 204)
+            let second = try await server.assignRole("Administrator", to: "second-admin")
+            #expect(try await server.admin("DELETE", "applications/second-admin").status == 204)
+            let remaining = try await server.admin("GET", "roleManagement/directory/roleAssignments").json["value"]?.arrayValue ?? []
+            #expect(remaining.count == 1 && !remaining.contains { $0["id"]?.stringValue == second }, "deleting the app took its assignment")
+            try await server.createApp("third-admin")
+            let third = try await server.assignRole("Administrator", to: "third-admin")
+            #expect(try await server.admin("DELETE", "roleManagement/directory/roleAssignments/\(third)").status == 204)
         }
     }
 
     @Test func everyBadAdminCallIsRefusedAndChangesNothing() async throws {
         try await TestServer.with { server in
-            _ = try await server.admin("POST", "applications/api%3A%2F%2Fsigil-admin/appRoles", json: ["value": "Reader"])
             for testCase in Self.cases {
                 let before = try await server.admin("GET", "applications").json
                 let reply = try await testCase.request(server)

@@ -168,7 +168,7 @@ import Testing
         let request: @Sendable (Fixture) async throws -> TestServer.Reply
     }
 
-    /// An app with a secret, and a caller whose token lacks the Administrator role.
+    /// An app with a secret, and a Security Reader's token.
     struct Fixture: Sendable {
         let server: TestServer
         let secret: String
@@ -196,13 +196,13 @@ import Testing
                 "POST", "/admin/v1/leakedCredentials", body: Data(#"{"sha256":["\#(fixture.hash)"],"source":"x"}"#.utf8),
                 headers: [("Content-Type", "application/json")])
         },
-        Case(name: "token without the Administrator role", status: 403, says: "holds no admin role", target: nil) { fixture in
+        Case(name: "a reader reporting a leak", status: 403, says: "lacks the permission secretScanning.report", target: nil) { fixture in
             try await fixture.server.admin("POST", "leakedCredentials", json: ["sha256": [.string(fixture.hash)], "source": "x"], token: fixture.nonAdminToken)
         },
-        Case(name: "non-admin dismissing a detection", status: 403, says: "holds no admin role", target: nil) { fixture in
+        Case(name: "a reader dismissing a detection", status: 403, says: "lacks the permission risk.manage", target: nil) { fixture in
             try await fixture.server.admin("POST", "riskDetections/\(UUID().uuidString.lowercased())/dismiss", token: fixture.nonAdminToken)
         },
-        Case(name: "non-admin recording a bypass", status: 403, says: "holds no admin role", target: nil) { fixture in
+        Case(name: "a reader recording a bypass", status: 403, says: "lacks the permission secretScanning.report", target: nil) { fixture in
             try await fixture.server.admin("POST", "scanBypasses", json: ["reason": "r", "repository": "x", "findings": [Fixture.finding]], token: fixture.nonAdminToken)
         },
         Case(name: "not JSON", status: 400, says: "not a valid JSON object", target: nil) { fixture in
@@ -305,17 +305,10 @@ import Testing
             try await server.createApp("victim")
             let (_, secret) = try await server.addSecret("victim")
             let victimId = try #require(try await server.admin("GET", "applications/victim").json["appId"]?.stringValue)
-            // A caller holding a role of the admin API other than Administrator.
-            _ = try await server.admin("POST", "applications/api%3A%2F%2Fsigil-admin/appRoles", json: ["value": "Reader"])
+            // A caller holding an admin role that may read risk but not manage it or report leaks.
             try await server.createApp("reader")
-            try await server.grant("reader", "api://sigil-admin", role: "Reader")
-            let (_, readerSecret) = try await server.addSecret("reader")
-            let readerId = try #require(try await server.admin("GET", "applications/reader").json["appId"]?.stringValue)
-            let token = try await server.token([
-                ("grant_type", "client_credentials"), ("client_id", readerId), ("client_secret", readerSecret), ("scope", "api://sigil-admin/.default"),
-            ])
-            let fixture = Fixture(
-                server: server, secret: secret, hash: Self.sha256Hex(secret), nonAdminToken: try #require(token.json["access_token"]?.stringValue))
+            try await server.assignRole("Security Reader", to: "reader")
+            let fixture = Fixture(server: server, secret: secret, hash: Self.sha256Hex(secret), nonAdminToken: try await server.adminToken(as: "reader"))
 
             func snapshot() async throws -> [JSONValue] {
                 [

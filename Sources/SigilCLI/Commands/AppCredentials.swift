@@ -81,13 +81,15 @@ extension App {
             @Argument var app: String
             @Option(help: "Where to write the key file; it must not exist.") var out: String
             @Option(help: "A name for the credential.") var name: String?
+            @Option(help: "How long the key stays valid, ISO-8601 (P90D); default: no end.") var lifetime: String?
             @OptionGroup var output: OutputOptions
 
             func run() async throws {
                 try await runAdmin { client in
                     let path = URL(fileURLWithPath: out).standardizedFileURL.path
                     guard !FileManager.default.fileExists(atPath: path) else { throw CLIError("\(path) exists already; write the key file somewhere new") }
-                    let (file, credential, _) = try await KeyFiles.mint(on: app, name: name ?? "key file \(Date().formatted(.iso8601))", with: client)
+                    let (file, credential, _) = try await KeyFiles.mint(
+                        on: app, name: name ?? "key file \(Date().formatted(.iso8601))", lifetime: lifetime, with: client)
                     try KeyFiles.write(file, to: path)
                     if output.json { return Output.json(credential) }
                     App.printKey(credential, output)
@@ -137,23 +139,26 @@ extension App {
     /// The certificate in `file`, as PEM, and nothing else from it: a PEM certificate, the
     /// certificate block of a combined key-and-certificate PEM (the private key is never sent),
     /// or a DER certificate. A file holding only a private key is refused with what to pass.
-    static func certificatePEM(_ file: String) throws -> String {
+    static func certificatePEM(_ file: String) throws -> String { try certificatePEMs(file)[0] }
+
+    /// Every certificate in `file` (a PEM bundle, or one DER certificate), as PEM, in order.
+    static func certificatePEMs(_ file: String) throws -> [String] {
         guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
         guard let text = String(data: data, encoding: .utf8), text.contains("-----BEGIN ") else {
             // Not PEM: a DER certificate, sent in PEM armour (the server says so if it is not one).
             let body = data.base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
-            return "-----BEGIN CERTIFICATE-----\n\(body)\n-----END CERTIFICATE-----\n"
+            return ["-----BEGIN CERTIFICATE-----\n\(body)\n-----END CERTIFICATE-----\n"]
         }
         let blocks = text.components(separatedBy: "-----BEGIN CERTIFICATE-----").dropFirst().compactMap { block in
             block.range(of: "-----END CERTIFICATE-----").map { "-----BEGIN CERTIFICATE-----" + block[..<$0.upperBound] + "\n" }
         }
-        guard let certificate = blocks.first else {
+        guard !blocks.isEmpty else {
             if text.contains("PRIVATE KEY-----") {
                 throw CLIError("\(file) is a private key; pass the certificate (the private key stays with the app)")
             }
             throw CLIError("\(file) holds no certificate (no -----BEGIN CERTIFICATE----- block)")
         }
-        return certificate
+        return blocks
     }
 
     static func printKey(_ credential: JSONValue, _ output: OutputOptions) {

@@ -79,6 +79,7 @@ struct AdminKey: AsyncParsableCommand {
             abstract: "Register a new key for the signed-in administrator, switch the profile to it, and remove the old key.")
 
         @Option(help: "Where to write the new key file (0600); default: over the current one.") var out: String?
+        @Option(help: "How long the new key stays valid, ISO-8601 (P90D); default: no end.") var lifetime: String?
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
@@ -98,7 +99,8 @@ struct AdminKey: AsyncParsableCommand {
         private func rotate(with client: AdminClient) async throws {
             let old = client.key
             let app = App.path(old.clientId)
-            let (file, added, before) = try await KeyFiles.mint(on: old.clientId, name: "admin key \(Date().formatted(.iso8601))", with: client)
+            let (file, added, before) = try await KeyFiles.mint(
+                on: old.clientId, name: "admin key \(Date().formatted(.iso8601))", lifetime: lifetime, with: client)
             let oldCredential = (before["keyCredentials"].arrayValue ?? []).first { $0["kid"].stringValue == old.kid }
             let path = URL(fileURLWithPath: out ?? client.profile.keyFile).standardizedFileURL.path
             try KeyFiles.write(file, to: path)

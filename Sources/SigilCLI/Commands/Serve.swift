@@ -39,6 +39,11 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("sign-in-retention"), help: "How long sign-ins are kept, as an ISO-8601 duration of at least P1D.")
     var signInRetention = "P30D"
 
+    @Option(
+        name: .customLong("risk-learning-period"),
+        help: "How long after its first sign-in a workload's networks and credential types are only learned, before new ones raise suspiciousSignins (ISO-8601, PT0S to P365D).")
+    var riskLearningPeriod = "P14D"
+
     @Option(name: .customLong("handshake-timeout"), help: "Longest a client may take over the TLS handshake (ISO-8601).")
     var handshakeTimeout = "PT10S"
 
@@ -67,6 +72,9 @@ struct Serve: AsyncParsableCommand {
         }
         guard ISO8601Duration.seconds(signInRetention).map({ $0 >= SignInMaintenance.minimumRetention }) == true else {
             throw ValidationError("--sign-in-retention must be an ISO-8601 duration of at least a day (P1D): single-use assertion ids are kept on sign-ins")
+        }
+        guard ISO8601Duration.seconds(riskLearningPeriod).map({ $0 >= 0 && $0 <= 365 * 86_400 }) == true else {
+            throw ValidationError("--risk-learning-period must be an ISO-8601 duration from PT0S to P365D, e.g. P14D")
         }
         guard ISO8601Duration.seconds(jwksMaxAge).map({ $0 >= 0 && $0 <= 86_400 }) == true else {
             throw ValidationError("--jwks-max-age must be an ISO-8601 duration of at most a day, e.g. PT5M")
@@ -113,6 +121,7 @@ struct Serve: AsyncParsableCommand {
         configuration.trustedProxies = TrustedProxies(trustedProxies.compactMap(IPNetwork.init))
         configuration.jwksMaxAge = ISO8601Duration.seconds(jwksMaxAge)!
         configuration.signInRetention = ISO8601Duration.seconds(signInRetention)!
+        configuration.riskLearningPeriod = ISO8601Duration.seconds(riskLearningPeriod)!
         configuration.connectionLimits.handshake = duration(handshakeTimeout)
         configuration.connectionLimits.header = duration(headerTimeout)
         configuration.connectionLimits.body = duration(bodyTimeout)

@@ -34,7 +34,7 @@ struct ScanRun {
             let leakSummary = command.report ? await reportLeaks(&report) : nil
             if command.hook, !report.findings.isEmpty, let reason = bypassReason() {
                 report.bypassReason = reason
-                await recordBypass(reason, report: &report, updates: updates)
+                await recordBypass(reason, report: &report, updates: updates, git: GitSource(scanner: scanner, repository: command.paths.first))
             }
             print(report, leakSummary: leakSummary)
             if report.bypassReason != nil { return 0 }
@@ -177,13 +177,16 @@ struct ScanRun {
     }
 
     /// Records a hook bypass in the server's audit log when a CLI profile is configured.
-    private func recordBypass(_ reason: String, report: inout ScanReport, updates: String) async {
+    private func recordBypass(_ reason: String, report: inout ScanReport, updates: String, git: GitSource) async {
         guard FileManager.default.fileExists(atPath: Profile.path) else { return }
         let refs = updates.split(whereSeparator: \.isNewline).compactMap { $0.split(separator: " ").dropFirst(2).first.map(String.init) }
         let findings = report.findings.prefix(ScanBypass.maximumFindings).map {
             ScanBypass.Finding(rule: $0.rule.id, file: $0.file, line: $0.line, fingerprint: $0.fingerprint, commit: $0.commit?.id)
         }
-        let body = AdminClient.scanBypassBody(reason: reason, repository: repositoryName, ref: refs.isEmpty ? nil : refs.joined(separator: ","), findings: findings)
+        let author = await git.authorIdentity()
+        let body = AdminClient.scanBypassBody(
+            reason: reason, repository: repositoryName, ref: refs.isEmpty ? nil : refs.joined(separator: ","),
+            author: author.map { String($0.prefix(ScanBypass.maximumAuthorLength)) }, findings: findings)
         do {
             report.bypassAuditId = try await withAdminClient { client in try await client.recordScanBypass(body) }
         } catch let error as CLIError where error.unreachable {

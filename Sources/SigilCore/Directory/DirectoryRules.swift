@@ -70,6 +70,28 @@ public enum DirectoryRules {
         }
     }
 
+    /// Fewest distinct characters in the 40-character body of a client-chosen secret.
+    public static let minimumChosenSecretVariety = 16
+
+    /// A client-chosen secret value (`secretText`): a well-formed Sigil client secret (so the
+    /// token endpoint and the scanner recognise it) whose body has at least 16 distinct
+    /// characters. The value itself is never quoted back.
+    public static func checkChosenSecret(_ secret: String) throws(DirectoryRuleViolation) {
+        if case .failure(let problem) = SigilSecretFormat.validate(secret) {
+            throw DirectoryRuleViolation(
+                field: "secretText", message: "secretText is not a Sigil client secret: \(problem); leave it out and Sigil generates one")
+        }
+        guard secret.hasPrefix(SigilSecretFormat.Kind.clientSecret.rawValue) else {
+            throw DirectoryRuleViolation(field: "secretText", message: "secretText must be a client secret (sgs_…), not a join token")
+        }
+        let body = secret.dropFirst(4).prefix(SigilSecretFormat.bodyLength)
+        guard Set(body).count >= minimumChosenSecretVariety else {
+            throw DirectoryRuleViolation(
+                field: "secretText",
+                message: "secretText is too easy to guess: its 40 characters after sgs_ hold fewer than \(minimumChosenSecretVariety) different ones; use a random value")
+        }
+    }
+
     /// A secret's lifetime, from an ISO-8601 duration such as `P90D`.
     public static func secretLifetime(_ text: String) throws(DirectoryRuleViolation) -> TimeInterval {
         guard let seconds = ISO8601Duration.seconds(text) else {

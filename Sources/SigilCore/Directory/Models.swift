@@ -31,7 +31,7 @@ public struct AppRole: Sendable, Equatable {
 /// What kind of service principal an `AppRegistration` is. Managed identities live in the same
 /// table as apps, so grants, roles, tokens and the logs treat them alike; they differ in how they
 /// authenticate (a host vouches for them) and in having no credential anyone can add or read.
-public enum PrincipalKind: String, Sendable, Equatable {
+public enum PrincipalKind: String, Sendable, Equatable, CaseIterable {
     case application
     /// A standalone managed identity, assignable to many hosts.
     case userAssignedIdentity
@@ -94,10 +94,13 @@ public struct PasswordCredential: Sendable, Equatable {
     /// When the secret was revoked (reported leaked): it stays listed, and never authenticates again.
     public var revokedAt: Date?
     public var revokedReason: String?
+    /// Whether the client chose the value (`secretText`) rather than Sigil generating it.
+    public var custom: Bool
 
     public init(
         keyId: String, applicationId: String, displayName: String, hint: String, hash: SecretHash,
-        startDateTime: Date, endDateTime: Date, lastUsedAt: Date? = nil, revokedAt: Date? = nil, revokedReason: String? = nil
+        startDateTime: Date, endDateTime: Date, lastUsedAt: Date? = nil, revokedAt: Date? = nil, revokedReason: String? = nil,
+        custom: Bool = false
     ) {
         self.keyId = keyId
         self.applicationId = applicationId
@@ -109,6 +112,7 @@ public struct PasswordCredential: Sendable, Equatable {
         self.lastUsedAt = lastUsedAt
         self.revokedAt = revokedAt
         self.revokedReason = revokedReason
+        self.custom = custom
     }
 }
 

@@ -21,7 +21,25 @@ public struct IPNetwork: Sendable, Equatable, CustomStringConvertible {
         prefixLength = length
     }
 
+    private init(address: [UInt8], prefixLength: Int) {
+        self.address = address
+        self.prefixLength = prefixLength
+    }
+
     public var description: String { "\(Self.text(address))/\(prefixLength)" }
+
+    /// The network of `ipv4Prefix` (or `ipv6Prefix`) bits that holds the address `text`, host bits
+    /// cleared; an IPv4-mapped IPv6 address counts as IPv4. Nil when `text` is not an address.
+    public static func enclosing(_ text: String, ipv4Prefix: Int, ipv6Prefix: Int) -> IPNetwork? {
+        guard var bytes = bytes(text) else { return nil }
+        if bytes.count == 16, bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff { bytes = Array(bytes[12...]) }
+        let length = bytes.count == 4 ? ipv4Prefix : ipv6Prefix
+        for index in bytes.indices {
+            let kept = max(0, min(8, length - index * 8))
+            bytes[index] &= UInt8(truncatingIfNeeded: 0xff << (8 - kept))
+        }
+        return IPNetwork(address: bytes, prefixLength: length)
+    }
 
     /// Whether `text` (an address) lies in this network. IPv4-mapped IPv6 addresses match IPv4 networks.
     public func contains(_ text: String) -> Bool {

@@ -21,6 +21,8 @@ public enum RiskState: String, Sendable, CaseIterable {
 public struct RiskDetection: Sendable, Equatable {
     /// A credential of the app was found where it should not be (a leak report from the scanner).
     public static let leakedCredentials = "leakedCredentials"
+    /// An administrator confirmed the service principal is compromised.
+    public static let adminConfirmedCompromised = "adminConfirmedCompromised"
 
     public var id: String
     public var tenantId: String
@@ -38,11 +40,15 @@ public struct RiskDetection: Sendable, Equatable {
     public var correlationId: String
     /// Filled in when read (the app may have been deleted since).
     public var servicePrincipalDisplayName: String?
+    /// The address of the sign-in that raised it, for sign-in detections.
+    public var ipAddress: String?
+    /// Why it was raised: the network, credential, sign-in and so on.
+    public var evidence: [RiskEvidence]
 
     public init(
         id: String, tenantId: String, servicePrincipalId: String, appId: String, riskEventType: String, riskLevel: RiskLevel,
         riskState: RiskState, detectedAt: Date, updatedAt: Date, keyId: String?, source: String, correlationId: String,
-        servicePrincipalDisplayName: String? = nil
+        servicePrincipalDisplayName: String? = nil, ipAddress: String? = nil, evidence: [RiskEvidence] = []
     ) {
         self.id = id
         self.tenantId = tenantId
@@ -57,6 +63,8 @@ public struct RiskDetection: Sendable, Equatable {
         self.source = source
         self.correlationId = correlationId
         self.servicePrincipalDisplayName = servicePrincipalDisplayName
+        self.ipAddress = ipAddress
+        self.evidence = evidence
     }
 }
 

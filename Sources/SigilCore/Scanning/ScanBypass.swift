@@ -22,6 +22,7 @@ public struct ScanBypass: Sendable, Equatable {
     public static let maximumReasonLength = 512
     public static let maximumRepositoryLength = 512
     public static let maximumRefLength = 256
+    public static let maximumAuthorLength = 256
     public static let maximumFindings = 1000
     /// Per finding; with 1,000 findings the whole stays under a megabyte.
     public static let fieldLimits: [String: Int] = ["rule": 128, "file": 512, "fingerprint": 128, "commit": 64]
@@ -29,12 +30,16 @@ public struct ScanBypass: Sendable, Equatable {
     public var reason: String
     public var repository: String
     public var ref: String?
+    /// The git identity (`Name <email>`) of whoever pushed past the block, beside the principal
+    /// whose credentials recorded it.
+    public var author: String?
     public var findings: [Finding]
 
-    public init(reason: String, repository: String, ref: String?, findings: [Finding]) {
+    public init(reason: String, repository: String, ref: String?, author: String? = nil, findings: [Finding]) {
         self.reason = reason
         self.repository = repository
         self.ref = ref
+        self.author = author
         self.findings = findings
     }
 
@@ -52,6 +57,7 @@ public struct ScanBypass: Sendable, Equatable {
         }
         try Self.checkText(repository, field: "repository", maximum: Self.maximumRepositoryLength)
         if let ref { try Self.checkText(ref, field: "ref", maximum: Self.maximumRefLength) }
+        if let author { try Self.checkText(author, field: "author", maximum: Self.maximumAuthorLength) }
         guard !findings.isEmpty else {
             throw DirectoryRuleViolation(field: "findings", message: "findings is empty; give at least one finding the push goes past")
         }

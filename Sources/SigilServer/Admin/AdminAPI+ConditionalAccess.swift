@@ -32,11 +32,11 @@ extension AdminAPI {
             AdminRoute(.get, "identity/conditionalAccess/policies", .policiesRead) { _, _, caller in
                 .json(["value": .array(try await store.conditionalAccessPolicies(tenantId: caller.tenant.id).map(\.json))])
             },
-            AdminRoute(.post, "identity/conditionalAccess/policies", .policiesWrite, handler: createPolicy),
-            AdminRoute(.get, "identity/conditionalAccess/policies/{id}", .policiesRead) { _, context, caller in .json(try await policy(context, caller).json) },
-            AdminRoute(.patch, "identity/conditionalAccess/policies/{id}", .policiesWrite, handler: updatePolicy),
+            AdminRoute(.post, "identity/conditionalAccess/policies", .policiesWrite, handler: createConditionalAccessPolicy),
+            AdminRoute(.get, "identity/conditionalAccess/policies/{id}", .policiesRead) { _, context, caller in .json(try await conditionalAccessPolicy(context, caller).json) },
+            AdminRoute(.patch, "identity/conditionalAccess/policies/{id}", .policiesWrite, handler: updateConditionalAccessPolicy),
             AdminRoute(.delete, "identity/conditionalAccess/policies/{id}", .policiesWrite) { _, context, caller in
-                let policy = try await policy(context, caller)
+                let policy = try await conditionalAccessPolicy(context, caller)
                 try await store.saveConditionalAccessPolicy(nil, id: policy.id, tenantId: caller.tenant.id, replacing: true, audit: caller.audit(
                     "conditionalAccessPolicy.delete", targetType: "conditionalAccessPolicy", targetId: policy.id, before: policy.json))
                 return Response(status: .noContent)
@@ -100,7 +100,7 @@ extension AdminAPI {
 
     // MARK: Policies
 
-    func policy(_ context: SigilRequestContext, _ caller: AdminCaller) async throws -> ConditionalAccessPolicy {
+    func conditionalAccessPolicy(_ context: SigilRequestContext, _ caller: AdminCaller) async throws -> ConditionalAccessPolicy {
         let reference = try Self.pathParameter(context, "id")
         guard let policy = try await store.conditionalAccessPolicy(tenantId: caller.tenant.id, reference: reference) else {
             throw AdminError.notFound("No Conditional Access policy '\(OAuthError.quoted(reference))' in this tenant (looked up by id and display name).")
@@ -155,7 +155,7 @@ extension AdminAPI {
         try policy.check()
     }
 
-    func createPolicy(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
+    func createConditionalAccessPolicy(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
         let body = try await body(request, allowed: ConditionalAccessPolicy.members)
         var policy = try ConditionalAccessPolicy.parse(body.members, id: Self.newId(), now: Date())
         try await resolveReferences(&policy, caller)
@@ -165,8 +165,8 @@ extension AdminAPI {
         return .json(policy.json, status: .created, headers: [.location: "/admin/v1/\(Self.conditionalAccessPath)/policies/\(policy.id)"])
     }
 
-    func updatePolicy(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
-        let before = try await policy(context, caller)
+    func updateConditionalAccessPolicy(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
+        let before = try await conditionalAccessPolicy(context, caller)
         let body = try await body(request, allowed: ConditionalAccessPolicy.members)
         var policy = before
         try policy.apply(body.members)

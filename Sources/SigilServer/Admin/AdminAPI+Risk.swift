@@ -6,6 +6,48 @@ import SigilStore
 /// Leak reports, risk detections and secret-scan bypasses (DESIGN §5, §7). The scanner reports
 /// only `SHA-256(secret)`; a match is revoked, detected and audited in one transaction.
 extension AdminAPI {
+    /// Detections, risky service principals, and what an administrator decides about them.
+    var riskRoutes: [AdminRoute] {
+        [
+            AdminRoute(.get, "riskDetections", .riskRead, handler: listRiskDetections),
+            AdminRoute(.get, "riskDetections/{id}", .riskRead) { _, context, caller in
+                .json(AdminJSON.riskDetection(try await riskDetection(context, caller)))
+            },
+            AdminRoute(.post, "riskDetections/{id}/dismiss", .riskManage, handler: dismissRiskDetection),
+            AdminRoute(.get, "riskyServicePrincipals", .riskRead) { _, _, caller in
+                let risks = try await store.servicePrincipalRisks(tenantId: caller.tenant.id)
+                let principals = try await store.applications(tenantId: caller.tenant.id, kinds: Set(PrincipalKind.allCases))
+                    .filter { risks[$0.servicePrincipalId].map { $0 != .clean } ?? false }
+                return .json(["value": .array(principals.map { AdminJSON.riskyServicePrincipal($0, risk: risks[$0.servicePrincipalId]!) })])
+            },
+            AdminRoute(.post, "riskyServicePrincipals/{app}/confirmCompromised", .riskManage, scope: .application("app"), handler: confirmCompromised),
+        ]
+    }
+
+    func riskDetection(_ context: SigilRequestContext, _ caller: AdminCaller) async throws -> RiskDetection {
+        let id = try Self.pathParameter(context, "id")
+        guard let detection = try await store.riskDetection(tenantId: caller.tenant.id, id: id) else {
+            throw AdminError.notFound("No risk detection '\(OAuthError.quoted(id))' in this tenant; `sigil risk list` shows them.")
+        }
+        return detection
+    }
+
+    /// Records that an administrator knows the principal is compromised: an
+    /// `adminConfirmedCompromised` detection at level high, which Conditional Access sees at once.
+    func confirmCompromised(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
+        let app = try await application(context, caller)
+        let now = Date()
+        let detection = RiskDetection(
+            id: Self.newId(), tenantId: caller.tenant.id, servicePrincipalId: app.servicePrincipalId, appId: app.appId,
+            riskEventType: RiskDetection.adminConfirmedCompromised, riskLevel: .high, riskState: .confirmedCompromised, detectedAt: now,
+            updatedAt: now, keyId: nil, source: "administrator", correlationId: caller.correlationId, servicePrincipalDisplayName: app.displayName,
+            evidence: [RiskEvidence(key: "confirmedBy", value: caller.app.displayName)])
+        let json = AdminJSON.riskDetection(detection)
+        try await store.recordRiskDetection(detection, audit: caller.audit(
+            "servicePrincipal.confirmCompromised", targetType: "servicePrincipal", targetId: app.servicePrincipalId, after: json))
+        return .json(json, status: .created)
+    }
+
     /// 1,000 hashes of 67 JSON bytes each do not fit the usual 64 KiB.
     static let leakReportBodyLimit = 128 * 1024
     /// 1,000 findings at their longest.
@@ -99,11 +141,10 @@ extension AdminAPI {
     }
 
     /// Dismisses an active detection (audited); one already dismissed is returned as it is.
+    /// Only this detection changes: one raised meanwhile for the same principal stays at risk.
     func dismissRiskDetection(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
-        let id = try Self.pathParameter(context, "id")
-        guard let detection = try await store.riskDetection(tenantId: caller.tenant.id, id: id) else {
-            throw AdminError.notFound("No risk detection '\(OAuthError.quoted(id))' in this tenant; `sigil risk list` shows them.")
-        }
+        let detection = try await riskDetection(context, caller)
+        let id = detection.id
         guard detection.riskState.isActive else { return .json(AdminJSON.riskDetection(detection)) }
         var dismissed = detection
         dismissed.riskState = .dismissed
@@ -119,10 +160,10 @@ extension AdminAPI {
 
     /// Someone pushed past a scan block: one audit event with the reason and the findings.
     func recordScanBypass(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
-        let body = try await body(request, allowed: ["reason", "repository", "ref", "findings"], limit: Self.scanBypassBodyLimit)
+        let body = try await body(request, allowed: ["reason", "repository", "ref", "author", "findings"], limit: Self.scanBypassBodyLimit)
         let bypass = ScanBypass(
             reason: try body.requiredString("reason"), repository: try body.requiredString("repository"), ref: try body.string("ref"),
-            findings: try Self.findings(body))
+            author: try body.string("author"), findings: try Self.findings(body))
         try bypass.check()
         let findings: [JSONValue] = bypass.findings.map { finding in
             var object: [String: JSONValue] = [
@@ -136,7 +177,7 @@ extension AdminAPI {
             "secretScan.bypass", targetType: "repository", targetId: bypass.repository,
             after: [
                 "reason": .string(bypass.reason), "repository": .string(bypass.repository), "ref": .optional(bypass.ref),
-                "findings": .array(findings),
+                "author": .optional(bypass.author), "findings": .array(findings),
             ])
         try await store.recordAudit(event)
         return .json(["id": .string(event.id)], status: .created)

@@ -10,7 +10,6 @@ import SigilStore
 struct AdminAPI {
     static let identifierUri = "api://sigil-admin"
     static let displayName = "Sigil Admin API"
-    static let administratorRole = "Administrator"
     static let scope = identifierUri + "/.default"
     /// Most identifier URIs one application may have.
     static let maximumIdentifierUris = 20
@@ -33,12 +32,13 @@ struct AdminAPI {
     }
 
     /// Every admin operation, with the permission it needs.
-    var routes: [AdminRoute] { coreRoutes + federationRoutes + managedIdentityRoutes + hostRoutes + conditionalAccessRoutes }
+    var routes: [AdminRoute] { coreRoutes + riskRoutes + federationRoutes + managedIdentityRoutes + hostRoutes + roleRoutes + appManagementPolicyRoutes
+        + conditionalAccessRoutes }
 
     /// Applications, their credentials and roles, the logs, signing keys and risk.
     var coreRoutes: [AdminRoute] {
         [
-            AdminRoute(.get, "tenant", .tenantRead) { _, _, caller in
+            AdminRoute(.get, "tenant", .tenantRead, scope: .anyAssignment) { _, _, caller in
                 .json([
                     "id": .string(caller.tenant.id), "displayName": .string(caller.tenant.displayName),
                     "authority": .string(urls.authority(tenantId: caller.tenant.id)), "issuer": .string(urls.issuer(tenantId: caller.tenant.id)),
@@ -80,8 +80,6 @@ struct AdminAPI {
             },
             AdminRoute(.post, "signingKeys/rotate", .signingKeysRotate, handler: rotateKeys),
             AdminRoute(.post, "leakedCredentials", .secretScanningReport, handler: reportLeaks),
-            AdminRoute(.get, "riskDetections", .riskRead, handler: listRiskDetections),
-            AdminRoute(.post, "riskDetections/{id}/dismiss", .riskManage, handler: dismissRiskDetection),
             AdminRoute(.post, "scanBypasses", .secretScanningReport, handler: recordScanBypass),
         ]
     }
@@ -93,7 +91,8 @@ struct AdminAPI {
         return { request, context in
             let correlationId = TokenEndpoint.correlationId(request)
             do {
-                let caller = try await AdminAuthenticator(store: store, keys: keys, urls: urls).authenticate(request, context: context, correlationId: correlationId)
+                let caller = try await AdminAuthenticator(api: self).authenticate(request, context: context, correlationId: correlationId)
+                try await authorize(route, caller, request, context)
                 return try await handler(request, context, caller)
             } catch {
                 let adminError = AdminError(error)
@@ -101,6 +100,32 @@ struct AdminAPI {
                 return adminError.response(requestId: correlationId)
             }
         }
+    }
+
+    /// Lets the call through when the caller's roles carry the route's permission: tenant-wide,
+    /// or for an application route, scoped to that application. Otherwise `403` naming the
+    /// permission, audited. An application a scoped caller may not see is not looked up for it:
+    /// whether it exists or not, the answer is the same `403`.
+    func authorize(_ route: AdminRoute, _ caller: AdminCaller, _ request: Request, _ context: SigilRequestContext) async throws {
+        if caller.grants.allowsTenantWide(route.permission) { return }
+        if route.scope == .anyAssignment, caller.grants.allowsAtSomeScope(route.permission) { return }
+        var target = "this tenant"
+        if case .application(let parameter) = route.scope, caller.grants.hasApplicationScoped(route.permission) {
+            let reference = try Self.pathParameter(context, parameter)
+            target = "application '\(OAuthError.quoted(reference))'"
+            if let app = try await store.application(tenantId: caller.tenant.id, reference: reference),
+                caller.grants.allows(route.permission, onApplication: app.objectId)
+            {
+                return
+            }
+        }
+        let path = String(request.uri.path.prefix(200))
+        try? await store.recordAudit(caller.audit(
+            "admin.denied", targetType: "request", targetId: "\(request.method) \(path)", after: ["permission": .string(route.permission.rawValue)],
+            succeeded: false))
+        let holders = DirectoryRole.builtIn.filter { $0.permissions.contains(route.permission) }.map(\.displayName).joined(separator: ", ")
+        throw AdminError.forbidden(
+            "'\(caller.app.displayName)' lacks the permission \(route.permission.rawValue) for \(target). Built-in roles that carry it: \(holders).")
     }
 
     // MARK: Applications
@@ -159,7 +184,7 @@ struct AdminAPI {
         if let required = try body.bool("appRoleAssignmentRequired") { app.appRoleAssignmentRequired = required }
         if body.members["accessTokenSigningAlgorithm"] != nil { app.accessTokenSigningAlgorithm = try Self.tokenAlgorithm(body) }
         if let enabled = try body.bool("accountEnabled") { app.enabled = enabled }
-        try refuseLockout(before, after: app, caller: caller)
+        try await refuseLockout(before, after: app, caller: caller)
         try await store.updateApplication(app, audit: caller.audit(
             "application.update", targetType: "application", targetId: app.objectId,
             before: AdminJSON.application(before), after: AdminJSON.application(app)))
@@ -169,11 +194,12 @@ struct AdminAPI {
     /// The admin API itself and the caller's own application cannot be disabled, renamed away
     /// from their identifier or deleted: that would lock every administrator out. Nor can the
     /// admin API stop requiring a role: every application could then administer the tenant.
-    func refuseLockout(_ before: AppRegistration, after: AppRegistration?, caller: AdminCaller) throws {
+    func refuseLockout(_ before: AppRegistration, after: AppRegistration?, caller: AdminCaller) async throws {
         let isAdminAPI = before.identifierUris.contains(Self.identifierUri)
         let isCaller = before.objectId == caller.app.objectId
-        guard isAdminAPI || isCaller else { return }
-        let what = isAdminAPI ? "the admin API application" : "the application you are signed in as"
+        let isLastAdministrator = try await holdsLastAdministrator(before)
+        guard isAdminAPI || isCaller || isLastAdministrator else { return }
+        let what = isAdminAPI ? "the admin API application" : isCaller ? "the application you are signed in as" : "the last tenant-wide Administrator"
         guard let after else { throw AdminError.forbidden("Refusing to delete \(what): it would lock administrators out.") }
         if !after.enabled { throw AdminError.forbidden("Refusing to disable \(what): it would lock administrators out.") }
         if isAdminAPI, !after.identifierUris.contains(Self.identifierUri) {
@@ -187,7 +213,7 @@ struct AdminAPI {
 
     func deleteApplication(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
         let app = try await application(context, caller)
-        try refuseLockout(app, after: nil, caller: caller)
+        try await refuseLockout(app, after: nil, caller: caller)
         try await store.deleteApplication(objectId: app.objectId, audit: caller.audit(
             "application.delete", targetType: "application", targetId: app.objectId, before: AdminJSON.application(app)))
         return Response(status: .noContent)
@@ -197,20 +223,27 @@ struct AdminAPI {
 
     func addPassword(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
         let app = try await application(context, caller)
-        let body = try await body(request, allowed: ["displayName", "lifetime"])
+        let body = try await body(request, allowed: ["displayName", "lifetime", "secretText"])
         let displayName = try body.string("displayName") ?? "client secret"
         try DirectoryRules.checkDisplayName(displayName)
-        let lifetime = try body.string("lifetime").map(DirectoryRules.secretLifetime) ?? DirectoryRules.defaultSecretLifetime
+        let requested = try body.string("lifetime")
+        let lifetime = try requested.map(DirectoryRules.secretLifetime) ?? DirectoryRules.defaultSecretLifetime
+        // A client-chosen value (Graph's legacy secretText) is never echoed back or logged.
+        let chosen = try body.string("secretText")
+        if let chosen { try DirectoryRules.checkChosenSecret(chosen) }
         let now = Date()
-        let secret = SigilSecretFormat.generate(.clientSecret)
+        let secret = chosen ?? SigilSecretFormat.generate(.clientSecret)
         let credential = PasswordCredential(
             keyId: Self.newId(), applicationId: app.objectId, displayName: displayName,
             hint: String(secret.dropFirst(4).prefix(3)), hash: SecretHash.make(for: secret),
-            startDateTime: now, endDateTime: now.addingTimeInterval(lifetime))
+            startDateTime: now, endDateTime: now.addingTimeInterval(lifetime), custom: chosen != nil)
+        let judged = PolicyCredential.password(
+            lifetime: lifetime, requested: requested ?? ISO8601Duration.text(lifetime) + " (the default)", custom: chosen != nil)
         let json = AdminJSON.passwordCredential(credential)
-        try await store.addPasswordCredential(credential, audit: caller.audit(
-            "application.passwordCredential.add", targetType: "application", targetId: app.objectId, after: json))
-        guard case .object(var object) = json else { return .json(json) }
+        try await store.addPasswordCredential(
+            credential, audit: caller.audit("application.passwordCredential.add", targetType: "application", targetId: app.objectId, after: json),
+            enforce: { try CredentialPolicyCheck.check(judged, appCreatedAt: $1, policy: $0) })
+        guard chosen == nil, case .object(var object) = json else { return .json(json, status: .created) }
         object["secretText"] = .string(secret)
         return .json(.object(object), status: .created)
     }
@@ -234,7 +267,7 @@ struct AdminAPI {
 
     func addKey(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
         let app = try await application(context, caller)
-        let body = try await body(request, allowed: ["type", "key", "displayName"])
+        let body = try await body(request, allowed: ["type", "key", "displayName", "endDateTime"])
         let type = try body.requiredString("type")
         let displayName = try body.string("displayName")
         if let displayName { try DirectoryRules.checkDisplayName(displayName) }
@@ -242,6 +275,9 @@ struct AdminAPI {
         let credential: KeyCredential
         switch type {
         case KeyCredential.Kind.certificate.rawValue:
+            guard body.members["endDateTime"] == nil else {
+                throw AdminError.badRequest("A certificate's end is its notAfter; endDateTime is for a Jwk only.", target: "endDateTime")
+            }
             let pem = try body.requiredString("key")
             let certificate: CertificateCredential
             do {
@@ -268,21 +304,37 @@ struct AdminAPI {
             }
             let kid = jwk["kid"]?.stringValue ?? key.thumbprint
             guard !kid.isEmpty, kid.count <= 128 else { throw AdminError.badRequest("The JWK's 'kid' must be 1–128 characters.", target: "key") }
-            credential = .jwk(
+            var jwkCredential = KeyCredential.jwk(
                 key, kid: kid, keyId: Self.newId(), applicationId: app.objectId, displayName: displayName ?? "key \(kid.prefix(12))", now: now)
+            jwkCredential.endDateTime = try Self.keyEnd(body, now: now)
+            credential = jwkCredential
         default:
             throw AdminError.badRequest("'type' must be AsymmetricX509Cert or Jwk, not '\(type)'.", target: "type")
         }
         let json = AdminJSON.keyCredential(credential)
-        try await store.addKeyCredential(credential, audit: caller.audit(
-            "application.keyCredential.add", targetType: "application", targetId: app.objectId, after: json))
+        let judged = PolicyCredential(credential)
+        try await store.addKeyCredential(
+            credential, audit: caller.audit("application.keyCredential.add", targetType: "application", targetId: app.objectId, after: json),
+            enforce: { policy, createdAt in
+                if let judged { try CredentialPolicyCheck.check(judged, appCreatedAt: createdAt, policy: policy) }
+            })
         return .json(json, status: .created)
+    }
+
+    /// A JWK's optional `endDateTime`: after now, at most the longest a key may be registered for.
+    static func keyEnd(_ body: JSONBody, now: Date) throws -> Date? {
+        guard let text = try body.string("endDateTime") else { return nil }
+        guard let end = RFC3339.date(text), end > now else {
+            throw AdminError.badRequest("endDateTime must be a date-time in the future, such as 2027-01-31T00:00:00Z.", target: "endDateTime")
+        }
+        return end
     }
 
     // MARK: Roles
 
     func addRole(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
         let app = try await application(context, caller)
+        try Self.refuseAdminAPIAppRoles(app)
         let body = try await body(request, allowed: ["value", "displayName", "description"])
         let value = try body.requiredString("value")
         try DirectoryRules.checkRoleValue(value)
@@ -305,23 +357,21 @@ struct AdminAPI {
         guard let role = app.appRoles.first(where: { $0.id == reference || $0.value == reference }) else {
             throw AdminError.notFound("'\(app.displayName)' has no role '\(reference)'.")
         }
-        if app.identifierUris.contains(Self.identifierUri), role.value == Self.administratorRole {
-            throw AdminError.forbidden("Refusing to remove the \(Self.administratorRole) role of the admin API application: it would lock administrators out.")
-        }
         try await store.removeAppRole(role.id, applicationId: app.objectId, audit: caller.audit(
             "application.appRole.remove", targetType: "application", targetId: app.objectId, before: AdminJSON.appRole(role)))
         return Response(status: .noContent)
     }
 
+    /// Admin rights are directory roles, not app roles of the admin API application.
+    static func refuseAdminAPIAppRoles(_ app: AppRegistration) throws {
+        guard app.identifierUris.contains(identifierUri) else { return }
+        throw AdminError.badRequest(
+            "The admin API's rights are directory roles, not app roles: use `sigil role assign ROLE --to PRINCIPAL` (`sigil role list` shows the roles).")
+    }
+
     func revokeRole(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
         let id = context.parameters.get("id") ?? ""
-        let adminAPI = try await store.application(tenantId: caller.tenant.id, reference: Self.identifierUri)
-        _ = try await store.removeAppRoleAssignment(id: id, tenantId: caller.tenant.id, check: { assignment, others in
-            if assignment.resourceId == adminAPI?.servicePrincipalId, assignment.appRoleValue == Self.administratorRole, others == 0 {
-                throw AdminError.forbidden(
-                    "Refusing to remove the last \(Self.administratorRole) assignment: nobody could administer the tenant. Grant the role to another application first.")
-            }
-        }, audit: { assignment, principalObjectId in
+        try await store.removeAppRoleAssignment(id: id, tenantId: caller.tenant.id, audit: { assignment, principalObjectId in
             caller.audit("appRoleAssignment.remove", targetType: "application", targetId: principalObjectId, before: AdminJSON.assignment(assignment))
         })
         return Response(status: .noContent)
@@ -341,6 +391,7 @@ struct AdminAPI {
         guard let resource = try await store.application(tenantId: caller.tenant.id, reference: resourceRef) else {
             throw AdminError.notFound("No application '\(resourceRef)' in this tenant whose role to grant.")
         }
+        try Self.refuseAdminAPIAppRoles(resource)
         guard let role = resource.appRoles.first(where: { $0.id == roleRef || $0.value == roleRef }) else {
             let available = resource.appRoles.map(\.value).joined(separator: ", ")
             throw AdminError.notFound("'\(resource.displayName)' has no role '\(roleRef)'\(available.isEmpty ? "; add one with `sigil app role add`" : "; it has: \(available)").")

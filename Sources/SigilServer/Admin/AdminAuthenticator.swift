@@ -7,6 +7,8 @@ import SigilStore
 struct AdminCaller {
     let tenant: Tenant
     let app: AppRegistration
+    /// What the caller's role assignments let it do, read for each request.
+    let grants: RoleGrants
     let ipAddress: String
     let correlationId: String
 
@@ -19,13 +21,15 @@ struct AdminCaller {
 }
 
 /// Checks the bearer token of an admin call: a Sigil access token for the admin API, signed by a
-/// published key, unexpired, carrying the Administrator role.
+/// published key, unexpired, issued to a principal that holds at least one admin role (what each
+/// role permits is checked per route by `AdminAPI.authorize`).
 struct AdminAuthenticator {
     static let clockSkew: TimeInterval = 60
 
-    let store: Store
-    let keys: SigningKeyRing
-    let urls: ServerURLs
+    let api: AdminAPI
+    var store: Store { api.store }
+    var keys: SigningKeyRing { api.keys }
+    var urls: ServerURLs { api.urls }
 
     func authenticate(_ request: Request, context: SigilRequestContext, correlationId: String) async throws -> AdminCaller {
         guard let header = request.headers[.authorization] else {
@@ -70,12 +74,13 @@ struct AdminAuthenticator {
         guard let appId = claims["appid"]?.stringValue, let app = try await store.application(tenantId: tenant.id, appId: appId), app.enabled else {
             throw AdminError.unauthorized("The application the bearer token was issued to no longer exists or is disabled.")
         }
-        let caller = AdminCaller(tenant: tenant, app: app, ipAddress: context.clientAddress, correlationId: correlationId)
-        let roles = claims["roles"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        guard roles.contains(AdminAPI.administratorRole) else {
+        // Assignments are read per request, not taken from the token: an unassigned role stops at once.
+        let grants = try await api.grants(for: app)
+        let caller = AdminCaller(tenant: tenant, app: app, grants: grants, ipAddress: context.clientAddress, correlationId: correlationId)
+        guard !grants.isEmpty else {
             let path = String(request.uri.path.prefix(200))
             try? await store.recordAudit(caller.audit("admin.denied", targetType: "request", targetId: "\(request.method) \(path)", succeeded: false))
-            throw AdminError.forbidden("'\(app.displayName)' holds no admin role; an administrator can grant one with `sigil app grant \"\(app.displayName)\" \(AdminAPI.identifierUri) \(AdminAPI.administratorRole)`.")
+            throw AdminError.forbidden("'\(app.displayName)' holds no admin role; an administrator can assign one with `sigil role assign ROLE --to \"\(app.displayName)\"`.")
         }
         return caller
     }

@@ -9,6 +9,9 @@ struct AdminError: Error {
     let message: String
     var target: String?
 
+    /// The code of a credential an app management policy refuses; `target` names the restriction.
+    static let policyViolation = "CredentialPolicyViolation"
+
     static func badRequest(_ message: String, target: String? = nil) -> AdminError {
         AdminError(status: .badRequest, code: "BadRequest", message: message, target: target)
     }
@@ -27,6 +30,8 @@ struct AdminError: Error {
         switch error {
         case let error as AdminError: self = error
         case let error as DirectoryRuleViolation: self = .badRequest(error.message, target: error.field)
+        case let error as PolicyViolation:
+            self = AdminError(status: .badRequest, code: Self.policyViolation, message: error.message, target: error.restriction.rawValue)
         case StoreError.conflict(let message): self = .conflict(message)
         case StoreError.notFound(let message): self = .notFound(message)
         case StoreError.unavailable: self = AdminError(status: .serviceUnavailable, code: "ServiceUnavailable", message: "The store is unavailable; try again.")

@@ -40,6 +40,30 @@ enum AdminJSON {
         ]
     }
 
+    /// Graph's `unifiedRoleDefinition`.
+    static func role(_ role: DirectoryRole) -> JSONValue {
+        [
+            "id": .string(role.id), "displayName": .string(role.displayName), "description": .string(role.description),
+            "isBuiltIn": .bool(role.isBuiltIn), "isEnabled": true,
+            "rolePermissions": [["allowedResourceActions": .array(role.permissions.sorted().map { .string($0.rawValue) })]],
+        ]
+    }
+
+    /// Graph's `unifiedRoleAssignment`, with display names beside the ids (the role, the
+    /// principal and an application scope may have been renamed or, for the scope, deleted).
+    static func roleAssignment(
+        _ assignment: RoleAssignment, role: DirectoryRole?, principal: AppRegistration?, apps: [String: AppRegistration]
+    ) -> JSONValue {
+        var scopeName = "tenant"
+        if case .application(let objectId) = assignment.scope { scopeName = apps[objectId]?.displayName ?? objectId }
+        return [
+            "id": .string(assignment.id), "roleDefinitionId": .string(assignment.roleId), "roleDisplayName": .optional(role?.displayName),
+            "principalId": .optional(principal?.servicePrincipalId), "principalObjectId": .string(assignment.principalObjectId),
+            "principalDisplayName": .optional(principal?.displayName), "directoryScopeId": .string(assignment.scope.directoryScopeId),
+            "directoryScopeDisplayName": .string(scopeName), "createdDateTime": .date(assignment.createdAt),
+        ]
+    }
+
     static func passwordCredential(_ credential: PasswordCredential) -> JSONValue {
         var object: [String: JSONValue] = [
             "keyId": .string(credential.keyId), "displayName": .string(credential.displayName), "hint": .string(credential.hint),
@@ -160,7 +184,17 @@ enum AdminJSON {
             "lastUpdatedDateTime": .date(detection.updatedAt), "servicePrincipalId": .string(detection.servicePrincipalId),
             "servicePrincipalDisplayName": .optional(detection.servicePrincipalDisplayName), "appId": .string(detection.appId),
             "keyIds": .array(detection.keyId.map { [.string($0)] } ?? []), "source": .string(detection.source),
-            "correlationId": .string(detection.correlationId),
+            "correlationId": .string(detection.correlationId), "ipAddress": .optional(detection.ipAddress),
+            "additionalInfo": .array(detection.evidence.map { ["Key": .string($0.key), "Value": .string($0.value)] }),
+        ]
+    }
+
+    /// Graph's `riskyServicePrincipal`: a principal with any detection, and its risk now.
+    static func riskyServicePrincipal(_ principal: AppRegistration, risk: ServicePrincipalRisk) -> JSONValue {
+        [
+            "id": .string(principal.servicePrincipalId), "appId": .string(principal.appId), "displayName": .string(principal.displayName),
+            "servicePrincipalType": .string(principal.kind.isManagedIdentity ? "ManagedIdentity" : "Application"),
+            "isEnabled": .bool(principal.enabled), "riskLevel": .string(risk.level.rawValue), "riskState": .string(risk.state.rawValue),
         ]
     }
 

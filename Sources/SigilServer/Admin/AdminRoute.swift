@@ -11,6 +11,9 @@ struct AdminRoute: Sendable {
         case tenant
         /// The application named by this path parameter (an assignment scoped to it suffices).
         case application(String)
+        /// Any assignment carrying the permission, whatever its scope: for what every signed-in
+        /// holder needs, such as the tenant's own description that `sigil login` reads.
+        case anyAssignment
     }
 
     let method: HTTPRequest.Method

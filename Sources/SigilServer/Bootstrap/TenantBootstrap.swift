@@ -56,10 +56,9 @@ enum TenantBootstrap {
         if let tenant = try await store.defaultTenant() { return (tenant, false) }
         let now = Date()
         let tenant = Tenant(id: AdminAPI.newId(), displayName: "Default tenant", createdAt: now)
-        let adminRole = AppRole(id: AdminAPI.newId(), value: AdminAPI.administratorRole, displayName: "Administrator", description: "May do everything.")
         let adminAPI = AppRegistration(
             objectId: AdminAPI.newId(), appId: AdminAPI.newId(), tenantId: tenant.id, servicePrincipalId: AdminAPI.newId(), displayName: AdminAPI.displayName,
-            identifierUris: [AdminAPI.identifierUri], appRoles: [adminRole], appRoleAssignmentRequired: true,
+            identifierUris: [AdminAPI.identifierUri], appRoles: [], appRoleAssignmentRequired: true,
             accessTokenSigningAlgorithm: .es256, enabled: true, createdAt: now)
         let admin = AppRegistration(
             objectId: AdminAPI.newId(), appId: AdminAPI.newId(), tenantId: tenant.id, servicePrincipalId: AdminAPI.newId(), displayName: bootstrapAdminName,
@@ -81,9 +80,13 @@ enum TenantBootstrap {
             try await Store.insertApplication(admin, on: database)
             try await Store.insertApplication(tokenExchangeResource(tenantId: tenant.id, now: now), on: database)
             try await Store.insertKeyCredential(credential, on: database)
-            try await Store.insertAppRoleAssignment(
-                id: AdminAPI.newId(), tenantId: tenant.id, principalAppId: admin.objectId, resourceAppId: adminAPI.objectId,
-                appRoleId: adminRole.id, on: database)
+            // Secretless from the start: new apps may not add client secrets until an admin opts out.
+            try await Store.insertAppManagementPolicy(.secretlessDefault(tenantCreatedAt: now), tenantId: tenant.id, on: database)
+            try await Store.insertRoleAssignment(
+                RoleAssignment(
+                    id: AdminAPI.newId(), tenantId: tenant.id, roleId: DirectoryRole.administratorId, principalObjectId: admin.objectId,
+                    scope: .tenant, createdAt: now),
+                on: database)
         }
         guard created else {
             // Another replica created the tenant first; its key file is the one that works.

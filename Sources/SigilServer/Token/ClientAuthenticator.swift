@@ -28,6 +28,9 @@ struct ClientAuthenticator {
         /// For a key-signed assertion: its id, which must not have been used before.
         let assertionId: String?
         var secretless = SecretlessSignIn()
+        /// When the credential was added (a secret's or key's start, a federated credential's
+        /// creation), for `suspiciousCredentialAddition`; nil for a host's key.
+        var addedAt: Date?
     }
 
     /// A credential as the request presented it: parsed once, and classified for the sign-in
@@ -105,7 +108,7 @@ struct ClientAuthenticator {
             .verify(jws, registered: client.keys, clientId: client.app.appId)
         return Proof(
             type: credential.kind == .certificate ? .certificate : .clientAssertion,
-            credentialId: credential.thumbprintHex ?? credential.kid, assertionId: accepted.assertionId)
+            credentialId: credential.thumbprintHex ?? credential.kid, assertionId: accepted.assertionId, addedAt: credential.startDateTime)
     }
 }
 
@@ -125,7 +128,7 @@ struct SecretAuthenticator {
         if let revokedAt = matched.revokedAt { throw .revokedSecret(appId, keyId: matched.keyId, revokedAt: revokedAt) }
         guard now < matched.endDateTime else { throw .expiredSecret(appId, keyId: matched.keyId) }
         guard now >= matched.startDateTime else { throw .secretNotYetValid(appId, keyId: matched.keyId) }
-        return .init(type: .clientSecret, credentialId: matched.keyId, assertionId: nil)
+        return .init(type: .clientSecret, credentialId: matched.keyId, assertionId: nil, addedAt: matched.startDateTime)
     }
 }
 

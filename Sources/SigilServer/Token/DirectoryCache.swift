@@ -107,6 +107,19 @@ final class DirectoryCache: Sendable {
         }!
     }
 
+    /// The names of the admin roles `principal` holds, at any scope: the `roles` claim of its
+    /// admin API token, which it gets only while it holds one (what each role permits is checked
+    /// per admin call, not taken from the token).
+    func adminRoles(principal: AppRegistration, generation: Int64) async throws -> [String] {
+        try await cached(\.roles, key: "admin/" + principal.objectId, generation: generation) {
+            let assignments = try await store.roleAssignments(tenantId: principal.tenantId, principalObjectId: principal.objectId)
+            guard !assignments.isEmpty else { return [] }
+            let roles = DirectoryRole.builtIn + (try await store.customRoles(tenantId: principal.tenantId))
+            let held = Set(assignments.map(\.roleId))
+            return roles.filter { held.contains($0.id) }.map(\.displayName).sorted()
+        } ?? []
+    }
+
     /// The parsed key of a credential (parsing certificates on every request is the costly part).
     func verificationKey(_ credential: KeyCredential) throws -> VerificationKey {
         if let key = state.withLock({ $0.verificationKeys[credential.keyId] }) { return key }

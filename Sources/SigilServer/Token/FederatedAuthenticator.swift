@@ -53,7 +53,8 @@ struct FederatedAuthenticator {
         return .init(
             type: .federatedIdentityCredential, credentialId: accepted.id, assertionId: nil,
             secretless: SecretlessSignIn(
-                federatedIssuer: String(issuer.prefix(600)), federatedSubject: claims["sub"]?.stringValue.map { String($0.prefix(600)) }))
+                federatedIssuer: String(issuer.prefix(600)), federatedSubject: claims["sub"]?.stringValue.map { String($0.prefix(600)) }),
+            addedAt: accepted.createdAt)
     }
 
     /// Accepts the signature when one of the issuer's keys verifies it with the algorithm that

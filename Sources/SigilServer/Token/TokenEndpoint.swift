@@ -14,6 +14,7 @@ struct TokenEndpoint {
     let recorder: SignInRecorder
     let unknownClients: UnknownClientFailures
     let federation: FederatedAuthenticator
+    let risk: SignInRiskDetector
     let keys: SigningKeyRing
     let urls: ServerURLs
     let logger: Logger
@@ -29,6 +30,7 @@ struct TokenEndpoint {
         var riskLevel = RiskLevel.none
         var conditionalAccessStatus = "notApplied"
         var policyResults: SignInPolicyResults?
+        var credentialAddedAt: Date?
     }
 
     func handle(_ request: Request, context: SigilRequestContext) async -> Response {
@@ -103,6 +105,12 @@ struct TokenEndpoint {
         case (_, true):
             return Self.errorResponse(.assertionReplayed(), correlationId: correlationId, now: now)
         case (.success(let token), false):
+            if let client = outcome.client, let type = outcome.credentialType {
+                await risk.observe(ObservedSignIn(
+                    tenantId: tenant.id, servicePrincipalId: client.servicePrincipalId, appId: client.appId, time: now,
+                    ipAddress: context.clientAddress, credentialType: type.rawValue, credentialId: outcome.credentialId,
+                    credentialAddedAt: outcome.credentialAddedAt, correlationId: correlationId))
+            }
             return .json([
                 "token_type": "Bearer", "expires_in": .integer(Int64(AccessToken.lifetime) - 1),
                 "ext_expires_in": .integer(Int64(AccessToken.lifetime) - 1), "access_token": .string(token),
@@ -134,6 +142,7 @@ struct TokenEndpoint {
         outcome.credentialId = proof.credentialId
         outcome.assertionId = proof.assertionId
         outcome.secretless = proof.secretless
+        outcome.credentialAddedAt = proof.addedAt
 
         let resource = try await lookup { try await directory.resource(tenantId: tenant.id, identifier: grant.resource, generation: generation) }
         guard let resource else { throw .unknownResource(grant.resource) }
@@ -141,7 +150,9 @@ struct TokenEndpoint {
         guard resource.enabled else { throw .disabledResource(grant.resource) }
 
         let roles = try await lookup {
-            try await directory.grantedRoles(principalAppId: client.app.objectId, resourceAppId: resource.objectId, generation: generation)
+            resource.identifierUris.contains(AdminAPI.identifierUri)
+                ? try await directory.adminRoles(principal: client.app, generation: generation)
+                : try await directory.grantedRoles(principalAppId: client.app.objectId, resourceAppId: resource.objectId, generation: generation)
         }
         if resource.appRoleAssignmentRequired, roles.isEmpty {
             throw .roleRequired(client: client.app.displayName, resource: resource.displayName)

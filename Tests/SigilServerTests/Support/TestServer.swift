@@ -24,7 +24,12 @@ final class TestServer: Sendable {
     var store: Store { server.store }
     var tokenEndpoint: String { "\(baseURL)/\(tenantId)/oauth2/v2.0/token" }
 
-    static func start(folder given: URL? = nil, configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+    /// A new tenant is secretless; unless `allowSecrets` is false (tests of that default), the
+    /// server opts out once through the admin API, as `sigil policy app set --allow-secrets` does,
+    /// so tests may add client secrets.
+    static func start(
+        folder given: URL? = nil, allowSecrets: Bool = true, configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) async throws -> TestServer {
         let folder = given ?? FileManager.default.temporaryDirectory.appendingPathComponent("sigil-test-\(UUID().uuidString)")
         var configuration = ServerConfiguration()
         configuration.dataPath = folder.path
@@ -43,9 +48,17 @@ final class TestServer: Sendable {
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(folder.appendingPathComponent("tls/ca.pem").path))
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
         let keyData = try Data(contentsOf: folder.appendingPathComponent(AdminKeyFile.fileName))
-        return TestServer(
+        let started = TestServer(
             server: server, task: task, baseURL: readiness.baseURL, folder: folder,
             adminKey: try JSONDecoder().decode(AdminKeyFile.self, from: keyData), http: http)
+        guard allowSecrets else { return started }
+        let allowed = try await started.admin(
+            "PATCH", "policies/defaultAppManagementPolicy", json: ["applicationRestrictions": ["passwordCredentials": [], "keyCredentials": []]])
+        guard allowed.status == 200 else {
+            await started.stop()
+            throw TestFailure("allowing secrets: \(allowed.status) \(allowed.json)")
+        }
+        return started
     }
 
     private init(server: SigilServer, task: Task<Void, any Error>, baseURL: String, folder: URL, adminKey: AdminKeyFile, http: HTTPClient) {
@@ -65,8 +78,10 @@ final class TestServer: Sendable {
     }
 
     /// Runs `body` against a fresh server and always stops it.
-    static func with<T>(_ configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: (TestServer) async throws -> T) async throws -> T {
-        let server = try await start(configure: configure)
+    static func with<T>(
+        allowSecrets: Bool = true, _ configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: (TestServer) async throws -> T
+    ) async throws -> T {
+        let server = try await start(allowSecrets: allowSecrets, configure: configure)
         do {
             let result = try await body(server)
             await server.stop()
@@ -176,6 +191,35 @@ final class TestServer: Sendable {
         _ = try await admin("POST", "applications/\(FormParameters.percentEncode(resource))/appRoles", json: ["value": .string(role)])
         let reply = try await admin("POST", "appRoleAssignments", json: ["principalId": .string(client), "resourceId": .string(resource), "appRoleId": .string(role)])
         guard reply.status == 201 else { throw TestFailure("grant: \(reply.status) \(reply.json)") }
+    }
+
+    /// Assigns an admin role (by name) to a principal, over the tenant or scoped to one app; returns the assignment's id.
+    @discardableResult
+    func assignRole(_ role: String, to principal: String, app: String? = nil) async throws -> String {
+        let reply = try await admin("POST", "roleManagement/directory/roleAssignments", json: [
+            "roleDefinitionId": .string(role), "principalId": .string(principal), "directoryScopeId": .string(app.map { "/applications/" + $0 } ?? "/"),
+        ])
+        guard reply.status == 201, let id = reply.json["id"]?.stringValue else { throw TestFailure("assign \(role): \(reply.status) \(reply.json)") }
+        return id
+    }
+
+    /// A role definition (built-in or custom) by name, as the core type.
+    func roleDefinition(_ name: String) async throws -> DirectoryRole? {
+        let json = try await admin("GET", "roleManagement/directory/roleDefinitions/\(FormParameters.percentEncode(name))").json
+        guard let id = json["id"]?.stringValue else { return nil }
+        let names = (json["rolePermissions"]?.arrayValue ?? []).flatMap { $0["allowedResourceActions"]?.arrayValue ?? [] }.compactMap(\.stringValue)
+        return DirectoryRole(
+            id: id, tenantId: json["isBuiltIn"]?.boolValue == true ? nil : tenantId, displayName: json["displayName"]?.stringValue ?? "",
+            description: json["description"]?.stringValue ?? "", permissions: try DirectoryRole.permissions(named: names))
+    }
+
+    /// An admin API token for `app`, signed in with a new client secret.
+    func adminToken(as app: String) async throws -> String {
+        let (_, secret) = try await addSecret(app)
+        let appId = try await admin("GET", "applications/\(FormParameters.percentEncode(app))").json["appId"]?.stringValue ?? ""
+        let reply = try await token([("grant_type", "client_credentials"), ("client_id", appId), ("client_secret", secret), ("scope", "api://sigil-admin/.default")])
+        guard let token = reply.json["access_token"]?.stringValue else { throw TestFailure("admin token for \(app) refused: \(reply.json)") }
+        return token
     }
 
     /// The published JWKS, by kid.
