@@ -12,6 +12,14 @@ struct PolicyCA: AsyncParsableCommand {
     static let base = "identity/conditionalAccess/"
     static func path(_ reference: String) -> String { base + "policies/" + FormParameters.percentEncode(reference) }
 
+    /// Deletes what `path` names and says so (`--json`: `{"deleted": REFERENCE}`).
+    static func delete(_ path: String, _ reference: String, _ what: String, _ output: OutputOptions) async throws {
+        try await runAdmin { client in
+            try await client.call("DELETE", path)
+            if output.json { Output.json(["deleted": .string(reference)]) } else { print("Deleted \(what) \(reference).") }
+        }
+    }
+
     /// Reads a JSON object from a file (a Graph conditionalAccessPolicy, as `show --json` prints one).
     static func readObject(_ file: String) throws -> [String: JSONValue] {
         guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
@@ -158,12 +166,7 @@ struct PolicyCA: AsyncParsableCommand {
         @Argument(help: "The policy's id or name.") var policy: String
         @OptionGroup var output: OutputOptions
 
-        func run() async throws {
-            try await runAdmin { client in
-                try await client.call("DELETE", PolicyCA.path(policy))
-                if output.json { Output.json(["deleted": .string(policy)]) } else { print("Deleted policy \(policy).") }
-            }
-        }
+        func run() async throws { try await PolicyCA.delete(PolicyCA.path(policy), policy, "policy", output) }
     }
 
     struct WhatIf: AsyncParsableCommand {
@@ -308,12 +311,7 @@ extension PolicyCA {
             @Argument(help: "The location's id or name.") var location: String
             @OptionGroup var output: OutputOptions
 
-            func run() async throws {
-                try await runAdmin { client in
-                    try await client.call("DELETE", Location.path(location))
-                    if output.json { Output.json(["deleted": .string(location)]) } else { print("Deleted location \(location).") }
-                }
-            }
+            func run() async throws { try await PolicyCA.delete(Location.path(location), location, "location", output) }
         }
     }
 }
