@@ -214,6 +214,29 @@ enum Schema {
                 1, '{"keyCredentials":[],"passwordCredentials":[]}', created_at, created_at FROM tenants
             """,
         ]),
+        // Conditional Access: named locations (canonical CIDRs, space-separated), policies (the
+        // Graph `conditions` as JSON), and every list of policies a sign-in was evaluated against
+        // (content-addressed, written when the policies change). A sign-in row keeps the list's
+        // id and one result character per policy.
+        Migration(version: 9, statements: [
+            """
+            CREATE TABLE named_locations (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants (id), display_name TEXT NOT NULL,
+                display_name_key TEXT NOT NULL, is_trusted INTEGER NOT NULL, ip_ranges TEXT NOT NULL,
+                created_at BIGINT NOT NULL, modified_at BIGINT NOT NULL,
+                UNIQUE (tenant_id, display_name_key))
+            """,
+            """
+            CREATE TABLE conditional_access_policies (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants (id), display_name TEXT NOT NULL,
+                display_name_key TEXT NOT NULL, state TEXT NOT NULL, conditions TEXT NOT NULL,
+                created_at BIGINT NOT NULL, modified_at BIGINT NOT NULL,
+                UNIQUE (tenant_id, display_name_key))
+            """,
+            "CREATE TABLE conditional_access_policy_sets (id TEXT PRIMARY KEY, policies TEXT NOT NULL, created_at BIGINT NOT NULL)",
+            "ALTER TABLE sign_ins ADD COLUMN ca_policy_set TEXT",
+            "ALTER TABLE sign_ins ADD COLUMN ca_results TEXT",
+        ]),
         // Admin roles: custom role definitions (the built-in ones live in code, with fixed ids) and
         // assignments of any role to any principal, scoped to the tenant or one application. The
         // admin API's old `Administrator` app role becomes a tenant-wide Administrator assignment

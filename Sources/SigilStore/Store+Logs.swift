@@ -76,14 +76,14 @@ extension Store {
         }
     }
 
-    /// 24 columns a row; 200 rows keep every statement under SQLite's limit of 32,766 binds.
+    /// 26 columns a row; 200 rows keep every statement under SQLite's limit of 32,766 binds.
     static let signInRowsPerStatement = 200
 
     static let signInColumns = [
         "id", "tenant_id", "time", "app_id", "app_display_name", "service_principal_id", "credential_type", "credential_id",
         "ip_address", "user_agent", "resource", "resource_id", "succeeded", "error_code", "failure_reason",
         "conditional_access_status", "risk_level", "correlation_id", "federated_issuer", "federated_subject", "host_id",
-        "caller_uid", "caller_executable",
+        "caller_uid", "caller_executable", "ca_policy_set", "ca_results",
     ]
 
     static func signInValues(_ event: SignInEvent) -> [any Encodable & Sendable] {
@@ -93,6 +93,7 @@ extension Store {
             Int64(event.succeeded ? 1 : 0), event.errorCode.map(Int64.init), event.failureReason, event.conditionalAccessStatus,
             event.riskLevel, event.correlationId, event.secretless.federatedIssuer, event.secretless.federatedSubject,
             event.secretless.hostId, event.secretless.callerUid, event.secretless.callerExecutable,
+            event.policyResults?.policySetId, event.policyResults?.codes,
         ]
     }
 
@@ -100,26 +101,37 @@ extension Store {
     public func signIns(tenantId: String, query: LogQuery) async throws -> [SignInEvent] {
         try await read { database in
             try await database.raw("""
-                SELECT * FROM sign_ins WHERE tenant_id = \(bind: tenantId) \(Self.filters(query, appColumn: "app_id"))
-                ORDER BY time DESC, id LIMIT \(bind: query.limit)
-                """).all().map { row in
-                    SignInEvent(
-                        id: try row.string("id"), time: try row.date("time"), tenantId: try row.string("tenant_id"),
-                        appId: try row.string("app_id"), appDisplayName: try row.optionalString("app_display_name"),
-                        servicePrincipalId: try row.optionalString("service_principal_id"),
-                        credentialType: try row.optionalString("credential_type").flatMap(CredentialType.init(rawValue:)),
-                        credentialId: try row.optionalString("credential_id"), ipAddress: try row.string("ip_address"),
-                        userAgent: try row.optionalString("user_agent"), resource: try row.optionalString("resource"),
-                        resourceId: try row.optionalString("resource_id"), succeeded: try row.bool("succeeded"),
-                        errorCode: try row.optionalInt64("error_code").map(Int.init), failureReason: try row.optionalString("failure_reason"),
-                        conditionalAccessStatus: try row.string("conditional_access_status"), riskLevel: try row.string("risk_level"),
-                        correlationId: try row.string("correlation_id"),
-                        secretless: SecretlessSignIn(
-                            federatedIssuer: try row.optionalString("federated_issuer"), federatedSubject: try row.optionalString("federated_subject"),
-                            hostId: try row.optionalString("host_id"), callerUid: try row.optionalInt64("caller_uid"),
-                            callerExecutable: try row.optionalString("caller_executable")))
-                }
+                SELECT s.*, p.policies AS ca_policies FROM sign_ins s LEFT JOIN conditional_access_policy_sets p ON p.id = s.ca_policy_set
+                WHERE s.tenant_id = \(bind: tenantId) \(Self.filters(query, appColumn: "app_id"))
+                ORDER BY s.time DESC, s.id LIMIT \(bind: query.limit)
+                """).all().map(Self.signIn)
         }
+    }
+
+    /// A sign-in row; its policy results are expanded when the row was read with its policy list (`ca_policies`).
+    static func signIn(_ row: any SQLRow) throws -> SignInEvent {
+        var policyResults: SignInPolicyResults?
+        if let setId = try row.optionalString("ca_policy_set"), let codes = try row.optionalString("ca_results") {
+            let snapshot = row.contains(column: "ca_policies") ? try row.optionalString("ca_policies") : nil
+            policyResults = SignInPolicyResults(
+                policySetId: setId, codes: codes, applied: snapshot.map { PolicySetSnapshot.applied(snapshotJSON: $0, codes: codes) } ?? [])
+        }
+        return SignInEvent(
+            id: try row.string("id"), time: try row.date("time"), tenantId: try row.string("tenant_id"),
+            appId: try row.string("app_id"), appDisplayName: try row.optionalString("app_display_name"),
+            servicePrincipalId: try row.optionalString("service_principal_id"),
+            credentialType: try row.optionalString("credential_type").flatMap(CredentialType.init(rawValue:)),
+            credentialId: try row.optionalString("credential_id"), ipAddress: try row.string("ip_address"),
+            userAgent: try row.optionalString("user_agent"), resource: try row.optionalString("resource"),
+            resourceId: try row.optionalString("resource_id"), succeeded: try row.bool("succeeded"),
+            errorCode: try row.optionalInt64("error_code").map(Int.init), failureReason: try row.optionalString("failure_reason"),
+            conditionalAccessStatus: try row.string("conditional_access_status"), riskLevel: try row.string("risk_level"),
+            correlationId: try row.string("correlation_id"),
+            secretless: SecretlessSignIn(
+                federatedIssuer: try row.optionalString("federated_issuer"), federatedSubject: try row.optionalString("federated_subject"),
+                hostId: try row.optionalString("host_id"), callerUid: try row.optionalInt64("caller_uid"),
+                callerExecutable: try row.optionalString("caller_executable")),
+            policyResults: policyResults)
     }
 
     /// Audit events of a tenant, newest first; `appId` filters on the target's id.

@@ -72,7 +72,7 @@ def test_grant_and_sign_in_log(cli, sigil):
         "grant_type": "client_credentials", "client_id": worker_id, "client_secret": secret, "scope": f"api://{api}/.default"})
     assert r.status_code == 200, r.text
     rows = cli.run("logs", "signins", "--app", worker_id).stdout.splitlines()
-    assert rows[0].split() == ["TIME", "APP", "CREDENTIAL", "VIA", "RESOURCE", "IP", "RESULT"]
+    assert rows[0].split() == ["TIME", "APP", "CREDENTIAL", "VIA", "RESOURCE", "IP", "RESULT", "CA"]
     assert any(worker in row and "clientSecret" in row and "success" in row for row in rows[1:])
     events = cli.json("logs", "signins", "--app", worker_id, "--result", "success", "--since", "PT1H")["value"]
     assert events and all(e["status"]["succeeded"] for e in events)

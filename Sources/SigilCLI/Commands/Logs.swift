@@ -63,17 +63,28 @@ struct Logs: AsyncParsableCommand {
             return "host \(host) uid \(event["callerUid"].text) \(executable)"
         }
 
+        /// Conditional Access: the status, with the policies that blocked or would have blocked.
+        static func conditionalAccess(_ event: JSONValue) -> String {
+            let applied = event["appliedConditionalAccessPolicies"].arrayValue ?? []
+            let names = { (result: String) in applied.filter { $0["result"].text == result }.map { $0["displayName"].text } }
+            var text = event["conditionalAccessStatus"].text
+            if !names("failure").isEmpty { text += " by " + names("failure").joined(separator: ",") }
+            if !names("reportOnlyFailure").isEmpty { text += " (report-only: " + names("reportOnlyFailure").joined(separator: ",") + ")" }
+            return text
+        }
+
         func run() async throws {
             try await runAdmin { client in
                 let logs = try await client.call("GET", "signInLogs", query: try await filters.query(client, audit: false))
                 if output.json { return Output.json(logs) }
                 Output.table(
-                    ["TIME", "APP", "CREDENTIAL", "VIA", "RESOURCE", "IP", "RESULT"],
+                    ["TIME", "APP", "CREDENTIAL", "VIA", "RESOURCE", "IP", "RESULT", "CA"],
                     (logs["value"].arrayValue ?? []).map { event in
                         let status = event["status"]
                         let result = status["succeeded"].boolValue == true ? "success" : "AADSTS\(status["errorCode"].text)"
                         return [event["createdDateTime"].text, event["appDisplayName"] == .null ? event["appId"].text : event["appDisplayName"].text,
-                            event["clientCredentialType"].text, SignIns.via(event), event["resourceDisplayName"].text, event["ipAddress"].text, result]
+                            event["clientCredentialType"].text, SignIns.via(event), event["resourceDisplayName"].text, event["ipAddress"].text, result,
+                            SignIns.conditionalAccess(event)]
                     })
             }
         }

@@ -24,12 +24,15 @@ public struct SignInEvent: Sendable, Equatable {
     public var correlationId: String
     /// What a secretless credential adds: the external token's issuer and subject, the host, the calling process.
     public var secretless: SecretlessSignIn
+    /// Each Conditional Access policy's result; nil when no policy was evaluated.
+    public var policyResults: SignInPolicyResults?
 
     public init(
         id: String, time: Date, tenantId: String, appId: String, appDisplayName: String?, servicePrincipalId: String?,
         credentialType: CredentialType?, credentialId: String?, ipAddress: String, userAgent: String?, resource: String?,
         resourceId: String?, succeeded: Bool, errorCode: Int?, failureReason: String?, conditionalAccessStatus: String = "notApplied",
-        riskLevel: String = "none", correlationId: String, secretless: SecretlessSignIn = SecretlessSignIn()
+        riskLevel: String = "none", correlationId: String, secretless: SecretlessSignIn = SecretlessSignIn(),
+        policyResults: SignInPolicyResults? = nil
     ) {
         self.id = id
         self.time = time
@@ -50,6 +53,7 @@ public struct SignInEvent: Sendable, Equatable {
         self.riskLevel = riskLevel
         self.correlationId = correlationId
         self.secretless = secretless
+        self.policyResults = policyResults
     }
 }
 

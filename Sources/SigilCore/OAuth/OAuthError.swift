@@ -191,6 +191,14 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
             message: "Application '\(client)' is not assigned to a role for the application '\(quoted(resource))', which requires one. Grant it a role with `sigil app grant`."
         )
     }
+    /// Entra's number for a request a Conditional Access policy blocked.
+    public static let conditionalAccessCode = 53003
+    /// A Conditional Access policy blocks the request (Entra's number and wording, HTTP 400).
+    public static func blockedByConditionalAccess(policy: String, policyId: String) -> OAuthError {
+        OAuthError(
+            error: "access_denied", code: conditionalAccessCode,
+            message: "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance. Blocking policy: '\(policy)' (\(policyId)).")
+    }
     public static func serverError() -> OAuthError {
         OAuthError(error: "server_error", code: 90033, message: "A transient error occurred; try again.", status: 503)
     }

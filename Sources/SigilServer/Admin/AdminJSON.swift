@@ -109,6 +109,9 @@ enum AdminJSON {
                 "failureReason": .optional(event.failureReason),
             ],
             "conditionalAccessStatus": .string(event.conditionalAccessStatus), "riskLevel": .string(event.riskLevel),
+            "appliedConditionalAccessPolicies": .array((event.policyResults?.applied ?? []).map { applied in
+                ["id": .string(applied.id), "displayName": .string(applied.displayName), "result": .string(applied.result.rawValue)]
+            }),
             "correlationId": .string(event.correlationId),
             "federatedCredentialId": .optional(event.credentialType == .federatedIdentityCredential ? event.credentialId : nil),
             "federatedTokenIssuer": .optional(event.secretless.federatedIssuer),

@@ -20,8 +20,15 @@ final class DirectoryCache: Sendable {
         let hostKeys: [HostKey]
     }
 
+    /// A tenant's Conditional Access policies, compiled, with the risk of each risky service principal.
+    struct ConditionalAccess: Sendable {
+        let policies: ConditionalAccessPolicySet
+        let risks: [String: RiskLevel]
+    }
+
     private struct State {
         var generation: Int64 = -1
+        var conditionalAccess: [String: ConditionalAccess] = [:]
         var clients: [String: Client] = [:]
         var resources: [String: AppRegistration] = [:]
         var roles: [String: [String]] = [:]
@@ -87,6 +94,17 @@ final class DirectoryCache: Sendable {
         try await cached(\.roles, key: principalAppId + "/" + resourceAppId, generation: generation) {
             try await store.grantedRoles(principalAppId: principalAppId, resourceAppId: resourceAppId)
         } ?? []
+    }
+
+    /// The tenant's policies and service principal risks of this generation. Risk detections and
+    /// their dismissal change the directory generation too, so a new risk applies at once.
+    func conditionalAccess(tenantId: String, generation: Int64) async throws -> ConditionalAccess {
+        try await cached(\.conditionalAccess, key: tenantId, generation: generation) {
+            ConditionalAccess(
+                policies: ConditionalAccessPolicySet(
+                    policies: try await store.conditionalAccessPolicies(tenantId: tenantId), locations: try await store.namedLocations(tenantId: tenantId)),
+                risks: try await store.servicePrincipalRisks(tenantId: tenantId).mapValues(\.level))
+        }!
     }
 
     /// The names of the admin roles `principal` holds, at any scope: the `roles` claim of its

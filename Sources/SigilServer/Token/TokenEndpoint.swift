@@ -27,6 +27,9 @@ struct TokenEndpoint {
         var credentialId: String?
         var assertionId: String?
         var secretless = SecretlessSignIn()
+        var riskLevel = RiskLevel.none
+        var conditionalAccessStatus = "notApplied"
+        var policyResults: SignInPolicyResults?
         var credentialAddedAt: Date?
     }
 
@@ -62,7 +65,7 @@ struct TokenEndpoint {
             let grant = try ClientCredentialsRequest(form: form, authorization: request.headers[.authorization])
             clientId = grant.clientId
             resourceName = grant.resource
-            result = .success(try await issue(grant, tenant: tenant, now: now, outcome: &outcome))
+            result = .success(try await issue(grant, tenant: tenant, address: context.clientAddress, now: now, outcome: &outcome))
         } catch {
             result = .failure(error)
         }
@@ -74,8 +77,9 @@ struct TokenEndpoint {
                 credentialType: outcome.credentialType, credentialId: outcome.credentialId, ipAddress: context.clientAddress,
                 userAgent: request.headers[.userAgent].map { String($0.prefix(512)) }, resource: resourceName.map(ClientInput.redacted),
                 resourceId: outcome.resource?.appId, succeeded: (try? result.get()) != nil,
-                errorCode: result.failure?.code, failureReason: result.failure.map { String($0.message.prefix(1024)) }, correlationId: correlationId,
-                secretless: outcome.secretless)
+                errorCode: result.failure?.code, failureReason: result.failure.map { String($0.message.prefix(1024)) },
+                conditionalAccessStatus: outcome.conditionalAccessStatus, riskLevel: outcome.riskLevel.rawValue, correlationId: correlationId,
+                secretless: outcome.secretless, policyResults: outcome.policyResults)
         }
         if case .failure(let error) = result, outcome.client == nil,
             await !unknownClients.shouldRecord(tenantId: tenant.id, address: context.clientAddress, at: now)
@@ -116,9 +120,12 @@ struct TokenEndpoint {
         }
     }
 
-    /// Authenticates the client, resolves the resource and its roles, and signs the token. The
-    /// assertion's single use is settled when the sign-in is recorded.
-    private func issue(_ grant: ClientCredentialsRequest, tenant: Tenant, now: Date, outcome: inout Outcome) async throws(OAuthError) -> String {
+    /// Authenticates the client, resolves the resource and its roles, evaluates Conditional
+    /// Access for the client's address, and signs the token. The assertion's single use is
+    /// settled when the sign-in is recorded.
+    private func issue(
+        _ grant: ClientCredentialsRequest, tenant: Tenant, address: String, now: Date, outcome: inout Outcome
+    ) async throws(OAuthError) -> String {
         let generation = try await lookup { try await directory.currentGeneration() }
         let client = try await lookup { try await directory.client(tenantId: tenant.id, appId: grant.clientId, generation: generation) }
         guard let client else { throw .unknownClient(grant.clientId) }
@@ -150,6 +157,7 @@ struct TokenEndpoint {
         if resource.appRoleAssignmentRequired, roles.isEmpty {
             throw .roleRequired(client: client.app.displayName, resource: resource.displayName)
         }
+        try await evaluateConditionalAccess(client.app, tenantId: tenant.id, address: address, generation: generation, outcome: &outcome)
         let claims = AccessToken.claims(
             issuer: urls.issuer(tenantId: tenant.id), tenantId: tenant.id, client: client.app, resource: resource, roles: roles,
             credentialType: proof.type, now: now)
@@ -159,6 +167,23 @@ struct TokenEndpoint {
         } catch {
             logger.error("cannot sign token: \(error)")
             throw .serverError()
+        }
+    }
+
+    /// Every credential type, managed identities included: the policies see the service
+    /// principal, the client's address and its current risk. A blocking policy refuses the
+    /// request; report-only ones are only recorded.
+    private func evaluateConditionalAccess(
+        _ client: AppRegistration, tenantId: String, address: String, generation: Int64, outcome: inout Outcome
+    ) async throws(OAuthError) {
+        let access = try await lookup { try await directory.conditionalAccess(tenantId: tenantId, generation: generation) }
+        outcome.riskLevel = access.risks[client.servicePrincipalId] ?? .none
+        let verdicts = access.policies.evaluate(servicePrincipalId: client.servicePrincipalId, address: address, risk: outcome.riskLevel)
+        outcome.policyResults = SignInPolicyResults(verdicts, snapshot: access.policies.snapshot)
+        outcome.conditionalAccessStatus = ConditionalAccessPolicySet.status(verdicts)
+        if let blocking = verdicts.first(where: { $0.result == .failure }) {
+            let policy = access.policies.policies[blocking.policyIndex]
+            throw .blockedByConditionalAccess(policy: policy.displayName, policyId: policy.id)
         }
     }
 

@@ -11,7 +11,7 @@ import Synchronization
 struct SigilBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sigil-bench", abstract: "Benchmark helpers for bench/run.sh.",
-        subcommands: [RawCrypto.self, KeyPair.self, Assertions.self, PacedLoad.self, LeakMatch.self])
+        subcommands: [RawCrypto.self, KeyPair.self, Assertions.self, PacedLoad.self, LeakMatch.self, ConditionalAccessEvaluation.self])
 
     struct RawCrypto: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -104,5 +104,42 @@ struct SigilBench: AsyncParsableCommand {
             }
             FileHandle.standardOutput.write(Data(output.utf8))
         }
+    }
+}
+
+/// `sigil-bench ca-eval`: the cost of one Conditional Access evaluation on the token path (the
+/// verdicts and the sign-in's result codes) with the policies and locations `ca_populate.py`
+/// creates, in one thread.
+struct ConditionalAccessEvaluation: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ca-eval", abstract: "Time Conditional Access evaluations with N policies over M named locations.")
+    @Option var policies = 100
+    @Option var locations = 1000
+    @Option var evaluations = 200_000
+
+    func run() throws {
+        let now = Date()
+        let named = try (0..<locations).map { n in
+            NamedLocation(
+                id: "location-\(n)", displayName: "bench-location-\(n)", isTrusted: n % 10 == 0,
+                ranges: try ["10.\(n / 256).\(n % 256).0/24", "10.\(128 + n / 256).\(n % 256).0/24", "2001:db8:\(String(n, radix: 16))::/48"].map { try CIDRRange($0) },
+                createdAt: now, modifiedAt: now)
+        }
+        let set = ConditionalAccessPolicySet(
+            policies: (0..<policies).map { n in
+                ConditionalAccessPolicy(
+                    id: "policy-\(n)", displayName: "bench-policy-\(n)", state: .enabled, includeServicePrincipals: ["All"],
+                    excludeServicePrincipals: ["admin"],
+                    locations: .init(include: (0..<10).map { "location-\((n * 10 + $0) % locations)" }, exclude: n % 2 == 1 ? ["AllTrusted"] : []),
+                    servicePrincipalRiskLevels: n % 10 == 0 ? [.high] : [], createdAt: now, modifiedAt: now)
+            }, locations: named)
+        var blocked = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        for n in 0..<evaluations {
+            let verdicts = set.evaluate(servicePrincipalId: "client", address: n % 2 == 0 ? "127.0.0.1" : "10.3.5.7", risk: .none)
+            if let results = SignInPolicyResults(verdicts, snapshot: set.snapshot), results.codes.utf8.contains(UInt8(ascii: "f")) { blocked += 1 }
+        }
+        let micros = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3 / Double(evaluations)
+        print(String(format: "%d policies, %d locations: %.2f µs an evaluation (%d of %d blocked)", policies, locations, micros, blocked, evaluations))
     }
 }
