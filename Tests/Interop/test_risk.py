@@ -40,11 +40,18 @@ def test_risk_list_show_dismiss_and_confirm_compromised(start_server, tmp_path):
     principals = cli.json("risk", "list", "--principals")["value"]
     assert [(p["displayName"], p["riskLevel"]) for p in principals if p["appId"] == app["appId"]] == [(name, "medium")]
 
+    # Conditional Access uses the risk at once: a policy blocking medium and high risk refuses the
+    # next sign-in, even from a known network, until the detection is dismissed.
+    cli.run("policy", "ca", "create", "--name", f"risky {name}", "--sp", name, "--risk", "medium", "--risk", "high", "--state", "enabled")
+    blocked = sign_in("198.51.100.7")
+    assert blocked.status_code == 400 and blocked.json()["error"] == "access_denied" and 53003 in blocked.json()["error_codes"], blocked.text
     assert "is dismissed" in cli.run("risk", "dismiss", detections[0]["id"]).stdout
     assert cli.json("risk", "show", name)["riskLevel"] == "none"
+    assert sign_in("198.51.100.7").status_code == 200
 
     assert "confirmed compromised: risk high" in cli.run("risk", "confirm-compromised", name).stdout
     assert cli.json("risk", "show", name)["riskLevel"] == "high"
+    assert sign_in("198.51.100.7").status_code == 400, "confirmed compromised: blocked by the risk policy"
     assert "No application" in fails(cli, "risk", "confirm-compromised", f"nobody-{name}")
     events = [e["activityDisplayName"] for e in cli.json("logs", "audit", "--top", "50")["value"]]
     assert "servicePrincipal.confirmCompromised" in events and "riskDetection.dismiss" in events
