@@ -23,10 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
-echo "building release…" >&2
-swift build -c release --product sigil >&2
-swift build -c release --product sigil-bench >&2
+. bench/release.sh
 sigil="$root/.build/release/sigil"
 # The evaluation alone, in one thread, with the same policies and locations (noise-free beside
 # the side-by-side rates, which a shared machine moves by ±25 %).

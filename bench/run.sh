@@ -19,10 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
-echo "building release…" >&2
-swift build -c release --product sigil >&2
-swift build -c release --product sigil-bench >&2
+. bench/release.sh
 bin="$root/.build/release"
 
 raw=$("$bin/sigil-bench" crypto --seconds 5 --threads "$(nproc)")

@@ -21,12 +21,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r Tests/Interop/requirements.txt
-echo "building release…" >&2
-swift build -c release --product sigil >&2
-swift build -c release --product sigil-bench >&2
+. bench/release.sh
 bin="$root/.build/release"
 sigil="$bin/sigil"
 export SIGIL_PROFILE="$work/profile.json"
