@@ -73,13 +73,9 @@ public struct ClientAddress: Sendable, Hashable {
 
     /// Nil for anything that is not an address (`unknown`, a Unix socket's path).
     public init?(_ text: String) {
-        guard let bytes = IPNetwork.bytes(text) else { return nil }
+        guard let bytes = IPNetwork.bytes(text).map(IPNetwork.unmapped) else { return nil }
         var value: UInt128 = 0
         for byte in bytes { value = value << 8 | UInt128(byte) }
-        if bytes.count == 16, value >> 32 == 0xffff {
-            (family, self.value) = (.ipv4, value & 0xffff_ffff)
-        } else {
-            (family, self.value) = (bytes.count == 4 ? .ipv4 : .ipv6, value)
-        }
+        (family, self.value) = (bytes.count == 4 ? .ipv4 : .ipv6, value)
     }
 }

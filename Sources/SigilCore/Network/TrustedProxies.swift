@@ -31,8 +31,7 @@ public struct IPNetwork: Sendable, Equatable, CustomStringConvertible {
     /// The network of `ipv4Prefix` (or `ipv6Prefix`) bits that holds the address `text`, host bits
     /// cleared; an IPv4-mapped IPv6 address counts as IPv4. Nil when `text` is not an address.
     public static func enclosing(_ text: String, ipv4Prefix: Int, ipv6Prefix: Int) -> IPNetwork? {
-        guard var bytes = bytes(text) else { return nil }
-        if bytes.count == 16, bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff { bytes = Array(bytes[12...]) }
+        guard var bytes = bytes(text).map(unmapped) else { return nil }
         let length = bytes.count == 4 ? ipv4Prefix : ipv6Prefix
         for index in bytes.indices {
             let kept = max(0, min(8, length - index * 8))
@@ -44,9 +43,7 @@ public struct IPNetwork: Sendable, Equatable, CustomStringConvertible {
     /// Whether `text` (an address) lies in this network. IPv4-mapped IPv6 addresses match IPv4 networks.
     public func contains(_ text: String) -> Bool {
         guard var other = Self.bytes(text) else { return false }
-        if other.count == 16, address.count == 4, other[0..<10].allSatisfy({ $0 == 0 }), other[10] == 0xff, other[11] == 0xff {
-            other = Array(other[12...])
-        }
+        if address.count == 4 { other = Self.unmapped(other) }
         guard other.count == address.count else { return false }
         var remaining = prefixLength
         for index in address.indices where remaining > 0 {
@@ -56,6 +53,13 @@ public struct IPNetwork: Sendable, Equatable, CustomStringConvertible {
             remaining -= bits
         }
         return true
+    }
+
+    /// The IPv4 address an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, how a dual-stack listener
+    /// sees an IPv4 peer) carries; any other address as it is.
+    static func unmapped(_ bytes: [UInt8]) -> [UInt8] {
+        guard bytes.count == 16, bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff else { return bytes }
+        return Array(bytes[12...])
     }
 
     /// The bytes of an IPv4 or IPv6 address, or nil.
