@@ -5,11 +5,20 @@ import SigilCore
 extension Store {
     // MARK: Role definitions
 
-    /// The tenant's custom roles, by name.
-    public func customRoles(tenantId: String) async throws -> [DirectoryRole] {
-        try await read { database in
+    /// The tenant's roles: the built-in ones, then its custom roles by name.
+    public func roles(tenantId: String) async throws -> [DirectoryRole] {
+        DirectoryRole.builtIn + (try await read { database in
             try await database.raw("SELECT * FROM directory_roles WHERE tenant_id = \(bind: tenantId) ORDER BY name_key").all().map(Self.role)
-        }
+        })
+    }
+
+    /// The roles a principal holds, each with its assignment's scope (no role is read for a
+    /// principal that holds none, which is most token requests' case).
+    public func heldRoles(tenantId: String, principalObjectId: String) async throws -> [(role: DirectoryRole, scope: RoleScope)] {
+        let assignments = try await roleAssignments(tenantId: tenantId, principalObjectId: principalObjectId)
+        guard !assignments.isEmpty else { return [] }
+        let known = Dictionary(uniqueKeysWithValues: try await roles(tenantId: tenantId).map { ($0.id, $0) })
+        return assignments.compactMap { assignment in known[assignment.roleId].map { ($0, assignment.scope) } }
     }
 
     public func createRole(_ role: DirectoryRole, audit: AuditEvent) async throws {

@@ -122,14 +122,10 @@ public struct RoleAssignment: Sendable, Equatable {
 }
 
 /// What one caller may do: the permissions of each role it holds, at that assignment's scope.
-public struct RoleGrants: Sendable, Equatable {
+public struct RoleGrants: Sendable {
     public var grants: [(permissions: Set<AdminPermission>, scope: RoleScope)]
 
     public init(_ grants: [(permissions: Set<AdminPermission>, scope: RoleScope)]) { self.grants = grants }
-
-    public static func == (lhs: RoleGrants, rhs: RoleGrants) -> Bool {
-        lhs.grants.map { "\($0.permissions.sorted())\($0.scope)" } == rhs.grants.map { "\($0.permissions.sorted())\($0.scope)" }
-    }
 
     public var isEmpty: Bool { grants.isEmpty }
 

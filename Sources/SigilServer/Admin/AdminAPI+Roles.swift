@@ -11,7 +11,7 @@ extension AdminAPI {
     var roleRoutes: [AdminRoute] {
         [
             AdminRoute(.get, "roleManagement/directory/roleDefinitions", .rolesRead) { _, _, caller in
-                .json(["value": .array(try await roles(tenantId: caller.tenant.id).map(AdminJSON.role))])
+                .json(["value": .array(try await store.roles(tenantId: caller.tenant.id).map(AdminJSON.role))])
             },
             AdminRoute(.post, "roleManagement/directory/roleDefinitions", .rolesWrite, handler: createRole),
             AdminRoute(.get, "roleManagement/directory/roleDefinitions/{role}", .rolesRead) { _, context, caller in
@@ -23,14 +23,9 @@ extension AdminAPI {
         ]
     }
 
-    /// The built-in roles, then the tenant's own.
-    func roles(tenantId: String) async throws -> [DirectoryRole] {
-        DirectoryRole.builtIn + (try await store.customRoles(tenantId: tenantId))
-    }
-
     /// A role by id or (case-insensitive) name.
     func role(_ reference: String, tenantId: String) async throws -> DirectoryRole {
-        let all = try await roles(tenantId: tenantId)
+        let all = try await store.roles(tenantId: tenantId)
         guard let role = all.first(where: { $0.id == reference || $0.displayName.lowercased() == reference.lowercased() }) else {
             throw AdminError.notFound("No role '\(OAuthError.quoted(reference))'; roles: \(all.map(\.displayName).joined(separator: ", ")).")
         }
@@ -39,10 +34,7 @@ extension AdminAPI {
 
     /// What `principal` may do: the permissions of each role it holds, at each assignment's scope.
     func grants(for principal: AppRegistration) async throws -> RoleGrants {
-        let assignments = try await store.roleAssignments(tenantId: principal.tenantId, principalObjectId: principal.objectId)
-        guard !assignments.isEmpty else { return RoleGrants([]) }
-        let known = Dictionary(uniqueKeysWithValues: try await roles(tenantId: principal.tenantId).map { ($0.id, $0) })
-        return RoleGrants(assignments.compactMap { assignment in known[assignment.roleId].map { ($0.permissions, assignment.scope) } })
+        RoleGrants(try await store.heldRoles(tenantId: principal.tenantId, principalObjectId: principal.objectId).map { ($0.role.permissions, $0.scope) })
     }
 
     func createRole(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
@@ -101,7 +93,7 @@ extension AdminAPI {
 
     /// Assignments with the names of their role, principal and scope beside the ids.
     func describe(_ assignments: [RoleAssignment], tenantId: String) async throws -> [JSONValue] {
-        let roles = Dictionary(uniqueKeysWithValues: try await self.roles(tenantId: tenantId).map { ($0.id, $0) })
+        let roles = Dictionary(uniqueKeysWithValues: try await store.roles(tenantId: tenantId).map { ($0.id, $0) })
         let apps = Dictionary(
             uniqueKeysWithValues: try await store.applications(tenantId: tenantId, kinds: Set(PrincipalKind.allCases)).map { ($0.objectId, $0) })
         return assignments.map { AdminJSON.roleAssignment($0, role: roles[$0.roleId], principal: apps[$0.principalObjectId], apps: apps) }

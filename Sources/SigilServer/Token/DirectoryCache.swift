@@ -112,11 +112,7 @@ final class DirectoryCache: Sendable {
     /// per admin call, not taken from the token).
     func adminRoles(principal: AppRegistration, generation: Int64) async throws -> [String] {
         try await cached(\.roles, key: "admin/" + principal.objectId, generation: generation) {
-            let assignments = try await store.roleAssignments(tenantId: principal.tenantId, principalObjectId: principal.objectId)
-            guard !assignments.isEmpty else { return [] }
-            let roles = DirectoryRole.builtIn + (try await store.customRoles(tenantId: principal.tenantId))
-            let held = Set(assignments.map(\.roleId))
-            return roles.filter { held.contains($0.id) }.map(\.displayName).sorted()
+            Set(try await store.heldRoles(tenantId: principal.tenantId, principalObjectId: principal.objectId).map(\.role.displayName)).sorted()
         } ?? []
     }
 
