@@ -27,13 +27,12 @@ final class SignInRiskDetector: Sendable {
     /// Learns from one successful sign-in; never fails the request it came from.
     func observe(_ signIn: ObservedSignIn) async {
         do {
+            let cached = histories.withLock { $0[signIn.servicePrincipalId] }
             let history: SignInHistory
-            if let known = histories.withLock({ $0[signIn.servicePrincipalId] }) {
-                history = known
-            } else {
-                history = try await store.signInHistory(servicePrincipalId: signIn.servicePrincipalId)
-            }
+            if let cached { history = cached } else { history = try await store.signInHistory(servicePrincipalId: signIn.servicePrincipalId) }
             let (facts, finding) = rules.assess(signIn, history: history)
+            // The common case, a known principal doing what it always does: nothing to write or keep.
+            if cached != nil, facts.isEmpty { return }
             var updated = history
             if !facts.isEmpty {
                 let detection = finding.map { riskDetection(for: signIn, $0) }
