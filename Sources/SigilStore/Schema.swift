@@ -278,5 +278,32 @@ enum Schema {
             "ALTER TABLE risk_detections ADD COLUMN ip_address TEXT",
             "ALTER TABLE risk_detections ADD COLUMN evidence TEXT",
         ]),
+        // The vault: vaults (global names, since each is a host name), secrets (one row per name,
+        // soft-deleted in place so a deleted name cannot be reused before it is purged), and
+        // versions in order, each value sealed under its own data key, wrapped by the KEK named
+        // in kek_id.
+        Migration(version: 12, statements: [
+            """
+            CREATE TABLE vaults (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants (id), name TEXT NOT NULL UNIQUE,
+                retention_days INTEGER NOT NULL, purge_protection INTEGER NOT NULL, created_at BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE vault_secrets (
+                id TEXT PRIMARY KEY, vault_id TEXT NOT NULL REFERENCES vaults (id), name TEXT NOT NULL, name_key TEXT NOT NULL,
+                created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, deleted_at BIGINT, scheduled_purge_at BIGINT,
+                UNIQUE (vault_id, name_key))
+            """,
+            "CREATE INDEX vault_secrets_purge ON vault_secrets (scheduled_purge_at) WHERE scheduled_purge_at IS NOT NULL",
+            """
+            CREATE TABLE vault_secret_versions (
+                secret_id TEXT NOT NULL REFERENCES vault_secrets (id) ON DELETE CASCADE, version TEXT NOT NULL, seq BIGINT NOT NULL,
+                content_type TEXT, tags TEXT NOT NULL, enabled INTEGER NOT NULL, not_before BIGINT, expires BIGINT,
+                created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, managed INTEGER NOT NULL,
+                ciphertext TEXT NOT NULL, wrapped_key TEXT NOT NULL, kek_id TEXT NOT NULL,
+                PRIMARY KEY (secret_id, version), UNIQUE (secret_id, seq))
+            """,
+            "CREATE INDEX vault_secret_versions_kek ON vault_secret_versions (kek_id)",
+        ]),
     ]
 }

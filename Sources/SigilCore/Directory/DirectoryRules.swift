@@ -1,6 +1,6 @@
 import Foundation
 
-/// A rejected directory input: which field, and what to change.
+/// A rejected input to the directory or the vault: which field, and what to change.
 public struct DirectoryRuleViolation: Error, Sendable, Equatable, CustomStringConvertible {
     public let field: String
     public let message: String

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 
-/// The key that seals private keys (and, later, vault data keys) before they reach the store:
+/// The key that seals private keys and the vault's data keys before they reach the store:
 /// AES-256-GCM, with the key kept outside the database (a 0600 file or an environment variable).
 public struct KeyEncryptionKey: Sendable {
     let key: SymmetricKey
@@ -28,6 +28,12 @@ public struct KeyEncryptionKey: Sendable {
     }
 
     public var base64: String { key.withUnsafeBytes { Data($0).base64EncodedString() } }
+
+    /// A name for this key that reveals nothing of it: the first 16 hex digits of an HMAC-SHA256
+    /// keyed by it. Each wrapped vault data key records it, so a rotation knows what is left to re-wrap.
+    public var id: String {
+        HMAC<SHA256>.authenticationCode(for: Data("sigil-kek-id".utf8), using: key).prefix(8).map { String(format: "%02x", $0) }.joined()
+    }
 
     /// Seals `plaintext`, binding it to `context` (for example a key id) so sealed values cannot be swapped.
     public func seal(_ plaintext: Data, context: String) throws -> String {
