@@ -38,6 +38,8 @@ public struct ServerConfiguration: Sendable {
     /// How long a service principal's sign-ins are only learned from before new networks and
     /// credential types count as suspicious (`--risk-learning-period`).
     public var riskLearningPeriod: TimeInterval = SignInRiskRules.defaultLearningPeriod
+    /// Vaults are served at `https://NAME.VAULT_DOMAIN`, and the vault resource is `https://VAULT_DOMAIN`.
+    public var vaultDomain = "vault.localhost"
 
     public init() {}
 }
@@ -65,6 +67,8 @@ public final class SigilServer: Sendable {
     public let keys: SigningKeyRing
     public let urls: ServerURLs
     public let tenant: Tenant
+    /// Seals and opens vault data keys.
+    let kek: KeyEncryptionKeyRing
     let folder: DataFolder
     let tls: (certificate: String, key: String, ca: String?)
     let tenantCreated: Bool
@@ -112,8 +116,8 @@ public final class SigilServer: Sendable {
             try await keys.start()
             let urls = ServerURLs(base: configuration.issuerURL ?? ServerURLs.listenerBase(host: configuration.host, port: configuration.port))
             return SigilServer(
-                configuration: configuration, store: store, keys: keys, urls: urls, tenant: tenant, folder: folder, tls: tls,
-                tenantCreated: created, logger: logger)
+                configuration: configuration, store: store, keys: keys, urls: urls, tenant: tenant, kek: KeyEncryptionKeyRing(current: kek),
+                folder: folder, tls: tls, tenantCreated: created, logger: logger)
         } catch {
             await store.close()
             throw error
@@ -121,7 +125,8 @@ public final class SigilServer: Sendable {
     }
 
     init(
-        configuration: ServerConfiguration, store: Store, keys: SigningKeyRing, urls: ServerURLs, tenant: Tenant, folder: DataFolder,
+        configuration: ServerConfiguration, store: Store, keys: SigningKeyRing, urls: ServerURLs, tenant: Tenant, kek: KeyEncryptionKeyRing,
+        folder: DataFolder,
         tls: (certificate: String, key: String, ca: String?), tenantCreated: Bool, logger: Logger
     ) {
         self.configuration = configuration
@@ -129,6 +134,7 @@ public final class SigilServer: Sendable {
         self.keys = keys
         self.urls = urls
         self.tenant = tenant
+        self.kek = kek
         self.folder = folder
         self.tls = tls
         self.tenantCreated = tenantCreated

@@ -25,6 +25,8 @@ public enum AdminPermission: String, Sendable, CaseIterable, Comparable {
     case signingKeysRead = "signingKeys.read"
     case signingKeysRotate = "signingKeys.rotate"
     case secretScanningReport = "secretScanning.report"
+    case vaultsRead = "vaults.read"
+    case vaultsWrite = "vaults.write"
     case vaultSecretsGet = "vault.secrets.get"
     case vaultSecretsSet = "vault.secrets.set"
 
