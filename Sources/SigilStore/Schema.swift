@@ -305,5 +305,32 @@ enum Schema {
             """,
             "CREATE INDEX vault_secret_versions_kek ON vault_secret_versions (kek_id)",
         ]),
+        // Vault events: webhook subscriptions per vault (the HMAC key sealed like a secret
+        // version), the outbox of deliveries written in the transaction that caused them, and
+        // how far each subscription has announced each version's expiry (1 near expiry, 2 expired),
+        // so each of those events goes out once per version.
+        Migration(version: 13, statements: [
+            """
+            CREATE TABLE vault_event_subscriptions (
+                id TEXT PRIMARY KEY, vault_id TEXT NOT NULL REFERENCES vaults (id) ON DELETE CASCADE, url TEXT NOT NULL,
+                secret_name_pattern TEXT, near_expiry_lead_ms BIGINT NOT NULL, allow_private_network INTEGER NOT NULL,
+                key_ciphertext TEXT NOT NULL, key_wrapped TEXT NOT NULL, kek_id TEXT NOT NULL, created_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX vault_event_subscriptions_vault ON vault_event_subscriptions (vault_id)",
+            """
+            CREATE TABLE vault_event_deliveries (
+                id TEXT PRIMARY KEY, subscription_id TEXT NOT NULL REFERENCES vault_event_subscriptions (id) ON DELETE CASCADE,
+                event_type TEXT NOT NULL, event TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
+                next_attempt_at BIGINT NOT NULL, created_at BIGINT NOT NULL, last_attempt_at BIGINT, last_error TEXT)
+            """,
+            "CREATE INDEX vault_event_deliveries_due ON vault_event_deliveries (state, next_attempt_at)",
+            "CREATE INDEX vault_event_deliveries_subscription ON vault_event_deliveries (subscription_id, state)",
+            """
+            CREATE TABLE vault_event_announcements (
+                subscription_id TEXT NOT NULL REFERENCES vault_event_subscriptions (id) ON DELETE CASCADE,
+                secret_id TEXT NOT NULL REFERENCES vault_secrets (id) ON DELETE CASCADE, version TEXT NOT NULL, stage INTEGER NOT NULL,
+                PRIMARY KEY (subscription_id, secret_id, version))
+            """,
+        ]),
     ]
 }

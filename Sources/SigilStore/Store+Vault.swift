@@ -126,6 +126,7 @@ extension Store {
                     \(bind: properties.enabled ? 1 : 0), \(bind: properties.notBefore?.epochMilliseconds), \(bind: properties.expires?.epochMilliseconds),
                     \(bind: now), \(bind: now), \(bind: version.managed ? 1 : 0), \(bind: envelope.ciphertext), \(bind: envelope.wrappedKey), \(bind: envelope.kekId))
                 """).run()
+            try await Self.enqueueNewVersionEvents(vaultId: vaultId, secretName: storedName, version: version, on: database)
             try await Self.insertAudit(audit, on: database)
             var stored = version
             stored.secretName = storedName
