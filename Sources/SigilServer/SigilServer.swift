@@ -40,6 +40,8 @@ public struct ServerConfiguration: Sendable {
     public var riskLearningPeriod: TimeInterval = SignInRiskRules.defaultLearningPeriod
     /// Vaults are served at `https://NAME.VAULT_DOMAIN`, and the vault resource is `https://VAULT_DOMAIN`.
     public var vaultDomain = "vault.localhost"
+    /// How vault events are delivered to their webhooks.
+    public var vaultEvents = VaultEventSettings()
 
     public init() {}
 }
@@ -191,7 +193,7 @@ public final class SigilServer: Sendable {
                 correlationId: TokenEndpoint.correlationId(request), now: Date())
         }
         DiscoveryRoutes(directory: directory, keys: keys, urls: urls, cacheControl: "public, max-age=\(Int(configuration.jwksMaxAge))").register(on: router)
-        AdminAPI(store: store, keys: keys, urls: urls, logger: logger).register(on: router)
+        AdminAPI(store: store, keys: keys, kek: kek, urls: urls, logger: logger).register(on: router)
         AgentAPI(store: store, directory: directory, urls: urls).register(on: router)
         router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
         router.get("/readyz") { _, _ in
@@ -233,8 +235,12 @@ public final class SigilServer: Sendable {
             logger: logger)
         let maintenance = KeyMaintenanceService(ring: keys, store: store, refreshInterval: configuration.keyRefreshInterval, logger: logger)
         let signIns = SignInMaintenance(store: store, retention: configuration.signInRetention, unknownClients: unknownClients, logger: logger)
+        let vaultDomain = configuration.vaultDomain
+        let vaultEvents = VaultEventDeliveryService(
+            store: store, kek: kek, fetcher: BoundedFetcher(limits: configuration.outboundLimits), settings: configuration.vaultEvents,
+            vaultURL: { urls.vaultURL(name: $0, domain: vaultDomain) }, logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: app), .init(service: maintenance), .init(service: signIns)],
+            services: [.init(service: app), .init(service: maintenance), .init(service: signIns), .init(service: vaultEvents)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Requests in flight get this long to finish after SIGTERM; then they are cancelled, so
         // one stuck on an unreachable database cannot keep the process alive.

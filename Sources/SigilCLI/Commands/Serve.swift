@@ -44,6 +44,18 @@ struct Serve: AsyncParsableCommand {
         help: "How long after its first sign-in a workload's networks and credential types are only learned, before new ones raise suspiciousSignins (ISO-8601, PT0S to P365D).")
     var riskLearningPeriod = "P14D"
 
+    @Option(name: .customLong("vault-event-poll"), help: "How often due vault event deliveries are sent (ISO-8601, PT0.1S to PT1M).")
+    var vaultEventPoll = "PT2S"
+
+    @Option(name: .customLong("vault-event-scan"), help: "How often secrets are checked for near expiry and expiry (ISO-8601, PT1S to P1D).")
+    var vaultEventScan = "PT1M"
+
+    @Option(name: .customLong("vault-event-retry"), help: "The wait after a vault event delivery's first failure, doubled after each (ISO-8601, PT0.1S to PT1H).")
+    var vaultEventRetry = "PT10S"
+
+    @Option(name: .customLong("vault-event-attempts"), help: "Attempts at a vault event delivery before it is dead-lettered (1 to 30).")
+    var vaultEventAttempts = 10
+
     @Option(name: .customLong("handshake-timeout"), help: "Longest a client may take over the TLS handshake (ISO-8601).")
     var handshakeTimeout = "PT10S"
 
@@ -82,6 +94,10 @@ struct Serve: AsyncParsableCommand {
         for (flag, value) in timeouts where ISO8601Duration.seconds(value).map({ $0 > 0 && $0 <= 3600 }) != true {
             throw ValidationError("--\(flag) must be an ISO-8601 duration between 0 and an hour, e.g. PT30S")
         }
+        for (flag, value, range, shown) in vaultEventPeriods where ISO8601Duration.seconds(value).map(range.contains) != true {
+            throw ValidationError("--\(flag) must be an ISO-8601 duration from \(shown), not '\(value)'")
+        }
+        guard (1...30).contains(vaultEventAttempts) else { throw ValidationError("--vault-event-attempts must be between 1 and 30") }
         guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be between 1 and 1000000") }
         for proxy in trustedProxies where IPNetwork(proxy) == nil {
             throw ValidationError("--trusted-proxy '\(proxy)' is not an IP address or CIDR network, e.g. 10.0.0.0/8 or 127.0.0.1")
@@ -89,6 +105,13 @@ struct Serve: AsyncParsableCommand {
         guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+    }
+
+    private var vaultEventPeriods: [(flag: String, value: String, range: ClosedRange<TimeInterval>, shown: String)] {
+        [
+            ("vault-event-poll", vaultEventPoll, 0.1...60, "PT0.1S to PT1M"), ("vault-event-scan", vaultEventScan, 1...86_400, "PT1S to P1D"),
+            ("vault-event-retry", vaultEventRetry, 0.1...3600, "PT0.1S to PT1H"),
+        ]
     }
 
     private var timeouts: [(flag: String, value: String)] {
@@ -127,6 +150,10 @@ struct Serve: AsyncParsableCommand {
         configuration.connectionLimits.body = duration(bodyTimeout)
         configuration.connectionLimits.idle = duration(idleTimeout)
         configuration.connectionLimits.maximumConnections = maxConnections
+        configuration.vaultEvents.pollInterval = duration(vaultEventPoll)
+        configuration.vaultEvents.scanInterval = ISO8601Duration.seconds(vaultEventScan)!
+        configuration.vaultEvents.retryBase = ISO8601Duration.seconds(vaultEventRetry)!
+        configuration.vaultEvents.maximumAttempts = vaultEventAttempts
         let server: SigilServer
         do {
             server = try await SigilServer.prepare(configuration, logger: logger)

@@ -16,6 +16,8 @@ struct AdminAPI {
 
     let store: Store
     let keys: SigningKeyRing
+    /// Seals what the admin API stores sealed (a vault event subscription's signing key).
+    let kek: KeyEncryptionKeyRing
     let urls: ServerURLs
     let logger: Logger
 
@@ -33,7 +35,7 @@ struct AdminAPI {
 
     /// Every admin operation, with the permission it needs.
     var routes: [AdminRoute] { coreRoutes + riskRoutes + federationRoutes + managedIdentityRoutes + hostRoutes + roleRoutes + appManagementPolicyRoutes
-        + conditionalAccessRoutes }
+        + conditionalAccessRoutes + vaultEventRoutes }
 
     /// Applications, their credentials and roles, the logs, signing keys and risk.
     var coreRoutes: [AdminRoute] {

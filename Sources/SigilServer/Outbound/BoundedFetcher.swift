@@ -5,7 +5,7 @@ import NIOPosix
 import NIOSSL
 import Synchronization
 
-/// Limits on every outbound request Sigil makes (issuer metadata and keys today).
+/// Limits on every outbound request Sigil makes (issuer metadata and keys, vault event webhooks).
 public struct FetchLimits: Sendable {
     public var connectTimeout: Duration = .seconds(5)
     /// From the first byte sent to the last byte received, redirects included.
@@ -22,11 +22,12 @@ struct FetchError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// The one way Sigil fetches anything from the network: HTTPS GET only, with a connect timeout, a
-/// total deadline, a size cap, redirects followed by hand (each target checked again), and an
-/// address guard that refuses loopback, private, link-local and other non-public addresses
-/// unless the origin is one an administrator trusted. The guard checks the address that is
-/// actually connected to (resolved once here), so DNS cannot change it between check and use.
+/// The one way Sigil fetches anything from the network: HTTPS GET (and the POST of a webhook),
+/// with a connect timeout, a total deadline, a size cap, redirects followed by hand (each target
+/// checked again), and an address guard that refuses loopback, private, link-local and other
+/// non-public addresses unless the origin is one an administrator trusted. The guard checks the
+/// address that is actually connected to (resolved once here), so DNS cannot change it between
+/// check and use.
 struct BoundedFetcher: Sendable {
     /// An origin (host and port) an administrator vouched for, and the CA its certificate chains to.
     struct TrustedOrigin: Sendable, Equatable {
@@ -69,22 +70,38 @@ struct BoundedFetcher: Sendable {
         throw FetchError("\(Self.shown(url)) redirected more than \(limits.maximumRedirects) times")
     }
 
+    /// POSTs `body` to a webhook and returns the answer's status; redirects are not followed (a
+    /// redirect is an answer like any other). Only with `allowingPrivate`, which an administrator
+    /// set on the webhook, may it be on a non-public address and plain HTTP.
+    func post(_ url: String, body: [UInt8], headers: [(String, String)], allowingPrivate: Bool) async throws(FetchError) -> UInt {
+        let deadline = NIODeadline.now() + TimeAmount(limits.totalTimeout)
+        let target = try Self.target(url, allowingHTTP: allowingPrivate)
+        let address = try await Self.resolve(target, allowingPrivate: allowingPrivate, deadline: deadline, refusal: Self.webhookRefusal)
+        return try await request(target, address: address, caPEM: nil, deadline: deadline, method: .POST, headers: headers, body: body).status
+    }
+
+    static let webhookRefusal = "a webhook reaches such an address only when created with allowPrivateNetwork"
+
     struct Target {
         let host: String
         let port: Int
         let pathAndQuery: String
         let url: String
+        let tls: Bool
     }
 
-    static func target(_ url: String) throws(FetchError) -> Target {
+    /// The parts of `url`, which must be HTTPS (or plain HTTP when `allowingHTTP`).
+    static func target(_ url: String, allowingHTTP: Bool = false) throws(FetchError) -> Target {
         guard let components = URLComponents(string: url), let host = components.host?.lowercased(), !host.isEmpty else {
             throw FetchError("'\(shown(url))' is not a URL")
         }
-        guard components.scheme?.lowercased() == "https" else { throw FetchError("\(shown(url)) is not HTTPS; Sigil fetches issuer metadata over HTTPS only") }
+        let scheme = components.scheme?.lowercased()
+        guard scheme == "https" || (allowingHTTP && scheme == "http") else { throw FetchError("\(shown(url)) is not HTTPS; Sigil fetches over HTTPS only") }
         guard components.user == nil, components.password == nil else { throw FetchError("\(shown(url)) carries a user name") }
         let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
         let query = components.percentEncodedQuery.map { "?" + $0 } ?? ""
-        return Target(host: host, port: components.port ?? 443, pathAndQuery: path + query, url: url)
+        let tls = scheme == "https"
+        return Target(host: host, port: components.port ?? (tls ? 443 : 80), pathAndQuery: path + query, url: url, tls: tls)
     }
 
     /// The threads name lookups block on: a pool of their own, so a slow name server holds up
@@ -96,8 +113,12 @@ struct BoundedFetcher: Sendable {
     }()
 
     /// Resolves the host and returns the address to connect to, refusing non-public addresses
-    /// unless `allowingPrivate`. A lookup that has not answered by `deadline` is abandoned.
-    static func resolve(_ target: Target, allowingPrivate: Bool, deadline: NIODeadline = .distantFuture) async throws(FetchError) -> SocketAddress {
+    /// unless `allowingPrivate` (`refusal` says how an administrator allows one). A lookup that
+    /// has not answered by `deadline` is abandoned.
+    static func resolve(
+        _ target: Target, allowingPrivate: Bool, deadline: NIODeadline = .distantFuture,
+        refusal: String = "Sigil fetches such an issuer only after `sigil issuer trust`"
+    ) async throws(FetchError) -> SocketAddress {
         let host = target.host.hasPrefix("[") && target.host.hasSuffix("]") ? String(target.host.dropFirst().dropLast()) : target.host
         let addresses: [SocketAddress]
         if let literal = try? SocketAddress(ipAddress: host, port: target.port) {
@@ -109,7 +130,7 @@ struct BoundedFetcher: Sendable {
             if allowingPrivate || AddressGuard.isPublic(address) { return address }
         }
         throw FetchError(
-            "\(shown(target.url)) is on a loopback, private or link-local address (\(addresses.first?.ipAddress ?? host)); Sigil fetches such an issuer only after `sigil issuer trust`")
+            "\(shown(target.url)) is on a loopback, private or link-local address (\(addresses.first?.ipAddress ?? host)); \(refusal)")
     }
 
     /// Resolves `host` on `resolverThreads`, answering by `deadline` at the latest: a lookup still
@@ -142,7 +163,10 @@ struct BoundedFetcher: Sendable {
         let body: [UInt8]
     }
 
-    private func request(_ target: Target, address: SocketAddress, caPEM: String?, deadline: NIODeadline) async throws(FetchError) -> Reply {
+    private func request(
+        _ target: Target, address: SocketAddress, caPEM: String?, deadline: NIODeadline, method: HTTPMethod = .GET, headers: [(String, String)] = [],
+        body: [UInt8] = []
+    ) async throws(FetchError) -> Reply {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         if let caPEM {
@@ -159,6 +183,7 @@ struct BoundedFetcher: Sendable {
             throw FetchError("cannot set up TLS: \(error)")
         }
         let serverName: String? = (try? SocketAddress(ipAddress: target.host, port: 0)) == nil && !target.host.hasPrefix("[") ? target.host : nil
+        let secure = target.tls
         let maximumBytes = limits.maximumBytes
         let group = MultiThreadedEventLoopGroup.singleton
         let eventLoop = group.any()
@@ -167,8 +192,7 @@ struct BoundedFetcher: Sendable {
             .connectTimeout(TimeAmount(limits.connectTimeout))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let ssl = try NIOSSLClientHandler(context: context, serverHostname: serverName)
-                    try channel.pipeline.syncOperations.addHandler(ssl)
+                    if secure { try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: serverName)) }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise, maximumBytes: maximumBytes))
                 }
@@ -180,14 +204,21 @@ struct BoundedFetcher: Sendable {
         do {
             let channel = try await bootstrap.connect(to: address).get()
             promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
-            var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.pathAndQuery)
-            head.headers.add(name: "Host", value: target.port == 443 ? target.host : "\(target.host):\(target.port)")
+            var head = HTTPRequestHead(version: .http1_1, method: method, uri: target.pathAndQuery)
+            head.headers.add(name: "Host", value: target.port == (target.tls ? 443 : 80) ? target.host : "\(target.host):\(target.port)")
             head.headers.add(name: "Accept", value: "application/json")
             head.headers.add(name: "User-Agent", value: "sigil")
             head.headers.add(name: "Connection", value: "close")
+            for (name, value) in headers { head.headers.add(name: name, value: value) }
+            if method == .POST { head.headers.add(name: "Content-Length", value: String(body.count)) }
             channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            if !body.isEmpty { channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
             try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
-            return try await promise.futureResult.get()
+            return try await withTaskCancellationHandler {
+                try await promise.futureResult.get()
+            } onCancel: {
+                promise.fail(CancellationError())
+            }
         } catch let error as FetchError {
             throw error
         } catch {
