@@ -18,7 +18,9 @@ import hmac
 import json
 import os
 import secrets
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -41,11 +43,14 @@ EVENT_FLAGS = ["--vault-event-poll", "PT0.2S", "--vault-event-scan", "PT1S", "--
 
 
 @pytest.fixture(scope="module")
-def database(tmp_path_factory):
+def database():
     """A PostgreSQL server of the test's own, with scram-sha-256 for ROLE (everything else trusted)."""
     if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
         pytest.skip("PostgreSQL's server binaries (Debian package postgresql) are not installed")
-    folder = tmp_path_factory.mktemp("role-pg") / "pg"
+    # Outside pytest's private temporary folder: the server runs as the postgres user, which must reach it.
+    parent = Path(tempfile.mkdtemp(prefix="sigil-role-pg-"))
+    parent.chmod(0o755)
+    folder = parent / "pg"
     url = subprocess.run([str(REPO / "scripts/postgres.sh"), "start", str(folder)], check=True, capture_output=True, text=True,
                          timeout=120).stdout.strip()
     try:
@@ -56,6 +61,7 @@ def database(tmp_path_factory):
         yield url
     finally:
         subprocess.run([str(REPO / "scripts/postgres.sh"), "stop", str(folder)], capture_output=True, timeout=60)
+        shutil.rmtree(parent, ignore_errors=True)
 
 
 def logs_in(url: str, password: str) -> bool:
@@ -162,7 +168,7 @@ class RotationFunction:
 
 def set_secret(cli: SigilCli, vault: str, name: str, value: str, expires_in: timedelta | None = None) -> dict:
     """`sigil vault secret set`, the value on standard input (never an argument)."""
-    args = [cli.binary, "vault", "secret", "set", vault, name, "--json"]
+    args = [cli.binary, "vault", "secret", "set", f"{vault}/{name}", "--json"]
     if expires_in is not None:
         args += ["--expires", (datetime.now(timezone.utc) + expires_in).strftime("%Y-%m-%dT%H:%M:%SZ")]
     r = subprocess.run(args, input=value, capture_output=True, text=True, timeout=60, env=dict(os.environ, SIGIL_PROFILE=str(cli.profile)))
@@ -171,8 +177,7 @@ def set_secret(cli: SigilCli, vault: str, name: str, value: str, expires_in: tim
 
 
 def get_secret(cli: SigilCli, vault: str, name: str, version: str | None = None) -> str:
-    args = ["vault", "secret", "get", vault, name] + (["--version", version] if version else [])
-    return cli.json(*args)["value"]
+    return cli.json("vault", "secret", "get", "/".join([vault, name] + ([version] if version else [])))["value"]
 
 
 def wait_for(condition, timeout: float = 30, what: str = "condition"):

@@ -44,6 +44,11 @@ struct Serve: AsyncParsableCommand {
         help: "How long after its first sign-in a workload's networks and credential types are only learned, before new ones raise suspiciousSignins (ISO-8601, PT0S to P365D).")
     var riskLearningPeriod = "P14D"
 
+    @Option(
+        name: .customLong("vault-domain"),
+        help: "Vaults are served at https://NAME.DOMAIN and the vault resource is https://DOMAIN; the generated certificate covers *.DOMAIN.")
+    var vaultDomain = ServerConfiguration.defaultVaultDomain
+
     @Option(name: .customLong("vault-event-poll"), help: "How often due vault event deliveries are sent (ISO-8601, PT0.1S to PT1M).")
     var vaultEventPoll = "PT2S"
 
@@ -105,6 +110,11 @@ struct Serve: AsyncParsableCommand {
         guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        do {
+            try VaultRules.checkVaultDomain(vaultDomain)
+        } catch {
+            throw ValidationError("--vault-domain: \(error)")
+        }
     }
 
     private var vaultEventPeriods: [(flag: String, value: String, range: ClosedRange<TimeInterval>, shown: String)] {
@@ -145,6 +155,7 @@ struct Serve: AsyncParsableCommand {
         configuration.jwksMaxAge = ISO8601Duration.seconds(jwksMaxAge)!
         configuration.signInRetention = ISO8601Duration.seconds(signInRetention)!
         configuration.riskLearningPeriod = ISO8601Duration.seconds(riskLearningPeriod)!
+        configuration.vaultDomain = vaultDomain.lowercased()
         configuration.connectionLimits.handshake = duration(handshakeTimeout)
         configuration.connectionLimits.header = duration(headerTimeout)
         configuration.connectionLimits.body = duration(bodyTimeout)

@@ -10,7 +10,7 @@ extension AdminAPI {
         [
             AdminRoute(.post, "vaults/{vault}/eventSubscriptions", .vaultsWrite, handler: createEventSubscription),
             AdminRoute(.get, "vaults/{vault}/eventSubscriptions", .vaultsRead) { _, context, caller in
-                let vault = try await eventVault(context, caller)
+                let vault = try await vault(try Self.pathParameter(context, "vault"), caller)
                 return .json(["value": .array(try await store.vaultEventSubscriptions(vaultId: vault.id).map { Self.eventSubscriptionJSON($0.subscription, vault: vault) })])
             },
             AdminRoute(.get, "vaults/{vault}/eventSubscriptions/{id}", .vaultsRead) { _, context, caller in
@@ -44,7 +44,7 @@ extension AdminAPI {
     static let maximumDeadLettersShown = 200
 
     func createEventSubscription(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
-        let vault = try await eventVault(context, caller)
+        let vault = try await vault(try Self.pathParameter(context, "vault"), caller)
         let body = try await body(request, allowed: ["url", "secretName", "nearExpiry", "allowPrivateNetwork"])
         let url = try body.requiredString("url")
         let allowPrivate = try body.bool("allowPrivateNetwork") ?? false
@@ -79,16 +79,8 @@ extension AdminAPI {
         }
     }
 
-    func eventVault(_ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Vault {
-        let name = try Self.pathParameter(context, "vault")
-        guard let vault = try await store.vault(named: name), vault.tenantId == caller.tenant.id else {
-            throw AdminError.notFound("No vault '\(OAuthError.quoted(name))' in this tenant; `sigil vault list` shows them.")
-        }
-        return vault
-    }
-
     func eventSubscription(_ context: SigilRequestContext, _ caller: AdminCaller) async throws -> (Vault, VaultEventSubscription) {
-        let vault = try await eventVault(context, caller)
+        let vault = try await vault(try Self.pathParameter(context, "vault"), caller)
         let id = try Self.pathParameter(context, "id")
         guard let stored = try await store.vaultEventSubscription(vaultId: vault.id, id: id) else {
             throw AdminError.notFound("No event subscription '\(OAuthError.quoted(id))' on vault '\(vault.name)'; `sigil vault events list \(vault.name)` shows them.")

@@ -27,12 +27,6 @@ public final class ServerURLs: Sendable {
     public func tokenEndpoint(tenantId: String) -> String { "\(baseURL)/\(tenantId)/oauth2/v2.0/token" }
     public func jwksURI(tenantId: String) -> String { "\(baseURL)/\(tenantId)/discovery/v2.0/keys" }
 
-    /// A vault's own base URL, `https://NAME.DOMAIN`, on the server's port.
-    public func vaultURL(name: String, domain: String) -> String {
-        let port = URLComponents(string: baseURL)?.port.map { $0 == 443 ? "" : ":\($0)" } ?? ""
-        return "https://\(name).\(domain)\(port)"
-    }
-
     /// The `aud` values a client assertion may carry: the v2.0 token endpoint (what msal and
     /// azure-identity send) and the v1 one.
     func tokenAudiences(tenantId: String) -> [String] {

@@ -76,7 +76,7 @@ struct VaultEventDeliveryService: Service {
             do {
                 claimed = try await store.claimDueVaultEvents(now: Date(), lease: lease, limit: Self.batch)
             } catch {
-                logger.error("vault events: cannot read the outbox: \(error)")
+                if !Task.isCancelled { logger.error("vault events: cannot read the outbox: \(error)") }
                 return
             }
             await withTaskGroup(of: Void.self) { group in
