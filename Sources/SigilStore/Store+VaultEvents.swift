@@ -122,31 +122,34 @@ extension Store {
 
     /// Claims up to `limit` due deliveries for one attempt each: the attempt is counted and the
     /// delivery is not due again until `lease` has passed, so a process that dies mid-attempt
-    /// leaves it to be retried, and two replicas never claim one delivery at once.
+    /// leaves it to be retried, and two replicas never claim one delivery at once. Each claim is
+    /// one conditional update, so an empty outbox costs one read and takes no write lock.
     public func claimDueVaultEvents(now: Date, lease: TimeInterval, limit: Int) async throws -> [(VaultEventDelivery, StoredVaultEventSubscription)] {
-        try await transaction(changesDirectory: false) { database in
-            let due = try await database.raw("""
+        let due = try await read { database in
+            try await database.raw("""
                 SELECT d.*, s.vault_id, s.url, s.secret_name_pattern, s.near_expiry_lead_ms, s.allow_private_network, s.key_ciphertext,
                     s.key_wrapped, s.kek_id, s.created_at AS subscribed_at
                 FROM vault_event_deliveries d JOIN vault_event_subscriptions s ON s.id = d.subscription_id
                 WHERE d.state = 'pending' AND d.next_attempt_at <= \(bind: now.epochMilliseconds)
                 ORDER BY d.next_attempt_at LIMIT \(bind: limit)
-                """).all()
-            var claimed: [(VaultEventDelivery, StoredVaultEventSubscription)] = []
-            for row in due {
-                var delivery = try Self.delivery(row)
-                let taken = try await database.raw("""
+                """).all().map { (try Self.delivery($0), try Self.eventSubscription($0, id: "subscription_id", createdAt: "subscribed_at")) }
+        }
+        var claimed: [(VaultEventDelivery, StoredVaultEventSubscription)] = []
+        for (found, subscription) in due {
+            let taken = try await write { database in
+                try await database.raw("""
                     UPDATE vault_event_deliveries SET attempts = attempts + 1, last_attempt_at = \(bind: now.epochMilliseconds),
                         next_attempt_at = \(bind: now.addingTimeInterval(lease).epochMilliseconds)
-                    WHERE id = \(bind: delivery.id) AND attempts = \(bind: delivery.attempts) AND state = 'pending' RETURNING id
-                    """).all()
-                guard !taken.isEmpty else { continue }
-                delivery.attempts += 1
-                delivery.lastAttemptAt = now
-                claimed.append((delivery, try Self.eventSubscription(row, id: "subscription_id", createdAt: "subscribed_at")))
+                    WHERE id = \(bind: found.id) AND attempts = \(bind: found.attempts) AND state = 'pending' RETURNING id
+                    """).all().count
             }
-            return claimed
+            guard taken == 1 else { continue }
+            var delivery = found
+            delivery.attempts += 1
+            delivery.lastAttemptAt = now
+            claimed.append((delivery, subscription))
         }
+        return claimed
     }
 
     /// Records how the claimed attempt number `attempt` ended. An attempt whose lease ran out and

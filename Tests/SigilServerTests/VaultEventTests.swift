@@ -9,7 +9,7 @@ import Testing
 @Suite struct VaultEventTests {
     /// Fast polling and retries, so the tests wait for milliseconds rather than seconds.
     static func fast(_ configuration: inout ServerConfiguration) {
-        configuration.vaultEvents.pollInterval = .milliseconds(20)
+        configuration.vaultEvents.pollInterval = .milliseconds(50)
         configuration.vaultEvents.retryBase = 0.05
         configuration.vaultEvents.maximumAttempts = 3
         configuration.outboundLimits.totalTimeout = .seconds(2)

@@ -52,8 +52,15 @@ final class TestServer: Sendable {
             server: server, task: task, baseURL: readiness.baseURL, folder: folder,
             adminKey: try JSONDecoder().decode(AdminKeyFile.self, from: keyData), http: http)
         guard allowSecrets else { return started }
-        let allowed = try await started.admin(
-            "PATCH", "policies/defaultAppManagementPolicy", json: ["applicationRestrictions": ["passwordCredentials": [], "keyCredentials": []]])
+        let allowed: Reply
+        do {
+            allowed = try await started.admin(
+                "PATCH", "policies/defaultAppManagementPolicy", json: ["applicationRestrictions": ["passwordCredentials": [], "keyCredentials": []]])
+        } catch {
+            // An HTTP client dropped without shutdown is a crash: stop before giving up.
+            await started.stop()
+            throw error
+        }
         guard allowed.status == 200 else {
             await started.stop()
             throw TestFailure("allowing secrets: \(allowed.status) \(allowed.json)")
