@@ -170,7 +170,8 @@ public final class SigilServer: Sendable {
     func router() -> Router<SigilRequestContext> {
         let router = Router(context: SigilRequestContext.self)
         let routes = RouteTable()
-        router.add(middleware: ErrorShapeMiddleware(routes: routes))
+        let vaultAddressing = VaultAddressing(domain: configuration.vaultDomain, urls: urls)
+        router.add(middleware: ErrorShapeMiddleware(routes: routes, vaults: vaultAddressing))
         router.add(middleware: ClientAddressMiddleware(proxies: configuration.trustedProxies))
         let directory = DirectoryCache(store: store)
         let issuerKeys = IssuerKeyCache(fetcher: BoundedFetcher(limits: configuration.outboundLimits))
@@ -196,7 +197,7 @@ public final class SigilServer: Sendable {
         AdminAPI(store: store, keys: keys, urls: urls, logger: logger, vaultDomain: configuration.vaultDomain).register(on: router)
         AgentAPI(store: store, directory: directory, urls: urls).register(on: router)
         KeyVaultAPI(
-            store: store, keys: keys, kek: kek, addressing: VaultAddressing(domain: configuration.vaultDomain, urls: urls), urls: urls, logger: logger
+            store: store, keys: keys, kek: kek, addressing: vaultAddressing, urls: urls, logger: logger
         ).register(on: router)
         router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
         router.get("/readyz") { _, _ in
