@@ -102,7 +102,8 @@ public final class SigilServer: Sendable {
                 tls = (generated.certificate, generated.key, generated.ca)
             }
             let kek = try await KeyEncryptionKeyFile.load(folder, store: store)
-            let (tenant, created) = try await TenantBootstrap.ensureDefaultTenant(store: store, folder: folder, logger: logger)
+            let (tenant, created) = try await TenantBootstrap.ensureDefaultTenant(
+                store: store, folder: folder, vaultDomain: configuration.vaultDomain, logger: logger)
             try await IssuerPin.settle(store: store, tenant: tenant, configuration: configuration, logger: logger)
             try await TenantBootstrap.ensureTokenExchangeResource(store: store, tenant: tenant, logger: logger)
             try await TenantBootstrap.ensureVaultResource(store: store, tenant: tenant, domain: configuration.vaultDomain, logger: logger)
