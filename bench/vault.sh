@@ -12,25 +12,17 @@ rounds=${2:-5}
 out="$root/bench/out"
 mkdir -p "$out"
 work=$(mktemp -d /tmp/sigil-vault-bench.XXXXXX)
-pid=""
+pids=()
 cleanup() {
-    [ -n "$pid" ] && { kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; }
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
     rm -rf "$work"
 }
 trap cleanup EXIT
 
 . bench/release.sh
 sigil="$root/.build/release/sigil"
-data="$work/data"
-"$sigil" serve --data "$data" --listen 127.0.0.1:0 --log-level warning >"$work/server.log" 2>&1 &
-pid=$!
-for _ in $(seq 600); do grep -q "  trust CA:" "$work/server.log" && break; sleep 0.2; done
-grep -q "  trust CA:" "$work/server.log" || { echo "the server did not start:" >&2; cat "$work/server.log" >&2; exit 1; }
-base=$(sed -n 's/^Sigil is listening on //p' "$work/server.log")
-tenant=$(sed -n 's/^  tenant: *//p' "$work/server.log")
-export SIGIL_PROFILE="$work/profile.json"
-"$sigil" login --server "$base" --ca "$data/tls/ca.pem" --key "$data/admin-key.json" >/dev/null
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+. bench/serve.sh
+start vault
 
 "$sigil" policy app set --allow-secrets >/dev/null
 "$sigil" app create bench-api --identifier-uri api://bench >/dev/null
