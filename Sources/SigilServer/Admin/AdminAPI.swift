@@ -17,6 +17,7 @@ struct AdminAPI {
     let store: Store
     let keys: SigningKeyRing
     let urls: ServerURLs
+    let rotator: SecretRotator
     let logger: Logger
 
     typealias Handler = @Sendable (Request, SigilRequestContext, AdminCaller) async throws -> Response
@@ -33,7 +34,7 @@ struct AdminAPI {
 
     /// Every admin operation, with the permission it needs.
     var routes: [AdminRoute] { coreRoutes + riskRoutes + federationRoutes + managedIdentityRoutes + hostRoutes + roleRoutes + appManagementPolicyRoutes
-        + conditionalAccessRoutes }
+        + conditionalAccessRoutes + secretRotationRoutes }
 
     /// Applications, their credentials and roles, the logs, signing keys and risk.
     var coreRoutes: [AdminRoute] {
@@ -233,10 +234,8 @@ struct AdminAPI {
         if let chosen { try DirectoryRules.checkChosenSecret(chosen) }
         let now = Date()
         let secret = chosen ?? SigilSecretFormat.generate(.clientSecret)
-        let credential = PasswordCredential(
-            keyId: Self.newId(), applicationId: app.objectId, displayName: displayName,
-            hint: String(secret.dropFirst(4).prefix(3)), hash: SecretHash.make(for: secret),
-            startDateTime: now, endDateTime: now.addingTimeInterval(lifetime), custom: chosen != nil)
+        let credential = PasswordCredential.minted(
+            secret, keyId: Self.newId(), applicationId: app.objectId, displayName: displayName, start: now, lifetime: lifetime, custom: chosen != nil)
         let judged = PolicyCredential.password(
             lifetime: lifetime, requested: requested ?? ISO8601Duration.text(lifetime) + " (the default)", custom: chosen != nil)
         let json = AdminJSON.passwordCredential(credential)
