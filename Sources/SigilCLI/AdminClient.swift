@@ -89,8 +89,13 @@ final class AdminClient {
         } catch {
             throw CLIError("\(profile.keyFile) is not a Sigil admin key file")
         }
+        http = try Self.httpClient(caFile: profile.caFile)
+    }
+
+    /// An HTTPS client trusting `caFile` (the system's roots when nil).
+    static func httpClient(caFile: String?) throws -> HTTPClient {
         var tls = TLSConfiguration.makeClientConfiguration()
-        if let ca = profile.caFile {
+        if let ca = caFile {
             do {
                 tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
             } catch {
@@ -99,7 +104,7 @@ final class AdminClient {
         }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
-        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     func shutdown() async { try? await http.shutdown() }
@@ -124,6 +129,16 @@ final class AdminClient {
         {
             return token
         }
+        let now = Date().timeIntervalSince1970
+        let (token, expiresIn) = try await requestToken(scope: "api://sigil-admin/.default")
+        profile.accessToken = token
+        profile.accessTokenExpiresOn = now + Double(expiresIn)
+        return token
+    }
+
+    /// A new access token for `scope`, signed in with the admin key: for the admin API, or for
+    /// another resource such as the vault (`sigil run`).
+    func requestToken(scope: String) async throws -> (token: String, expiresIn: Int) {
         let tokenEndpoint = try await tokenEndpoint()
         let now = Int64(Date().timeIntervalSince1970)
         let claims: [String: JSONValue] = [
@@ -138,7 +153,7 @@ final class AdminClient {
         }
         let assertion = try CompactJWS.sign(claims: claims, with: signingKey, kid: key.kid)
         let form = FormParameters.encode([
-            ("grant_type", "client_credentials"), ("client_id", key.clientId), ("scope", "api://sigil-admin/.default"),
+            ("grant_type", "client_credentials"), ("client_id", key.clientId), ("scope", scope),
             ("client_assertion_type", ClientCredentialsRequest.assertionType), ("client_assertion", assertion),
         ])
         let (status, body) = try await send("POST", url: tokenEndpoint, body: Data(form.utf8), contentType: "application/x-www-form-urlencoded", bearer: nil)
@@ -147,9 +162,7 @@ final class AdminClient {
             let reason = object["error_description"]?.stringValue ?? "HTTP \(status)"
             throw CLIError("cannot sign in to \(profile.server): \(reason)")
         }
-        profile.accessToken = token
-        profile.accessTokenExpiresOn = Double(now) + Double(object["expires_in"]?.integerValue ?? 0)
-        return token
+        return (token, Int(object["expires_in"]?.integerValue ?? 0))
     }
 
     /// Saves the profile (0600) when this client learned something new: a token, the endpoint.
