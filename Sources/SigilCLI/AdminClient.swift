@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
 import NIOFoundationCompat
 import NIOSSL
 import SigilCore
@@ -19,6 +20,14 @@ struct Profile: Codable {
     var accessToken: String?
     /// Seconds since 1970.
     var accessTokenExpiresOn: Double?
+    /// Tokens for other resources (the vault), by scope.
+    var otherTokens: [String: CachedToken]?
+
+    struct CachedToken: Codable {
+        var token: String
+        /// Seconds since 1970.
+        var expiresOn: Double
+    }
 
     init(server: String, caFile: String?, keyFile: String) {
         self.server = server
@@ -122,23 +131,12 @@ final class AdminClient {
         return endpoint
     }
 
-    /// An access token for the admin API: the profile's while it has a while to live, else a new one.
-    func accessToken() async throws -> String {
-        if let token = profile.accessToken, let expiresOn = profile.accessTokenExpiresOn,
-            expiresOn - Self.tokenRenewalMargin > Date().timeIntervalSince1970
-        {
-            return token
-        }
-        let now = Date().timeIntervalSince1970
-        let (token, expiresIn) = try await requestToken(scope: "api://sigil-admin/.default")
-        profile.accessToken = token
-        profile.accessTokenExpiresOn = now + Double(expiresIn)
-        return token
-    }
-
-    /// A new access token for `scope`, signed in with the admin key: for the admin API, or for
-    /// another resource such as the vault (`sigil run`).
-    func requestToken(scope: String) async throws -> (token: String, expiresIn: Int) {
+    /// An access token for `scope` (the admin API unless told otherwise): the profile's while it
+    /// has a while to live, else a new one.
+    func accessToken(scope: String = adminScope) async throws -> String {
+        let cached = scope == Self.adminScope
+            ? profile.accessToken.map { Profile.CachedToken(token: $0, expiresOn: profile.accessTokenExpiresOn ?? 0) } : profile.otherTokens?[scope]
+        if let cached, cached.expiresOn - Self.tokenRenewalMargin > Date().timeIntervalSince1970 { return cached.token }
         let tokenEndpoint = try await tokenEndpoint()
         let now = Int64(Date().timeIntervalSince1970)
         let claims: [String: JSONValue] = [
@@ -162,7 +160,21 @@ final class AdminClient {
             let reason = object["error_description"]?.stringValue ?? "HTTP \(status)"
             throw CLIError("cannot sign in to \(profile.server): \(reason)")
         }
-        return (token, Int(object["expires_in"]?.integerValue ?? 0))
+        let fresh = Profile.CachedToken(token: token, expiresOn: Double(now) + Double(object["expires_in"]?.integerValue ?? 0))
+        if scope == Self.adminScope {
+            profile.accessToken = fresh.token
+            profile.accessTokenExpiresOn = fresh.expiresOn
+        } else {
+            profile.otherTokens = (profile.otherTokens ?? [:]).merging([scope: fresh]) { $1 }
+        }
+        return token
+    }
+
+    static let adminScope = "api://sigil-admin/.default"
+
+    /// Forgets the cached token for `scope`, after the server refused it.
+    func forgetToken(scope: String) {
+        if scope == Self.adminScope { profile.accessToken = nil } else { profile.otherTokens?[scope] = nil }
     }
 
     /// Saves the profile (0600) when this client learned something new: a token, the endpoint.
@@ -180,7 +192,7 @@ final class AdminClient {
             bearer: try await accessToken())
         if status == 401, profile.accessToken != nil {
             // The cached token no longer works (keys rotated, server reset): sign in once more.
-            profile.accessToken = nil
+            forgetToken(scope: Self.adminScope)
             (status, body) = try await send(
                 method, url: url, body: json.map { Data($0.serialized().utf8) }, contentType: json == nil ? nil : "application/json",
                 bearer: try await accessToken())
@@ -194,6 +206,12 @@ final class AdminClient {
     }
 
     func send(_ method: String, url: String, body: Data?, contentType: String?, bearer: String?) async throws -> (Int, Data) {
+        let (status, data, _) = try await exchange(method, url: url, body: body, contentType: contentType, bearer: bearer)
+        return (status, data)
+    }
+
+    /// Sends one request; returns the status, the body (at most 16 MB) and the response headers.
+    func exchange(_ method: String, url: String, body: Data?, contentType: String?, bearer: String?) async throws -> (Int, Data, HTTPHeaders) {
         var request = HTTPClientRequest(url: url)
         request.method = .init(rawValue: method)
         request.headers.add(name: "User-Agent", value: "sigil-cli")
@@ -203,7 +221,7 @@ final class AdminClient {
         do {
             let response = try await http.execute(request, timeout: .seconds(60))
             var buffer = try await response.body.collect(upTo: 16 << 20)
-            return (Int(response.status.code), buffer.readData(length: buffer.readableBytes) ?? Data())
+            return (Int(response.status.code), buffer.readData(length: buffer.readableBytes) ?? Data(), response.headers)
         } catch let error as CLIError {
             throw error
         } catch {

@@ -39,7 +39,8 @@ public struct ServerConfiguration: Sendable {
     /// credential types count as suspicious (`--risk-learning-period`).
     public var riskLearningPeriod: TimeInterval = SignInRiskRules.defaultLearningPeriod
     /// Vaults are served at `https://NAME.VAULT_DOMAIN`, and the vault resource is `https://VAULT_DOMAIN`.
-    public var vaultDomain = "vault.localhost"
+    public var vaultDomain = defaultVaultDomain
+    public static let defaultVaultDomain = "vault.localhost"
     /// The shortest `every` and `overlap` a secret rotation policy may have
     /// (`--rotation-minimum-period`); the rotation service wakes this often when it is under a minute.
     public var rotationMinimumPeriod = SecretRotationPolicy.defaultMinimumPeriod
@@ -102,13 +103,14 @@ public final class SigilServer: Sendable {
             if let certificate = configuration.tlsCertificatePath, let key = configuration.tlsKeyPath {
                 tls = (certificate, key, nil)
             } else {
-                let generated = try SelfSignedTLS.ensure(in: folder, logger: logger)
+                let generated = try SelfSignedTLS.ensure(in: folder, vaultDomain: configuration.vaultDomain, logger: logger)
                 tls = (generated.certificate, generated.key, generated.ca)
             }
             let kek = try await KeyEncryptionKeyFile.load(folder, store: store)
             let (tenant, created) = try await TenantBootstrap.ensureDefaultTenant(store: store, folder: folder, logger: logger)
             try await IssuerPin.settle(store: store, tenant: tenant, configuration: configuration, logger: logger)
             try await TenantBootstrap.ensureTokenExchangeResource(store: store, tenant: tenant, logger: logger)
+            try await TenantBootstrap.ensureVaultResource(store: store, tenant: tenant, domain: configuration.vaultDomain, logger: logger)
             if let policy = try await store.defaultAppManagementPolicy(tenantId: tenant.id), !policy.blocksSecrets {
                 logger.notice("the default app management policy lets apps add client secrets; `sigil policy app set --block-secrets` refuses new ones")
             }
@@ -182,7 +184,7 @@ public final class SigilServer: Sendable {
         let risk = SignInRiskDetector(store: store, rules: SignInRiskRules(learningPeriod: configuration.riskLearningPeriod), logger: logger)
         let token = TokenEndpoint(
             directory: directory, recorder: recorder, unknownClients: unknownClients, federation: federation, risk: risk, keys: keys, urls: urls,
-            logger: logger)
+            vaultDomain: configuration.vaultDomain, logger: logger)
         router.post("/{tenant}/oauth2/v2.0/token") { request, context in await token.handle(request, context: context) }
         router.get("/{tenant}/oauth2/v2.0/token") { request, _ in
             var response = TokenEndpoint.errorResponse(
@@ -197,8 +199,11 @@ public final class SigilServer: Sendable {
                 correlationId: TokenEndpoint.correlationId(request), now: Date())
         }
         DiscoveryRoutes(directory: directory, keys: keys, urls: urls, cacheControl: "public, max-age=\(Int(configuration.jwksMaxAge))").register(on: router)
-        AdminAPI(store: store, keys: keys, urls: urls, rotator: rotator, logger: logger).register(on: router)
+        AdminAPI(store: store, keys: keys, urls: urls, logger: logger, vaultDomain: configuration.vaultDomain, rotator: rotator).register(on: router)
         AgentAPI(store: store, directory: directory, urls: urls).register(on: router)
+        KeyVaultAPI(
+            store: store, keys: keys, kek: kek, addressing: VaultAddressing(domain: configuration.vaultDomain, urls: urls), urls: urls, logger: logger
+        ).register(on: router)
         router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
         router.get("/readyz") { _, _ in
             do {

@@ -31,35 +31,25 @@ struct Run: AsyncParsableCommand {
     @Option(help: "PEM file of the CA that signed the server's certificate.") var ca: String?
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String] = []
 
-    /// One `--secret`: where the value goes and where it comes from.
-    struct Reference: Equatable {
+    /// One `--secret`: the variable the value goes in, and the secret it comes from.
+    struct Reference {
         let variable: String
-        let vault: String
-        let name: String
-        let version: String?
+        let secret: SecretReference
 
         init(_ text: String) throws {
-            guard let equals = text.firstIndex(of: "=") else { throw ValidationError("--secret '\(text)' is not ENV=VAULT/NAME[/VERSION]") }
-            variable = String(text[..<equals])
-            let parts = text[text.index(after: equals)...].split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-            guard variable.first.map({ $0 == "_" || $0.isLetter }) == true, variable.allSatisfy({ $0.isASCII && ($0 == "_" || $0.isLetter || $0.isNumber) })
-            else { throw ValidationError("--secret '\(text)': '\(variable)' is not an environment variable name (letters, digits, _)") }
-            guard (2...3).contains(parts.count) else { throw ValidationError("--secret '\(text)' is not ENV=VAULT/NAME[/VERSION]") }
-            (vault, name, version) = (parts[0], parts[1], parts.count == 3 ? parts[2] : nil)
-            do {
-                try VaultRules.checkVaultName(vault)
-                try VaultRules.checkSecretName(name)
-            } catch {
-                throw ValidationError("--secret '\(text)': \(error.message)")
+            let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let secret = SecretReference(argument: parts[1]) else {
+                throw ValidationError("--secret '\(text)' is not ENV=VAULT/NAME[/VERSION] (a vault name, a secret name of letters, digits and hyphens, a 32-hex-digit version)")
             }
-            if let version, !VaultRules.isVersion(version) { throw ValidationError("--secret '\(text)': the version must be 32 hex digits") }
+            guard parts[0].first.map({ $0 == "_" || $0.isLetter }) == true, parts[0].allSatisfy({ $0.isASCII && ($0 == "_" || $0.isLetter || $0.isNumber) }) else {
+                throw ValidationError("--secret '\(text)': '\(parts[0])' is not an environment variable name (letters, digits, _)")
+            }
+            (variable, self.secret) = (parts[0], secret)
         }
 
-        var description: String { "\(variable)=\(vault)/\(name)\(version.map { "/" + $0 } ?? "")" }
-        var path: String { "/vaults/\(vault)/secrets/\(name)\(version.map { "/" + $0 } ?? "")?api-version=\(Run.apiVersion)" }
+        var description: String { "\(variable)=\(secret.vault)/\(secret.name)\(secret.version.map { "/" + $0 } ?? "")" }
+        var path: String { "/vaults/\(secret.vault)/\(secret.path)?api-version=\(VaultClient.apiVersion)" }
     }
-
-    static let apiVersion = "7.4"
 
     func validate() throws {
         guard !secrets.isEmpty else { throw ValidationError("give at least one --secret ENV=VAULT/NAME") }
@@ -120,20 +110,28 @@ struct Run: AsyncParsableCommand {
         for reference in references {
             var (status, body, challenge) = try await get(http, base + reference.path, bearer: token)
             if status == 401, token == nil {
-                guard let resource = challenge.flatMap(Self.challengeResource) else {
+                guard let resource = VaultClient.challengeResource(challenge) else {
                     throw CLIError("\(reference.description): \(base) answered 401 without a Bearer challenge naming the vault's resource; is it a Sigil server?")
                 }
+                let scope = resource + "/.default"
                 if let agent {
                     token = try await agent.token(resource: resource, clientId: clientId, http: http)
                 } else if let admin {
-                    token = try await admin.requestToken(scope: resource + "/.default").token
+                    token = try await admin.accessToken(scope: scope)
                 }
                 (status, body, _) = try await get(http, base + reference.path, bearer: token)
+                if status == 401, let admin {
+                    // The profile's cached token is no longer taken (keys rotated, server reset): once more.
+                    admin.forgetToken(scope: scope)
+                    token = try await admin.accessToken(scope: scope)
+                    (status, body, _) = try await get(http, base + reference.path, bearer: token)
+                }
             }
             let object = (try? JSONParser.parseObject(Array(body))) ?? [:]
             guard status == 200, let value = object["value"]?.stringValue else {
-                let principal = token.flatMap { try? CompactJWS(parsing: $0) }.flatMap { $0.claims["appid"]?.stringValue }
-                throw CLIError("\(reference.description): \(Self.refusal(status, object, reference, principal: principal))")
+                // The vault's own message names what to fix: the role to assign, a disabled or expired version.
+                let message = object["error"]?.objectValue?["message"]?.stringValue ?? "HTTP \(status)"
+                throw CLIError("\(reference.description): \(message)")
             }
             values.append((reference.variable, value))
         }
@@ -150,30 +148,6 @@ struct Run: AsyncParsableCommand {
             return (Int(response.status.code), buffer.readData(length: buffer.readableBytes) ?? Data(), response.headers.first(name: "WWW-Authenticate"))
         } catch {
             throw CLIError("cannot reach \(url.prefix { $0 != "?" }): \(AdminClient.describe(error))", unreachable: true)
-        }
-    }
-
-    /// The `resource` (or the `scope` without `/.default`) of a `Bearer …` challenge.
-    static func challengeResource(_ header: String) -> String? {
-        guard header.lowercased().hasPrefix("bearer ") else { return nil }
-        var parameters: [String: String] = [:]
-        for part in header.dropFirst(7).split(separator: ",") {
-            let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard pair.count == 2 else { continue }
-            parameters[pair[0].lowercased()] = pair[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-        }
-        return parameters["resource"] ?? parameters["scope"].map { $0.hasSuffix("/.default") ? String($0.dropLast(9)) : $0 }
-    }
-
-    /// What the vault's refusal means and what to do about it.
-    static func refusal(_ status: Int, _ object: [String: JSONValue], _ reference: Reference, principal: String?) -> String {
-        let message = object["error"]?.objectValue?["message"]?.stringValue ?? "HTTP \(status)"
-        switch status {
-        case 403 where !message.contains("disabled") && !message.contains("expired") && !message.contains("not valid yet"):
-            let who = principal ?? "THIS-IDENTITY"
-            return "\(message) Grant read access: sigil role assign \"Vault Secrets User\" --to \(who) --vault \(reference.vault) --secret \(reference.name)"
-        case 401: return "\(message) (the token was refused; check the server and the identity)"
-        default: return message
         }
     }
 }

@@ -45,6 +45,11 @@ struct Serve: AsyncParsableCommand {
     var riskLearningPeriod = "P14D"
 
     @Option(
+        name: .customLong("vault-domain"),
+        help: "Vaults are served at https://NAME.DOMAIN and the vault resource is https://DOMAIN; the generated certificate covers *.DOMAIN.")
+    var vaultDomain = ServerConfiguration.defaultVaultDomain
+
+    @Option(
         name: .customLong("rotation-minimum-period"),
         help: "The shortest --every and --overlap a secret rotation policy may have (ISO-8601, PT1S to P1D); below a minute, rotation also runs that often. For tests.")
     var rotationMinimumPeriod = "PT1H"
@@ -97,6 +102,11 @@ struct Serve: AsyncParsableCommand {
         guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        do {
+            try VaultRules.checkVaultDomain(vaultDomain)
+        } catch {
+            throw ValidationError("--vault-domain: \(error)")
+        }
     }
 
     private var timeouts: [(flag: String, value: String)] {
@@ -130,6 +140,7 @@ struct Serve: AsyncParsableCommand {
         configuration.jwksMaxAge = ISO8601Duration.seconds(jwksMaxAge)!
         configuration.signInRetention = ISO8601Duration.seconds(signInRetention)!
         configuration.riskLearningPeriod = ISO8601Duration.seconds(riskLearningPeriod)!
+        configuration.vaultDomain = vaultDomain.lowercased()
         configuration.rotationMinimumPeriod = ISO8601Duration.seconds(rotationMinimumPeriod)!
         configuration.connectionLimits.handshake = duration(handshakeTimeout)
         configuration.connectionLimits.header = duration(headerTimeout)

@@ -26,13 +26,10 @@ extension AdminAPI {
         ]
     }
 
-    /// The vault (of the caller's tenant) and secret name a rotation route names. Another
-    /// tenant's vault is not found, as a missing one.
+    /// The vault (of the caller's tenant: another tenant's is not found) and the secret name a
+    /// rotation route names.
     func rotationTarget(_ context: SigilRequestContext, _ caller: AdminCaller) async throws -> (Vault, String) {
-        let vaultName = try Self.pathParameter(context, "vault")
-        guard let vault = try await store.vault(named: vaultName), vault.tenantId == caller.tenant.id else {
-            throw AdminError.notFound("No vault '\(vaultName.prefix(64))' in this tenant; `sigil vault list` shows them.")
-        }
+        let vault = try await vault(try Self.pathParameter(context, "vault"), caller)
         let name = try Self.pathParameter(context, "name")
         try VaultRules.checkSecretName(name)
         return (vault, name)

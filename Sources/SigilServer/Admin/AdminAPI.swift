@@ -17,8 +17,12 @@ struct AdminAPI {
     let store: Store
     let keys: SigningKeyRing
     let urls: ServerURLs
-    let rotator: SecretRotator
     let logger: Logger
+    /// Where vaults are served (their `vaultUri`).
+    var vaultDomain = ServerConfiguration.defaultVaultDomain
+    let rotator: SecretRotator
+
+    var vaultAddressing: VaultAddressing { VaultAddressing(domain: vaultDomain, urls: urls) }
 
     typealias Handler = @Sendable (Request, SigilRequestContext, AdminCaller) async throws -> Response
 
@@ -34,7 +38,7 @@ struct AdminAPI {
 
     /// Every admin operation, with the permission it needs.
     var routes: [AdminRoute] { coreRoutes + riskRoutes + federationRoutes + managedIdentityRoutes + hostRoutes + roleRoutes + appManagementPolicyRoutes
-        + conditionalAccessRoutes + secretRotationRoutes }
+        + conditionalAccessRoutes + vaultRoutes + secretRotationRoutes }
 
     /// Applications, their credentials and roles, the logs, signing keys and risk.
     var coreRoutes: [AdminRoute] {
