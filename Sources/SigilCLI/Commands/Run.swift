@@ -38,11 +38,11 @@ struct Run: AsyncParsableCommand {
 
         init(_ text: String) throws {
             let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let secret = SecretReference(argument: parts[1]) else {
+            guard parts.count == 2, parts[0].first.map({ $0 == "_" || $0.isLetter }) == true,
+                parts[0].allSatisfy({ $0.isASCII && ($0 == "_" || $0.isLetter || $0.isNumber) })
+            else { throw ValidationError("--secret '\(text)': '\(parts[0])' is not an environment variable name (letters, digits, _)") }
+            guard let secret = SecretReference(argument: parts[1]) else {
                 throw ValidationError("--secret '\(text)' is not ENV=VAULT/NAME[/VERSION] (a vault name, a secret name of letters, digits and hyphens, a 32-hex-digit version)")
-            }
-            guard parts[0].first.map({ $0 == "_" || $0.isLetter }) == true, parts[0].allSatisfy({ $0.isASCII && ($0 == "_" || $0.isLetter || $0.isNumber) }) else {
-                throw ValidationError("--secret '\(text)': '\(parts[0])' is not an environment variable name (letters, digits, _)")
             }
             (variable, self.secret) = (parts[0], secret)
         }
