@@ -6,16 +6,14 @@ import SigilStore
 /// Rotation policies of vault secrets holding an app's client secret: set, read, remove, and
 /// rotate now. The steps themselves are the `SecretRotator`'s.
 extension AdminAPI {
-    static let rotationPolicyPath = "vaults/{vault}/secrets/{name}/rotationPolicy"
-
     var secretRotationRoutes: [AdminRoute] {
         [
-            AdminRoute(.get, Self.rotationPolicyPath, .vaultsRead) { _, context, caller in
+            AdminRoute(.get, "vaults/{vault}/secrets/{name}/rotationPolicy", .vaultsRead) { _, context, caller in
                 let (vault, name) = try await rotationTarget(context, caller)
                 return .json(try await describeRotation(try await existingRotation(vault, name)))
             },
-            AdminRoute(.put, Self.rotationPolicyPath, .vaultsWrite, handler: putRotationPolicy),
-            AdminRoute(.delete, Self.rotationPolicyPath, .vaultsWrite) { _, context, caller in
+            AdminRoute(.put, "vaults/{vault}/secrets/{name}/rotationPolicy", .vaultsWrite, handler: putRotationPolicy),
+            AdminRoute(.delete, "vaults/{vault}/secrets/{name}/rotationPolicy", .vaultsWrite) { _, context, caller in
                 let (vault, name) = try await rotationTarget(context, caller)
                 try await store.deleteSecretRotation(vaultId: vault.id, name: name) { before in
                     caller.audit("vault.secret.rotationPolicy.remove", targetType: "vaultSecret", targetId: "\(vault.name)/\(before.secretName)", before: Self.rotationAudit(before))
