@@ -107,7 +107,8 @@ public final class SigilServer: Sendable {
                 tls = (generated.certificate, generated.key, generated.ca)
             }
             let kek = try await KeyEncryptionKeyFile.load(folder, store: store)
-            let (tenant, created) = try await TenantBootstrap.ensureDefaultTenant(store: store, folder: folder, logger: logger)
+            let (tenant, created) = try await TenantBootstrap.ensureDefaultTenant(
+                store: store, folder: folder, vaultDomain: configuration.vaultDomain, logger: logger)
             try await IssuerPin.settle(store: store, tenant: tenant, configuration: configuration, logger: logger)
             try await TenantBootstrap.ensureTokenExchangeResource(store: store, tenant: tenant, logger: logger)
             try await TenantBootstrap.ensureVaultResource(store: store, tenant: tenant, domain: configuration.vaultDomain, logger: logger)
@@ -176,7 +177,8 @@ public final class SigilServer: Sendable {
     func router() -> Router<SigilRequestContext> {
         let router = Router(context: SigilRequestContext.self)
         let routes = RouteTable()
-        router.add(middleware: ErrorShapeMiddleware(routes: routes))
+        let vaultAddressing = VaultAddressing(domain: configuration.vaultDomain, urls: urls)
+        router.add(middleware: ErrorShapeMiddleware(routes: routes, vaults: vaultAddressing))
         router.add(middleware: ClientAddressMiddleware(proxies: configuration.trustedProxies))
         let directory = DirectoryCache(store: store)
         let issuerKeys = IssuerKeyCache(fetcher: BoundedFetcher(limits: configuration.outboundLimits))
@@ -202,7 +204,7 @@ public final class SigilServer: Sendable {
         AdminAPI(store: store, keys: keys, urls: urls, logger: logger, vaultDomain: configuration.vaultDomain, rotator: rotator).register(on: router)
         AgentAPI(store: store, directory: directory, urls: urls).register(on: router)
         KeyVaultAPI(
-            store: store, keys: keys, kek: kek, addressing: VaultAddressing(domain: configuration.vaultDomain, urls: urls), urls: urls, logger: logger
+            store: store, keys: keys, kek: kek, addressing: vaultAddressing, urls: urls, logger: logger
         ).register(on: router)
         router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
         router.get("/readyz") { _, _ in

@@ -46,8 +46,9 @@ enum TenantBootstrap {
         try await ensureResource(tokenExchangeName, uri: FederationRules.defaultAudience, store: store, tenant: tenant, logger: logger)
     }
 
-    /// The vault resource, `https://VAULT_DOMAIN` (`KeyVaultAPI`): created on the first start, and
-    /// given the new identifier when `--vault-domain` changes.
+    /// The vault resource, `https://VAULT_DOMAIN` (`KeyVaultAPI`): a new tenant has it from the
+    /// start; an upgraded one gets it here, and it is given the new identifier when
+    /// `--vault-domain` changes.
     static func ensureVaultResource(store: Store, tenant: Tenant, domain: String, logger: Logger) async throws {
         try await ensureResource(KeyVaultAPI.displayName, uri: "https://" + domain, store: store, tenant: tenant, logger: logger)
     }
@@ -79,7 +80,7 @@ enum TenantBootstrap {
     }
 
     /// Returns the default tenant, creating it (and the admin key file) when the store has none.
-    static func ensureDefaultTenant(store: Store, folder: DataFolder, logger: Logger) async throws -> (tenant: Tenant, created: Bool) {
+    static func ensureDefaultTenant(store: Store, folder: DataFolder, vaultDomain: String, logger: Logger) async throws -> (tenant: Tenant, created: Bool) {
         if let tenant = try await store.defaultTenant() { return (tenant, false) }
         let now = Date()
         let tenant = Tenant(id: AdminAPI.newId(), displayName: "Default tenant", createdAt: now)
@@ -106,6 +107,7 @@ enum TenantBootstrap {
             try await Store.insertApplication(adminAPI, on: database)
             try await Store.insertApplication(admin, on: database)
             try await Store.insertApplication(tokenExchangeResource(tenantId: tenant.id, now: now), on: database)
+            try await Store.insertApplication(builtInResource(KeyVaultAPI.displayName, uri: "https://" + vaultDomain, tenantId: tenant.id, now: now), on: database)
             try await Store.insertKeyCredential(credential, on: database)
             // Secretless from the start: new apps may not add client secrets until an admin opts out.
             try await Store.insertAppManagementPolicy(.secretlessDefault(tenantCreatedAt: now), tenantId: tenant.id, on: database)
