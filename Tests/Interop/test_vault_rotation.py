@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import AdminAPI, SigilCli
+from test_agent import Agent, enroll, socket_dir
 
 CLIENT = str(Path(__file__).with_name("rotation_client.py"))
 EVERY, OVERLAP = "PT10S", "PT5S"
@@ -56,7 +57,7 @@ def set_secret(cli: SigilCli, reference: str, value: str):
 
 
 def run(cli: SigilCli, *args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    full = dict(os.environ, SIGIL_PROFILE=str(cli.profile), **(env or {}))
+    full = {**os.environ, "SIGIL_PROFILE": str(cli.profile), **(env or {})}
     return subprocess.run([cli.binary, *args], capture_output=True, text=True, env=full, timeout=timeout)
 
 
@@ -115,6 +116,39 @@ def test_sigil_run_puts_values_in_the_environment_and_hands_over_the_exit_code(a
     assert result.returncode == 7, result.stderr
     assert result.stdout.splitlines() == [repr("pä ss=word\nline two"), "k-123"]
     assert result.stderr == ""
+
+
+@pytest.mark.parametrize("route", ["app-service", "imds"])
+def test_sigil_run_reads_with_the_hosts_managed_identity_and_no_profile(server, admin, vault, tmp_path, route):
+    host = admin.json("host", "create", f"rot-host-{route}")
+    state = tmp_path / "agent"
+    assert enroll(admin, server, state, host["joinToken"]).returncode == 0
+    agent = Agent(admin.binary, state, socket_dir() / "agent.sock").start()
+    try:
+        set_secret(admin, f"{vault}/mi-secret-{route}", "read with no secret")
+        set_secret(admin, f"{vault}/mi-other-{route}", "not for this host")
+        identity = host["systemAssignedIdentity"]
+        admin.run("role", "assign", "Vault Secrets User", "--to", identity["appId"], "--vault", vault, "--secret", f"mi-secret-{route}")
+        # The host's shell: the agent's variables, the server and its CA, and no CLI profile at all.
+        env = {**agent.env_vars(route), "SIGIL_SERVER": server.base_url, "SIGIL_CA": server.ca_file, "SIGIL_PROFILE": str(tmp_path / "none.json")}
+        show = [sys.executable, "-c", "import os; print(os.environ['DB_PASSWORD'])"]
+        read = run(admin, "run", "--secret", f"DB_PASSWORD={vault}/mi-secret-{route}", "--", *show, env=env)
+        assert read.returncode == 0, read.stderr
+        assert read.stdout == "read with no secret\n"
+        assert not (tmp_path / "none.json").exists(), "nothing is written"
+        # A secret the identity holds no role on: refused, naming the role to assign.
+        other = run(admin, "run", "--secret", f"DB_PASSWORD={vault}/mi-other-{route}", "--", *show, env=env)
+        assert other.returncode == 1
+        assert other.stderr.startswith(f"error: DB_PASSWORD={vault}/mi-other-{route}: ") and "Vault Secrets User" in other.stderr, other.stderr
+        assert "not for this host" not in other.stdout + other.stderr
+    finally:
+        agent.stop()
+
+
+def test_sigil_run_identity_needs_the_agents_variables(admin, vault):
+    result = run(admin, "run", "--identity", "--secret", f"DB={vault}/anything", "--", "true",
+                 env={"IDENTITY_ENDPOINT": "", "AZURE_POD_IDENTITY_AUTHORITY_HOST": ""})
+    assert result.returncode == 1 and "--identity needs the agent's endpoint" in result.stderr, result.stderr
 
 
 # --------------------------------------------------------------------------------------------

@@ -159,7 +159,8 @@ enum ManagedIdentityEndpoint {
     /// IMDS's protocol at `AZURE_POD_IDENTITY_AUTHORITY_HOST`.
     case imds(host: String)
 
-    init?(environment: [String: String]) {
+    init?(environment all: [String: String]) {
+        let environment = all.filter { !$0.value.isEmpty }
         if let endpoint = environment["IDENTITY_ENDPOINT"], let header = environment["IDENTITY_HEADER"] {
             self = .appService(endpoint: endpoint, header: header)
         } else if let host = environment["AZURE_POD_IDENTITY_AUTHORITY_HOST"] {
