@@ -43,6 +43,9 @@ public struct ServerConfiguration: Sendable {
     public static let defaultVaultDomain = "vault.localhost"
     /// How vault events are delivered to their webhooks.
     public var vaultEvents = VaultEventSettings()
+    /// The shortest `every` and `overlap` a secret rotation policy may have
+    /// (`--rotation-minimum-period`); the rotation service wakes this often when it is under a minute.
+    public var rotationMinimumPeriod = SecretRotationPolicy.defaultMinimumPeriod
 
     public init() {}
 }
@@ -78,6 +81,8 @@ public final class SigilServer: Sendable {
     let logger: Logger
     let recorder: SignInRecorder
     let unknownClients: UnknownClientFailures
+    /// Performs secret rotation steps, for the rotation service and the admin API.
+    let rotator: SecretRotator
     private let serviceGroup = Mutex<ServiceGroup?>(nil)
 
     /// Opens the data folder and store, bootstraps the default tenant and the signing keys.
@@ -146,6 +151,7 @@ public final class SigilServer: Sendable {
         self.logger = logger
         recorder = SignInRecorder(store: store)
         unknownClients = UnknownClientFailures(recorder: recorder, logger: logger)
+        rotator = SecretRotator(store: store, kek: kek, minimumPeriod: configuration.rotationMinimumPeriod, logger: logger)
     }
 
     /// TLS 1.2 offers forward-secret AEAD suites only (no CBC, no SHA-1 MACs, no static RSA); TLS 1.3's
@@ -197,7 +203,7 @@ public final class SigilServer: Sendable {
                 correlationId: TokenEndpoint.correlationId(request), now: Date())
         }
         DiscoveryRoutes(directory: directory, keys: keys, urls: urls, cacheControl: "public, max-age=\(Int(configuration.jwksMaxAge))").register(on: router)
-        AdminAPI(store: store, keys: keys, kek: kek, urls: urls, logger: logger, vaultDomain: configuration.vaultDomain).register(on: router)
+        AdminAPI(store: store, keys: keys, kek: kek, urls: urls, logger: logger, vaultDomain: configuration.vaultDomain, rotator: rotator).register(on: router)
         AgentAPI(store: store, directory: directory, urls: urls).register(on: router)
         KeyVaultAPI(
             store: store, keys: keys, kek: kek, addressing: vaultAddressing, urls: urls, logger: logger
@@ -242,12 +248,13 @@ public final class SigilServer: Sendable {
             logger: logger)
         let maintenance = KeyMaintenanceService(ring: keys, store: store, refreshInterval: configuration.keyRefreshInterval, logger: logger)
         let signIns = SignInMaintenance(store: store, retention: configuration.signInRetention, unknownClients: unknownClients, logger: logger)
+        let rotation = SecretRotationService(rotator: rotator, interval: SecretRotationService.interval(minimumPeriod: configuration.rotationMinimumPeriod))
         let addressing = VaultAddressing(domain: configuration.vaultDomain, urls: urls)
         let vaultEvents = VaultEventDeliveryService(
             store: store, kek: kek, fetcher: BoundedFetcher(limits: configuration.outboundLimits), settings: configuration.vaultEvents,
             vaultURL: addressing.vaultURL, logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: app), .init(service: maintenance), .init(service: signIns), .init(service: vaultEvents)],
+            services: [.init(service: app), .init(service: maintenance), .init(service: signIns), .init(service: rotation), .init(service: vaultEvents)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Requests in flight get this long to finish after SIGTERM; then they are cancelled, so
         // one stuck on an unreachable database cannot keep the process alive.
