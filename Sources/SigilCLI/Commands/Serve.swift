@@ -129,6 +129,7 @@ struct Serve: AsyncParsableCommand {
         configuration.connectionLimits.maximumConnections = maxConnections
         let server: SigilServer
         do {
+            configuration.environmentKeys = try ServerConfiguration.EnvironmentKeys.from(ProcessInfo.processInfo.environment)
             server = try await SigilServer.prepare(configuration, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("error: cannot start: \(error)\n".utf8))

@@ -16,6 +16,7 @@ struct AdminAPI {
 
     let store: Store
     let keys: SigningKeyRing
+    let kekRotation: KeyEncryptionKeyRotation
     let urls: ServerURLs
     let logger: Logger
 
@@ -33,7 +34,7 @@ struct AdminAPI {
 
     /// Every admin operation, with the permission it needs.
     var routes: [AdminRoute] { coreRoutes + riskRoutes + federationRoutes + managedIdentityRoutes + hostRoutes + roleRoutes + appManagementPolicyRoutes
-        + conditionalAccessRoutes }
+        + conditionalAccessRoutes + keyEncryptionKeyRoutes }
 
     /// Applications, their credentials and roles, the logs, signing keys and risk.
     var coreRoutes: [AdminRoute] {
