@@ -42,6 +42,8 @@ public struct ServerConfiguration: Sendable {
     public var vaultDomain = "vault.localhost"
     /// `SIGIL_KEK` (and `SIGIL_KEK_PREVIOUS`); nil: `DATA/kek`.
     public var environmentKeys: EnvironmentKeys?
+    /// How often deleted secrets whose retention has ended are purged (`--vault-purge-interval`).
+    public var vaultPurgeInterval: Duration = .seconds(3600)
 
     /// The key-encryption keys given in the environment instead of `DATA/kek`: `SIGIL_KEK` seals
     /// and opens; `SIGIL_KEK_PREVIOUS`, during a rotation, only opens.
@@ -266,8 +268,9 @@ public final class SigilServer: Sendable {
             logger: logger)
         let maintenance = KeyMaintenanceService(ring: keys, store: store, refreshInterval: configuration.keyRefreshInterval, logger: logger)
         let signIns = SignInMaintenance(store: store, retention: configuration.signInRetention, unknownClients: unknownClients, logger: logger)
+        let vault = VaultMaintenance(store: store, interval: configuration.vaultPurgeInterval, logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: app), .init(service: maintenance), .init(service: signIns), .init(service: kekRotation)],
+            services: [.init(service: app), .init(service: maintenance), .init(service: signIns), .init(service: vault), .init(service: kekRotation)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Requests in flight get this long to finish after SIGTERM; then they are cancelled, so
         // one stuck on an unreachable database cannot keep the process alive.

@@ -44,6 +44,11 @@ struct Serve: AsyncParsableCommand {
         help: "How long after its first sign-in a workload's networks and credential types are only learned, before new ones raise suspiciousSignins (ISO-8601, PT0S to P365D).")
     var riskLearningPeriod = "P14D"
 
+    @Option(
+        name: .customLong("vault-purge-interval"),
+        help: "How often deleted vault secrets whose retention has ended are purged (ISO-8601, at least PT1S).")
+    var vaultPurgeInterval = "PT1H"
+
     @Option(name: .customLong("handshake-timeout"), help: "Longest a client may take over the TLS handshake (ISO-8601).")
     var handshakeTimeout = "PT10S"
 
@@ -81,6 +86,9 @@ struct Serve: AsyncParsableCommand {
         }
         for (flag, value) in timeouts where ISO8601Duration.seconds(value).map({ $0 > 0 && $0 <= 3600 }) != true {
             throw ValidationError("--\(flag) must be an ISO-8601 duration between 0 and an hour, e.g. PT30S")
+        }
+        guard ISO8601Duration.seconds(vaultPurgeInterval).map({ $0 >= 1 && $0 <= 86_400 }) == true else {
+            throw ValidationError("--vault-purge-interval must be an ISO-8601 duration from PT1S to P1D, e.g. PT1H")
         }
         guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be between 1 and 1000000") }
         for proxy in trustedProxies where IPNetwork(proxy) == nil {
@@ -127,6 +135,7 @@ struct Serve: AsyncParsableCommand {
         configuration.connectionLimits.body = duration(bodyTimeout)
         configuration.connectionLimits.idle = duration(idleTimeout)
         configuration.connectionLimits.maximumConnections = maxConnections
+        configuration.vaultPurgeInterval = duration(vaultPurgeInterval)
         let server: SigilServer
         do {
             configuration.environmentKeys = try ServerConfiguration.EnvironmentKeys.from(ProcessInfo.processInfo.environment)
