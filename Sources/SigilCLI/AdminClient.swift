@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
 import NIOFoundationCompat
 import NIOSSL
 import SigilCore
@@ -19,6 +20,14 @@ struct Profile: Codable {
     var accessToken: String?
     /// Seconds since 1970.
     var accessTokenExpiresOn: Double?
+    /// Tokens for other resources (the vault), by scope.
+    var otherTokens: [String: CachedToken]?
+
+    struct CachedToken: Codable {
+        var token: String
+        /// Seconds since 1970.
+        var expiresOn: Double
+    }
 
     init(server: String, caFile: String?, keyFile: String) {
         self.server = server
@@ -117,13 +126,12 @@ final class AdminClient {
         return endpoint
     }
 
-    /// An access token for the admin API: the profile's while it has a while to live, else a new one.
-    func accessToken() async throws -> String {
-        if let token = profile.accessToken, let expiresOn = profile.accessTokenExpiresOn,
-            expiresOn - Self.tokenRenewalMargin > Date().timeIntervalSince1970
-        {
-            return token
-        }
+    /// An access token for `scope` (the admin API unless told otherwise): the profile's while it
+    /// has a while to live, else a new one.
+    func accessToken(scope: String = adminScope) async throws -> String {
+        let cached = scope == Self.adminScope
+            ? profile.accessToken.map { Profile.CachedToken(token: $0, expiresOn: profile.accessTokenExpiresOn ?? 0) } : profile.otherTokens?[scope]
+        if let cached, cached.expiresOn - Self.tokenRenewalMargin > Date().timeIntervalSince1970 { return cached.token }
         let tokenEndpoint = try await tokenEndpoint()
         let now = Int64(Date().timeIntervalSince1970)
         let claims: [String: JSONValue] = [
@@ -138,7 +146,7 @@ final class AdminClient {
         }
         let assertion = try CompactJWS.sign(claims: claims, with: signingKey, kid: key.kid)
         let form = FormParameters.encode([
-            ("grant_type", "client_credentials"), ("client_id", key.clientId), ("scope", "api://sigil-admin/.default"),
+            ("grant_type", "client_credentials"), ("client_id", key.clientId), ("scope", scope),
             ("client_assertion_type", ClientCredentialsRequest.assertionType), ("client_assertion", assertion),
         ])
         let (status, body) = try await send("POST", url: tokenEndpoint, body: Data(form.utf8), contentType: "application/x-www-form-urlencoded", bearer: nil)
@@ -147,9 +155,21 @@ final class AdminClient {
             let reason = object["error_description"]?.stringValue ?? "HTTP \(status)"
             throw CLIError("cannot sign in to \(profile.server): \(reason)")
         }
-        profile.accessToken = token
-        profile.accessTokenExpiresOn = Double(now) + Double(object["expires_in"]?.integerValue ?? 0)
+        let fresh = Profile.CachedToken(token: token, expiresOn: Double(now) + Double(object["expires_in"]?.integerValue ?? 0))
+        if scope == Self.adminScope {
+            profile.accessToken = fresh.token
+            profile.accessTokenExpiresOn = fresh.expiresOn
+        } else {
+            profile.otherTokens = (profile.otherTokens ?? [:]).merging([scope: fresh]) { $1 }
+        }
         return token
+    }
+
+    static let adminScope = "api://sigil-admin/.default"
+
+    /// Forgets the cached token for `scope`, after the server refused it.
+    func forgetToken(scope: String) {
+        if scope == Self.adminScope { profile.accessToken = nil } else { profile.otherTokens?[scope] = nil }
     }
 
     /// Saves the profile (0600) when this client learned something new: a token, the endpoint.
@@ -167,7 +187,7 @@ final class AdminClient {
             bearer: try await accessToken())
         if status == 401, profile.accessToken != nil {
             // The cached token no longer works (keys rotated, server reset): sign in once more.
-            profile.accessToken = nil
+            forgetToken(scope: Self.adminScope)
             (status, body) = try await send(
                 method, url: url, body: json.map { Data($0.serialized().utf8) }, contentType: json == nil ? nil : "application/json",
                 bearer: try await accessToken())
@@ -181,6 +201,12 @@ final class AdminClient {
     }
 
     func send(_ method: String, url: String, body: Data?, contentType: String?, bearer: String?) async throws -> (Int, Data) {
+        let (status, data, _) = try await exchange(method, url: url, body: body, contentType: contentType, bearer: bearer)
+        return (status, data)
+    }
+
+    /// Sends one request; returns the status, the body (at most 16 MB) and the response headers.
+    func exchange(_ method: String, url: String, body: Data?, contentType: String?, bearer: String?) async throws -> (Int, Data, HTTPHeaders) {
         var request = HTTPClientRequest(url: url)
         request.method = .init(rawValue: method)
         request.headers.add(name: "User-Agent", value: "sigil-cli")
@@ -190,7 +216,7 @@ final class AdminClient {
         do {
             let response = try await http.execute(request, timeout: .seconds(60))
             var buffer = try await response.body.collect(upTo: 16 << 20)
-            return (Int(response.status.code), buffer.readData(length: buffer.readableBytes) ?? Data())
+            return (Int(response.status.code), buffer.readData(length: buffer.readableBytes) ?? Data(), response.headers)
         } catch let error as CLIError {
             throw error
         } catch {

@@ -39,7 +39,8 @@ public struct ServerConfiguration: Sendable {
     /// credential types count as suspicious (`--risk-learning-period`).
     public var riskLearningPeriod: TimeInterval = SignInRiskRules.defaultLearningPeriod
     /// Vaults are served at `https://NAME.VAULT_DOMAIN`, and the vault resource is `https://VAULT_DOMAIN`.
-    public var vaultDomain = "vault.localhost"
+    public var vaultDomain = defaultVaultDomain
+    public static let defaultVaultDomain = "vault.localhost"
     /// `SIGIL_KEK` (and `SIGIL_KEK_PREVIOUS`); nil: `DATA/kek`.
     public var environmentKeys: EnvironmentKeys?
     /// How often deleted secrets whose retention has ended are purged (`--vault-purge-interval`).
@@ -129,13 +130,15 @@ public final class SigilServer: Sendable {
             if let certificate = configuration.tlsCertificatePath, let key = configuration.tlsKeyPath {
                 tls = (certificate, key, nil)
             } else {
-                let generated = try SelfSignedTLS.ensure(in: folder, logger: logger)
+                let generated = try SelfSignedTLS.ensure(in: folder, vaultDomain: configuration.vaultDomain, logger: logger)
                 tls = (generated.certificate, generated.key, generated.ca)
             }
             let kek = KeyEncryptionKeys(opened.ring)
-            let (tenant, created) = try await TenantBootstrap.ensureDefaultTenant(store: store, folder: folder, logger: logger)
+            let (tenant, created) = try await TenantBootstrap.ensureDefaultTenant(
+                store: store, folder: folder, vaultDomain: configuration.vaultDomain, logger: logger)
             try await IssuerPin.settle(store: store, tenant: tenant, configuration: configuration, logger: logger)
             try await TenantBootstrap.ensureTokenExchangeResource(store: store, tenant: tenant, logger: logger)
+            try await TenantBootstrap.ensureVaultResource(store: store, tenant: tenant, domain: configuration.vaultDomain, logger: logger)
             if let policy = try await store.defaultAppManagementPolicy(tenantId: tenant.id), !policy.blocksSecrets {
                 logger.notice("the default app management policy lets apps add client secrets; `sigil policy app set --block-secrets` refuses new ones")
             }
@@ -203,7 +206,8 @@ public final class SigilServer: Sendable {
     func router() -> Router<SigilRequestContext> {
         let router = Router(context: SigilRequestContext.self)
         let routes = RouteTable()
-        router.add(middleware: ErrorShapeMiddleware(routes: routes))
+        let vaultAddressing = VaultAddressing(domain: configuration.vaultDomain, urls: urls)
+        router.add(middleware: ErrorShapeMiddleware(routes: routes, vaults: vaultAddressing))
         router.add(middleware: ClientAddressMiddleware(proxies: configuration.trustedProxies))
         let directory = DirectoryCache(store: store)
         let issuerKeys = IssuerKeyCache(fetcher: BoundedFetcher(limits: configuration.outboundLimits))
@@ -211,7 +215,7 @@ public final class SigilServer: Sendable {
         let risk = SignInRiskDetector(store: store, rules: SignInRiskRules(learningPeriod: configuration.riskLearningPeriod), logger: logger)
         let token = TokenEndpoint(
             directory: directory, recorder: recorder, unknownClients: unknownClients, federation: federation, risk: risk, keys: keys, urls: urls,
-            logger: logger)
+            vaultDomain: configuration.vaultDomain, logger: logger)
         router.post("/{tenant}/oauth2/v2.0/token") { request, context in await token.handle(request, context: context) }
         router.get("/{tenant}/oauth2/v2.0/token") { request, _ in
             var response = TokenEndpoint.errorResponse(
@@ -226,8 +230,11 @@ public final class SigilServer: Sendable {
                 correlationId: TokenEndpoint.correlationId(request), now: Date())
         }
         DiscoveryRoutes(directory: directory, keys: keys, urls: urls, cacheControl: "public, max-age=\(Int(configuration.jwksMaxAge))").register(on: router)
-        AdminAPI(store: store, keys: keys, kekRotation: kekRotation, urls: urls, logger: logger).register(on: router)
+        AdminAPI(store: store, keys: keys, kekRotation: kekRotation, urls: urls, logger: logger, vaultDomain: configuration.vaultDomain).register(on: router)
         AgentAPI(store: store, directory: directory, urls: urls).register(on: router)
+        KeyVaultAPI(
+            store: store, keys: keys, kek: kek, addressing: vaultAddressing, urls: urls, logger: logger
+        ).register(on: router)
         router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
         router.get("/readyz") { _, _ in
             do {

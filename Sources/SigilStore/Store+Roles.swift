@@ -21,6 +21,11 @@ extension Store {
         return assignments.compactMap { assignment in known[assignment.roleId].map { ($0, assignment.scope) } }
     }
 
+    /// What a principal may do: the permissions of each role it holds, at each assignment's scope.
+    public func roleGrants(tenantId: String, principalObjectId: String) async throws -> RoleGrants {
+        RoleGrants(try await heldRoles(tenantId: tenantId, principalObjectId: principalObjectId).map { ($0.role.permissions, $0.scope) })
+    }
+
     public func createRole(_ role: DirectoryRole, audit: AuditEvent) async throws {
         guard let tenantId = role.tenantId else { preconditionFailure("built-in roles are not stored") }
         try await transaction(changesDirectory: false) { database in

@@ -64,8 +64,9 @@ extension Store {
         }
     }
 
-    /// Deletes an empty vault. One that still holds secrets, deleted ones included, is refused:
-    /// deleting it would purge them around their retention and purge protection.
+    /// Deletes an empty vault and the role assignments scoped to it. One that still holds
+    /// secrets, deleted ones included, is refused: deleting it would purge them around their
+    /// retention and purge protection.
     public func deleteVault(id: String, audit: AuditEvent) async throws {
         try await transaction(changesDirectory: false) { database in
             let rows = try await database.raw("""
@@ -80,6 +81,11 @@ extension Store {
             }
             let removed = try await database.raw("DELETE FROM vaults WHERE id = \(bind: id) RETURNING id").all()
             guard !removed.isEmpty else { throw StoreError.notFound("the vault no longer exists") }
+            // Assignments scoped to the vault or its secrets would otherwise outlive it.
+            try await database.raw("""
+                DELETE FROM directory_role_assignments WHERE scope = \(bind: RoleScope.vault(id: id).directoryScopeId)
+                    OR scope LIKE \(bind: RoleScope.vault(id: id).directoryScopeId + "/secrets/%")
+                """).run()
             try await Self.insertAudit(audit, on: database)
         }
     }
@@ -213,10 +219,12 @@ extension Store {
             guard var latest = try await Self.latest(vaultId: vaultId, name: name, deleted: false, on: database) else {
                 throw StoreError.notFound(Self.missing(name, nil))
             }
-            try await database.raw("""
+            // Conditional, so a delete racing another delete or a purge changes nothing twice.
+            let changed = try await database.raw("""
                 UPDATE vault_secrets SET deleted_at = \(bind: now.epochMilliseconds), scheduled_purge_at = \(bind: purgeAt.epochMilliseconds)
-                WHERE id = \(bind: latest.secretId)
-                """).run()
+                WHERE id = \(bind: latest.secretId) AND deleted_at IS NULL RETURNING id
+                """).all()
+            guard !changed.isEmpty else { throw StoreError.notFound(Self.missing(name, nil)) }
             try await Self.insertAudit(audit(latest.version), on: database)
             latest.deletion = SecretDeletion(deletedAt: now, scheduledPurgeAt: purgeAt)
             return latest
@@ -229,15 +237,19 @@ extension Store {
             guard var latest = try await Self.latest(vaultId: vaultId, name: name, deleted: true, on: database) else {
                 throw StoreError.notFound("Secret not found: \(name)")
             }
-            try await database.raw("UPDATE vault_secrets SET deleted_at = NULL, scheduled_purge_at = NULL WHERE id = \(bind: latest.secretId)").run()
+            // Conditional: a purge that committed first leaves nothing to recover.
+            let changed = try await database.raw("""
+                UPDATE vault_secrets SET deleted_at = NULL, scheduled_purge_at = NULL WHERE id = \(bind: latest.secretId) AND deleted_at IS NOT NULL
+                RETURNING id
+                """).all()
+            guard !changed.isEmpty else { throw StoreError.notFound("Secret not found: \(name)") }
             try await Self.insertAudit(audit(latest.version), on: database)
             latest.deletion = nil
             return latest
         }
     }
 
-    /// Removes a deleted secret and every version for good. `check` sees the vault and may refuse
-    /// (purge protection).
+    /// Removes a deleted secret and every version for good (the caller has checked purge protection).
     public func purgeSecret(vaultId: String, name: String, audit: AuditEvent) async throws {
         try await transaction(changesDirectory: false) { database in
             let removed = try await database.raw("""

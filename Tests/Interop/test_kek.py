@@ -93,6 +93,7 @@ def test_kek_rotate_with_the_kek_in_the_environment(start_server, tmp_path):
 
     server.extra_env = {"SIGIL_KEK": new, "SIGIL_KEK_PREVIOUS": old}
     server.start()
+    cli.login(server)  # a new port
     rotated = cli.json("kek", "rotate")
     assert rotated["kekId"] == kek_id(new) and rotated["previousKekId"] == kek_id(old) and rotated["resealedSigningKeys"] == 4
     assert server.stop() == 0

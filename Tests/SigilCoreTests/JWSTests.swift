@@ -71,7 +71,9 @@ import Testing
         ("a.b", "a JWT has 3 dot-separated parts; this one has 2"),
         ("a.b.c.d", "a JWT has 3 dot-separated parts; this one has 4"),
         ("@@.e30.", "the JWT header is not base64url"),
-        ("e30.e30=.", "the JWT payload is not base64url"),
+        ("e30.e30==.", "the JWT payload is not base64url"),
+        ("e30.e3=0.", "the JWT payload is not base64url"),
+        ("e30=.e30.YQ=", "the JWT signature is not base64url"),
         ("W10.e30.", "the JWT header is not a JSON object: expected a JSON object at byte 0"),
     ])
     func malformedTokens(token: String, reason: String) {
@@ -133,6 +135,31 @@ import Testing
             #expect(Base64URL.encode(data) == expected)
             #expect(Base64URL.decode(expected) == data)
         }
+    }
+
+    @Test func paddingIsTakenOnlyWhereTheLengthCallsForIt() {
+        #expect(Base64URL.decode(padded: Array("YQ==".utf8)[...]) == Data("a".utf8))
+        #expect(Base64URL.decode(padded: Array("YWI=".utf8)[...]) == Data("ab".utf8))
+        #expect(Base64URL.decode(padded: Array("YWJj".utf8)[...]) == Data("abc".utf8))
+        for wrong in ["YQ=", "YQ===", "YWI==", "YWJj=", "Y===", "=", "Y=Q="] {
+            #expect(Base64URL.decode(padded: Array(wrong.utf8)[...]) == nil, "\(wrong)")
+        }
+    }
+
+    @Test func aTokenWithPaddedPartsVerifiesOverThePartsAsSent() throws {
+        // azure-identity's async credentials pad every part (urlsafe_b64encode) and sign the padded text.
+        func padded(_ part: Data) -> String { part.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_") }
+        let key = try SigningKey.generate(for: .es256)
+        let input = padded(Data(#"{"alg":"ES256","kid":"k"}"#.utf8)) + "." + padded(Data(#"{"sub":"ab"}"#.utf8))
+        #expect(input.contains("="))
+        let signature = try key.sign(Data(input.utf8))
+        let token = input + "." + padded(signature)
+        let jws = try CompactJWS(parsing: token)
+        #expect(jws.claims["sub"] == "ab")
+        try jws.verify(with: key.publicKey)
+        // The same parts without their padding are another signing input: the signature fails.
+        let stripped = token.split(separator: ".").map { $0.replacingOccurrences(of: "=", with: "") }
+        #expect(throws: JWSError.self) { try CompactJWS(parsing: stripped.joined(separator: ".")).verify(with: key.publicKey) }
     }
 
     @Test func refusesNonCanonicalEncodings() {

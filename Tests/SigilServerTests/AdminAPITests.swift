@@ -100,7 +100,7 @@ import Testing
             let tampered = parts[0] + "." + Base64URL.encode(Data(JSONValue.object(claims).serialized().utf8)) + "." + parts[2]
             return try await server.admin("GET", "applications", token: String(tampered))
         },
-        Case(name: "token for another resource", status: 401, says: "not for the admin API", target: nil) { server in
+        Case(name: "token for another resource", status: 401, says: "is for another resource; request scope api://sigil-admin", target: nil) { server in
             try await server.createApp("other-api", identifierUri: "api://other")
             try await server.createApp("caller")
             let (_, secret) = try await server.addSecret("caller")

@@ -268,13 +268,15 @@ import Testing
         var rows: [String: [String]] = [:]
 
         init(folder: URL, location: StoreLocation) async throws {
-            let store = try await Store.open(location, logger: Self.logger, migrating: false)
+            let store = try await Store.open(location, logger: KeyEncryptionKeyTests.logger, migrating: false)
             for table in ["schema_migrations", "tenants", "signing_keys", "applications", "audit_events", "vault_secret_versions"] {
                 // A table the store does not have yet (before its migration) is left out.
                 guard let rows = try? await store.read({ database in
                     try await database.raw("SELECT * FROM \(unsafeRaw: table)").all().map { row in
-                        row.allColumns.sorted().map { column in
-                            (try? row.decode(column: column, as: String.self)) ?? (try? row.decode(column: column, as: Int64.self)).map(String.init) ?? "null"
+                        row.allColumns.sorted().map { column -> String in
+                            if let text = try? row.decode(column: column, as: String.self) { return text }
+                            if let number = try? row.decode(column: column, as: Int64.self) { return String(number) }
+                            return "null"
                         }.joined(separator: "|")
                     }
                 }) else { continue }

@@ -49,6 +49,11 @@ struct Serve: AsyncParsableCommand {
         help: "How often deleted vault secrets whose retention has ended are purged (ISO-8601, at least PT1S).")
     var vaultPurgeInterval = "PT1H"
 
+    @Option(
+        name: .customLong("vault-domain"),
+        help: "Vaults are served at https://NAME.DOMAIN and the vault resource is https://DOMAIN; the generated certificate covers *.DOMAIN.")
+    var vaultDomain = ServerConfiguration.defaultVaultDomain
+
     @Option(name: .customLong("handshake-timeout"), help: "Longest a client may take over the TLS handshake (ISO-8601).")
     var handshakeTimeout = "PT10S"
 
@@ -97,6 +102,11 @@ struct Serve: AsyncParsableCommand {
         guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        do {
+            try VaultRules.checkVaultDomain(vaultDomain)
+        } catch {
+            throw ValidationError("--vault-domain: \(error)")
+        }
     }
 
     private var timeouts: [(flag: String, value: String)] {
@@ -130,6 +140,7 @@ struct Serve: AsyncParsableCommand {
         configuration.jwksMaxAge = ISO8601Duration.seconds(jwksMaxAge)!
         configuration.signInRetention = ISO8601Duration.seconds(signInRetention)!
         configuration.riskLearningPeriod = ISO8601Duration.seconds(riskLearningPeriod)!
+        configuration.vaultDomain = vaultDomain.lowercased()
         configuration.connectionLimits.handshake = duration(handshakeTimeout)
         configuration.connectionLimits.header = duration(headerTimeout)
         configuration.connectionLimits.body = duration(bodyTimeout)

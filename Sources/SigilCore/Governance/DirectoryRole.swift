@@ -78,25 +78,32 @@ public struct DirectoryRole: Sendable, Equatable {
 }
 
 /// Where a role assignment applies (Graph's `directoryScopeId`): `/` for the tenant,
-/// `/applications/{objectId}` for one application.
+/// `/applications/{objectId}` for one application, `/vaults/{vaultId}` for one vault and
+/// `/vaults/{vaultId}/secrets/{name}` for one secret in it (names are case-insensitive: kept lower-case).
 public enum RoleScope: Sendable, Hashable {
     case tenant
     case application(objectId: String)
+    case vault(id: String)
+    case vaultSecret(vaultId: String, name: String)
 
     public var directoryScopeId: String {
         switch self {
         case .tenant: "/"
         case .application(let objectId): "/applications/" + objectId
+        case .vault(let id): "/vaults/" + id
+        case .vaultSecret(let vaultId, let name): "/vaults/\(vaultId)/secrets/\(name)"
         }
     }
 
     public init?(directoryScopeId: String) {
-        if directoryScopeId == "/" {
-            self = .tenant
-        } else if directoryScopeId.hasPrefix("/applications/"), directoryScopeId.count > "/applications/".count {
-            self = .application(objectId: String(directoryScopeId.dropFirst("/applications/".count)))
-        } else {
-            return nil
+        let parts = directoryScopeId.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        switch parts.count {
+        case 2 where parts == ["", ""]: self = .tenant
+        case 3 where parts[0].isEmpty && parts[1] == "applications" && !parts[2].isEmpty: self = .application(objectId: parts[2])
+        case 3 where parts[0].isEmpty && parts[1] == "vaults" && !parts[2].isEmpty: self = .vault(id: parts[2])
+        case 5 where parts[0].isEmpty && parts[1] == "vaults" && !parts[2].isEmpty && parts[3] == "secrets" && !parts[4].isEmpty:
+            self = .vaultSecret(vaultId: parts[2], name: parts[4].lowercased())
+        default: return nil
         }
     }
 }
@@ -146,6 +153,23 @@ public struct RoleGrants: Sendable {
 
     /// Whether some assignment scoped to one application carries `permission`.
     public func hasApplicationScoped(_ permission: AdminPermission) -> Bool {
-        grants.contains { $0.scope != .tenant && $0.permissions.contains(permission) }
+        grants.contains {
+            guard case .application = $0.scope else { return false }
+            return $0.permissions.contains(permission)
+        }
+    }
+
+    /// Whether `permission` holds in the vault `vaultId` (for one secret when `secret` names it):
+    /// a tenant-wide or vault-wide grant covers every secret, a secret's grant only that secret.
+    public func allows(_ permission: AdminPermission, onVault vaultId: String, secret: String?) -> Bool {
+        grants.contains { grant in
+            guard grant.permissions.contains(permission) else { return false }
+            switch grant.scope {
+            case .tenant: return true
+            case .vault(let id): return id == vaultId
+            case .vaultSecret(let id, let name): return id == vaultId && secret?.lowercased() == name
+            case .application: return false
+            }
+        }
     }
 }

@@ -29,7 +29,9 @@ public struct CompactJWS: Sendable {
     public let signature: Data
 
     /// Splits and decodes `token`; refuses anything but three base64url parts of bounded size
-    /// whose header and payload are JSON objects.
+    /// whose header and payload are JSON objects. A part may carry the `=` padding its length
+    /// calls for (azure-identity's async credentials pad every part, and Entra takes them); the
+    /// signature is still checked over the parts exactly as sent.
     public init(parsing token: String) throws(JWSError) {
         guard token.utf8.count <= Self.maximumLength else {
             throw JWSError("the JWT is longer than \(Self.maximumLength) bytes")
@@ -39,11 +41,11 @@ public struct CompactJWS: Sendable {
         guard dots.count == 2 else {
             throw JWSError("a JWT has 3 dot-separated parts; this one has \(dots.count + 1)")
         }
-        guard let headerBytes = Base64URL.decode(bytes: bytes[..<dots[0]]) else { throw JWSError("the JWT header is not base64url") }
-        guard let payloadBytes = Base64URL.decode(bytes: bytes[(dots[0] + 1)..<dots[1]]) else {
+        guard let headerBytes = Base64URL.decode(padded: bytes[..<dots[0]]) else { throw JWSError("the JWT header is not base64url") }
+        guard let payloadBytes = Base64URL.decode(padded: bytes[(dots[0] + 1)..<dots[1]]) else {
             throw JWSError("the JWT payload is not base64url")
         }
-        guard let signature = Base64URL.decode(bytes: bytes[(dots[1] + 1)...]) else { throw JWSError("the JWT signature is not base64url") }
+        guard let signature = Base64URL.decode(padded: bytes[(dots[1] + 1)...]) else { throw JWSError("the JWT signature is not base64url") }
         do {
             header = try JSONParser.parseObject(headerBytes)
         } catch {

@@ -66,4 +66,13 @@ public enum Base64URL {
         guard accumulator & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
         return Data(output)
     }
+
+    /// Decodes base64url that may end in the `=` padding RFC 4648 §5 allows: exactly as many as
+    /// make the length a multiple of four, and nowhere else.
+    public static func decode(padded input: ArraySlice<UInt8>) -> Data? {
+        let padding = input.reversed().prefix { $0 == UInt8(ascii: "=") }.count
+        guard padding > 0 else { return decode(bytes: input) }
+        guard padding <= 2, input.count % 4 == 0, (input.count - padding) % 4 == 4 - padding else { return nil }
+        return decode(bytes: input.dropLast(padding))
+    }
 }

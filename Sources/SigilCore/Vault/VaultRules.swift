@@ -25,6 +25,20 @@ public enum VaultRules {
         }
     }
 
+    /// The vault domain (`--vault-domain`): a DNS name of at least two labels, each 1–63 letters,
+    /// digits and inner hyphens; vaults are served at `NAME.DOMAIN`.
+    public static func checkVaultDomain(_ domain: String) throws(DirectoryRuleViolation) {
+        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+        let valid = domain.count <= 200 && labels.count >= 2 && labels.allSatisfy { label in
+            (1...63).contains(label.count) && label.first != "-" && label.last != "-"
+                && label.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-") }
+        } && !labels.last!.allSatisfy(\.isNumber)
+        guard valid else {
+            throw DirectoryRuleViolation(
+                field: "vaultDomain", message: "the vault domain '\(domain.prefix(64))' must be a DNS name such as vault.example.com (vaults are served at NAME.DOMAIN)")
+        }
+    }
+
     /// Secret names: `^[0-9a-zA-Z-]{1,127}$`, compared case-insensitively.
     public static func checkSecretName(_ name: String) throws(DirectoryRuleViolation) {
         let scalars = name.unicodeScalars

@@ -34,7 +34,7 @@ extension AdminAPI {
 
     /// What `principal` may do: the permissions of each role it holds, at each assignment's scope.
     func grants(for principal: AppRegistration) async throws -> RoleGrants {
-        RoleGrants(try await store.heldRoles(tenantId: principal.tenantId, principalObjectId: principal.objectId).map { ($0.role.permissions, $0.scope) })
+        try await store.roleGrants(tenantId: principal.tenantId, principalObjectId: principal.objectId)
     }
 
     func createRole(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
@@ -96,7 +96,10 @@ extension AdminAPI {
         let roles = Dictionary(uniqueKeysWithValues: try await store.roles(tenantId: tenantId).map { ($0.id, $0) })
         let apps = Dictionary(
             uniqueKeysWithValues: try await store.applications(tenantId: tenantId, kinds: Set(PrincipalKind.allCases)).map { ($0.objectId, $0) })
-        return assignments.map { AdminJSON.roleAssignment($0, role: roles[$0.roleId], principal: apps[$0.principalObjectId], apps: apps) }
+        let vaults = Dictionary(uniqueKeysWithValues: try await store.vaults(tenantId: tenantId).map { ($0.id, $0) })
+        return assignments.map {
+            AdminJSON.roleAssignment($0, role: roles[$0.roleId], principal: apps[$0.principalObjectId], apps: apps, vaults: vaults)
+        }
     }
 
     /// Any principal that can sign in: an application, a managed identity or a host's identity.
@@ -120,23 +123,28 @@ extension AdminAPI {
         return .json(json, status: .created)
     }
 
-    /// `/` or `/applications/{app}` (any reference to an application; stored by object id).
-    /// Vault scopes are refused until the vault exists.
+    /// `/`, `/applications/{app}` (any reference to an application; stored by object id),
+    /// `/vaults/{vault}` or `/vaults/{vault}/secrets/{name}` (a vault by name or id; stored by id;
+    /// the secret need not exist yet).
     func scope(_ text: String, _ caller: AdminCaller) async throws -> RoleScope {
-        if text == "/" { return .tenant }
-        let prefix = "/applications/"
-        if text.hasPrefix(prefix), text.count > prefix.count {
-            let reference = String(text.dropFirst(prefix.count))
-            guard let app = try await store.application(tenantId: caller.tenant.id, reference: reference) else {
-                throw AdminError.notFound("No application '\(OAuthError.quoted(reference))' in this tenant to scope the assignment to.")
+        let shape = "directoryScopeId must be '/' (the tenant), '/applications/{app}', '/vaults/{vault}' or '/vaults/{vault}/secrets/{name}', not '\(OAuthError.quoted(text))'."
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        switch (parts.count, parts.dropFirst().first) {
+        case (2, "") where text == "/":
+            return .tenant
+        case (3, "applications") where !parts[2].isEmpty:
+            guard let app = try await store.application(tenantId: caller.tenant.id, reference: parts[2]) else {
+                throw AdminError.notFound("No application '\(OAuthError.quoted(parts[2]))' in this tenant to scope the assignment to.")
             }
             return .application(objectId: app.objectId)
+        case (3, "vaults") where !parts[2].isEmpty, (5, "vaults") where !parts[2].isEmpty && parts[3] == "secrets":
+            let vault = try await vault(parts[2], caller)
+            guard parts.count == 5 else { return .vault(id: vault.id) }
+            try VaultRules.checkSecretName(parts[4])
+            return .vaultSecret(vaultId: vault.id, name: parts[4].lowercased())
+        default:
+            throw AdminError.badRequest(shape, target: "directoryScopeId")
         }
-        if text.hasPrefix("/vaults/") {
-            throw AdminError.badRequest("This server has no vault yet, so nothing can be scoped to one; assign at '/' or '/applications/{app}'.", target: "directoryScopeId")
-        }
-        throw AdminError.badRequest(
-            "directoryScopeId must be '/' (the tenant) or '/applications/{app}', not '\(OAuthError.quoted(text))'.", target: "directoryScopeId")
     }
 
     func unassignRole(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {

@@ -19,6 +19,10 @@ struct AdminAPI {
     let kekRotation: KeyEncryptionKeyRotation
     let urls: ServerURLs
     let logger: Logger
+    /// Where vaults are served (their `vaultUri`).
+    var vaultDomain = ServerConfiguration.defaultVaultDomain
+
+    var vaultAddressing: VaultAddressing { VaultAddressing(domain: vaultDomain, urls: urls) }
 
     typealias Handler = @Sendable (Request, SigilRequestContext, AdminCaller) async throws -> Response
 
@@ -34,7 +38,7 @@ struct AdminAPI {
 
     /// Every admin operation, with the permission it needs.
     var routes: [AdminRoute] { coreRoutes + riskRoutes + federationRoutes + managedIdentityRoutes + hostRoutes + roleRoutes + appManagementPolicyRoutes
-        + conditionalAccessRoutes + keyEncryptionKeyRoutes }
+        + conditionalAccessRoutes + vaultRoutes + keyEncryptionKeyRoutes }
 
     /// Applications, their credentials and roles, the logs, signing keys and risk.
     var coreRoutes: [AdminRoute] {

@@ -20,59 +20,21 @@ struct AdminCaller {
     }
 }
 
-/// Checks the bearer token of an admin call: a Sigil access token for the admin API, signed by a
-/// published key, unexpired, issued to a principal that holds at least one admin role (what each
+/// Checks the bearer token of an admin call: an access token for the admin API
+/// (`AccessTokenVerifier`) issued to a principal that holds at least one admin role (what each
 /// role permits is checked per route by `AdminAPI.authorize`).
 struct AdminAuthenticator {
-    static let clockSkew: TimeInterval = 60
-
     let api: AdminAPI
     var store: Store { api.store }
-    var keys: SigningKeyRing { api.keys }
-    var urls: ServerURLs { api.urls }
 
     func authenticate(_ request: Request, context: SigilRequestContext, correlationId: String) async throws -> AdminCaller {
-        guard let header = request.headers[.authorization] else {
-            throw AdminError.unauthorized("The request has no bearer token. Get one for scope \(AdminAPI.scope) (sigil login does this).")
-        }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-            throw AdminError.unauthorized("The Authorization header must be 'Bearer TOKEN'.")
-        }
-        let jws: CompactJWS
+        let tenant: Tenant
+        let app: AppRegistration
         do {
-            jws = try CompactJWS(parsing: String(parts[1]))
-        } catch {
-            throw AdminError.unauthorized("The bearer token is malformed: \(error.reason).")
-        }
-        guard let kid = jws.header["kid"]?.stringValue, let key = keys.verificationKey(kid: kid) else {
-            throw AdminError.unauthorized("The bearer token is not signed by a key this server publishes.")
-        }
-        do {
-            try jws.verify(with: key)
-        } catch {
-            throw AdminError.unauthorized("The bearer token's signature is invalid.")
-        }
-        let claims = jws.claims
-        guard let tenantId = claims["tid"]?.stringValue, let tenant = try await store.tenant(id: tenantId),
-            claims["iss"]?.stringValue == urls.issuer(tenantId: tenantId)
-        else {
-            throw AdminError.unauthorized("The bearer token was issued for another tenant or server.")
-        }
-        guard let adminAPI = try await store.resource(tenantId: tenant.id, identifier: AdminAPI.identifierUri),
-            claims["aud"]?.stringValue == adminAPI.appId
-        else {
-            throw AdminError.unauthorized("The bearer token is not for the admin API; request scope \(AdminAPI.scope).")
-        }
-        let now = Date().timeIntervalSince1970
-        guard let exp = claims["exp"]?.numericDate, exp + Self.clockSkew > now else {
-            throw AdminError.unauthorized("The bearer token has expired; get a new one.")
-        }
-        if let nbf = claims["nbf"]?.numericDate, nbf - Self.clockSkew > now {
-            throw AdminError.unauthorized("The bearer token is not valid yet.")
-        }
-        guard let appId = claims["appid"]?.stringValue, let app = try await store.application(tenantId: tenant.id, appId: appId), app.enabled else {
-            throw AdminError.unauthorized("The application the bearer token was issued to no longer exists or is disabled.")
+            (tenant, app) = try await AccessTokenVerifier(store: store, keys: api.keys, urls: api.urls)
+                .verify(request.headers[.authorization], resource: AdminAPI.identifierUri, scope: AdminAPI.scope + " (sigil login does this)")
+        } catch let rejection as AccessTokenVerifier.Rejection {
+            throw AdminError.unauthorized(rejection.message)
         }
         // Assignments are read per request, not taken from the token: an unassigned role stops at once.
         let grants = try await api.grants(for: app)

@@ -52,15 +52,29 @@ enum AdminJSON {
     /// Graph's `unifiedRoleAssignment`, with display names beside the ids (the role, the
     /// principal and an application scope may have been renamed or, for the scope, deleted).
     static func roleAssignment(
-        _ assignment: RoleAssignment, role: DirectoryRole?, principal: AppRegistration?, apps: [String: AppRegistration]
+        _ assignment: RoleAssignment, role: DirectoryRole?, principal: AppRegistration?, apps: [String: AppRegistration], vaults: [String: Vault]
     ) -> JSONValue {
-        var scopeName = "tenant"
-        if case .application(let objectId) = assignment.scope { scopeName = apps[objectId]?.displayName ?? objectId }
+        let scopeName = switch assignment.scope {
+        case .tenant: "tenant"
+        case .application(let objectId): apps[objectId]?.displayName ?? objectId
+        case .vault(let id): "vault " + (vaults[id]?.name ?? id)
+        case .vaultSecret(let id, let name): "vault \(vaults[id]?.name ?? id) secret \(name)"
+        }
         return [
             "id": .string(assignment.id), "roleDefinitionId": .string(assignment.roleId), "roleDisplayName": .optional(role?.displayName),
             "principalId": .optional(principal?.servicePrincipalId), "principalObjectId": .string(assignment.principalObjectId),
             "principalDisplayName": .optional(principal?.displayName), "directoryScopeId": .string(assignment.scope.directoryScopeId),
             "directoryScopeDisplayName": .string(scopeName), "createdDateTime": .date(assignment.createdAt),
+        ]
+    }
+
+    /// A vault, with Azure's property names.
+    static func vault(_ vault: Vault, addressing: VaultAddressing) -> JSONValue {
+        [
+            "id": .string(vault.id), "name": .string(vault.name), "tenantId": .string(vault.tenantId),
+            "vaultUri": .string(addressing.vaultURL(vault.name)), "resource": .string(addressing.resource),
+            "softDeleteRetentionInDays": .integer(Int64(vault.retentionDays)), "enablePurgeProtection": .bool(vault.purgeProtection),
+            "createdDateTime": .date(vault.createdAt),
         ]
     }
 

@@ -4,9 +4,9 @@ import Logging
 import SwiftASN1
 import X509
 
-/// The embedded default's TLS: a private CA and a leaf for `localhost`, `127.0.0.1` and `::1`
-/// (1 year), generated into the data folder on first start and again once the leaf has less than
-/// a day left. Clients trust `ca.pem`. The CA's key is discarded once the leaf is signed, so a new
+/// The embedded default's TLS: a private CA and a leaf for `localhost`, `127.0.0.1`, `::1` and
+/// `*.VAULT_DOMAIN` (1 year), generated into the data folder on first start, and again once the
+/// leaf has less than a day left or does not cover the vault domain in force. Clients trust `ca.pem`. The CA's key is discarded once the leaf is signed, so a new
 /// leaf comes with a new CA, which clients must trust anew (docs/operations.md: renewal).
 enum SelfSignedTLS {
     static let caFile = "tls/ca.pem"
@@ -16,7 +16,7 @@ enum SelfSignedTLS {
     static let retiredCAKeyFile = "tls/ca-key.pem"
 
     /// Returns the paths of the leaf chain and key, generating them when absent or expired.
-    static func ensure(in folder: DataFolder, now: Date = Date(), logger: Logger) throws -> (certificate: String, key: String, ca: String) {
+    static func ensure(in folder: DataFolder, vaultDomain: String = ServerConfiguration.defaultVaultDomain, now: Date = Date(), logger: Logger) throws -> (certificate: String, key: String, ca: String) {
         try FileManager.default.createDirectory(atPath: folder.path("tls"), withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         if folder.exists(retiredCAKeyFile) { try FileManager.default.removeItem(atPath: folder.path(retiredCAKeyFile)) }
         if folder.exists(certificateFile), folder.exists(keyFile), folder.exists(caFile),
@@ -24,9 +24,12 @@ enum SelfSignedTLS {
             let leafDocument = try? PEMDocument.parseMultiple(pemString: folder.read(certificateFile)).first,
             let leaf = try? Certificate(pemDocument: leafDocument), leaf.notValidAfter > now.addingTimeInterval(86_400)
         {
-            return (folder.path(certificateFile), folder.path(keyFile), folder.path(caFile))
-        }
-        if folder.exists(caFile) {
+            let names = (try? leaf.extensions.subjectAlternativeNames) ?? nil
+            if names?.contains(.dnsName("*." + vaultDomain)) == true {
+                return (folder.path(certificateFile), folder.path(keyFile), folder.path(caFile))
+            }
+            logger.warning("the generated TLS certificate does not cover *.\(vaultDomain): a new CA and certificate replace it; clients must trust the new \(folder.path(caFile))")
+        } else if folder.exists(caFile) {
             logger.warning("the generated TLS certificate expires within a day: a new CA and certificate replace it; clients must trust the new \(folder.path(caFile))")
         }
         let loopbackV4: [UInt8] = [127, 0, 0, 1]
@@ -55,7 +58,7 @@ enum SelfSignedTLS {
                 try ExtendedKeyUsage([.serverAuth])
                 SubjectKeyIdentifier(hash: .init(leafKey.publicKey))
                 AuthorityKeyIdentifier(keyIdentifier: caKeyIdentifier.keyIdentifier)
-                SubjectAlternativeNames([.dnsName("localhost"), .ipAddress(ASN1OctetString(contentBytes: ArraySlice(loopbackV4))),
+                SubjectAlternativeNames([.dnsName("localhost"), .dnsName("*." + vaultDomain), .ipAddress(ASN1OctetString(contentBytes: ArraySlice(loopbackV4))),
                     .ipAddress(ASN1OctetString(contentBytes: ArraySlice(loopbackV6)))])
             },
             issuerPrivateKey: .init(caKey))

@@ -30,29 +30,57 @@ enum TenantBootstrap {
     /// The resource a managed identity asks for when its token stands in for an app's secret
     /// (`api://AzureADTokenExchange`, the audience federated credentials expect by default).
     static func tokenExchangeResource(tenantId: String, now: Date) -> AppRegistration {
+        builtInResource(tokenExchangeName, uri: FederationRules.defaultAudience, tenantId: tenantId, now: now)
+    }
+
+    static func builtInResource(_ name: String, uri: String, tenantId: String, now: Date) -> AppRegistration {
         AppRegistration(
-            objectId: AdminAPI.newId(), appId: AdminAPI.newId(), tenantId: tenantId, servicePrincipalId: AdminAPI.newId(), displayName: tokenExchangeName,
-            identifierUris: [FederationRules.defaultAudience], appRoles: [], appRoleAssignmentRequired: false, accessTokenSigningAlgorithm: .es256,
+            objectId: AdminAPI.newId(), appId: AdminAPI.newId(), tenantId: tenantId, servicePrincipalId: AdminAPI.newId(), displayName: name,
+            identifierUris: [uri], appRoles: [], appRoleAssignmentRequired: false, accessTokenSigningAlgorithm: .es256,
             enabled: true, createdAt: now)
     }
 
     /// Adds the token exchange resource to a tenant created before it existed (an upgraded
     /// store), with an audit event; a new tenant gets it with the tenant.
     static func ensureTokenExchangeResource(store: Store, tenant: Tenant, logger: Logger) async throws {
-        guard try await store.resource(tenantId: tenant.id, identifier: FederationRules.defaultAudience) == nil else { return }
-        let app = tokenExchangeResource(tenantId: tenant.id, now: Date())
+        try await ensureResource(tokenExchangeName, uri: FederationRules.defaultAudience, store: store, tenant: tenant, logger: logger)
+    }
+
+    /// The vault resource, `https://VAULT_DOMAIN` (`KeyVaultAPI`): a new tenant has it from the
+    /// start; an upgraded one gets it here, and it is given the new identifier when
+    /// `--vault-domain` changes.
+    static func ensureVaultResource(store: Store, tenant: Tenant, domain: String, logger: Logger) async throws {
+        try await ensureResource(KeyVaultAPI.displayName, uri: "https://" + domain, store: store, tenant: tenant, logger: logger)
+    }
+
+    /// Makes sure the built-in resource `name` answers to `uri`, creating it or moving it to that
+    /// identifier, with an audit event.
+    static func ensureResource(_ name: String, uri: String, store: Store, tenant: Tenant, logger: Logger) async throws {
+        guard try await store.resource(tenantId: tenant.id, identifier: uri) == nil else { return }
+        let now = Date()
+        func audit(_ action: String, _ app: AppRegistration) -> AuditEvent {
+            AuditEvent(
+                time: now, tenantId: tenant.id, actorId: "sigil", actorName: "sigil", action: action, targetType: "application",
+                targetId: app.objectId, after: ["displayName": .string(name), "identifierUris": [.string(uri)]], ipAddress: "local",
+                correlationId: AdminAPI.newId())
+        }
         do {
-            try await store.createApplication(app, audit: AuditEvent(
-                time: Date(), tenantId: tenant.id, actorId: "sigil", actorName: "sigil", action: "application.create", targetType: "application",
-                targetId: app.objectId, after: ["displayName": .string(tokenExchangeName)], ipAddress: "local", correlationId: AdminAPI.newId()))
-            logger.info("created the token exchange resource \(FederationRules.defaultAudience)")
+            if var existing = try await store.application(tenantId: tenant.id, reference: name) {
+                existing.identifierUris = [uri]
+                try await store.updateApplication(existing, audit: audit("application.update", existing))
+                logger.notice("the resource '\(name)' now answers to \(uri)")
+            } else {
+                let app = builtInResource(name, uri: uri, tenantId: tenant.id, now: now)
+                try await store.createApplication(app, audit: audit("application.create", app))
+                logger.info("created the resource '\(name)' (\(uri))")
+            }
         } catch StoreError.conflict {
-            // Another replica created it at the same moment.
+            // Another replica did the same at the same moment, or another app holds the identifier.
         }
     }
 
     /// Returns the default tenant, creating it (and the admin key file) when the store has none.
-    static func ensureDefaultTenant(store: Store, folder: DataFolder, logger: Logger) async throws -> (tenant: Tenant, created: Bool) {
+    static func ensureDefaultTenant(store: Store, folder: DataFolder, vaultDomain: String, logger: Logger) async throws -> (tenant: Tenant, created: Bool) {
         if let tenant = try await store.defaultTenant() { return (tenant, false) }
         let now = Date()
         let tenant = Tenant(id: AdminAPI.newId(), displayName: "Default tenant", createdAt: now)
@@ -79,6 +107,7 @@ enum TenantBootstrap {
             try await Store.insertApplication(adminAPI, on: database)
             try await Store.insertApplication(admin, on: database)
             try await Store.insertApplication(tokenExchangeResource(tenantId: tenant.id, now: now), on: database)
+            try await Store.insertApplication(builtInResource(KeyVaultAPI.displayName, uri: "https://" + vaultDomain, tenantId: tenant.id, now: now), on: database)
             try await Store.insertKeyCredential(credential, on: database)
             // Secretless from the start: new apps may not add client secrets until an admin opts out.
             try await Store.insertAppManagementPolicy(.secretlessDefault(tenantCreatedAt: now), tenantId: tenant.id, on: database)

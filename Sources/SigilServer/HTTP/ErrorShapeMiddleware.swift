@@ -2,12 +2,13 @@ import Hummingbird
 import SigilCore
 
 /// Gives errors that never reach a route (unknown path, unsupported method, anything a route let
-/// escape) the same JSON shape as the route's own errors: Graph's under `/admin/`, OAuth's
-/// elsewhere. Nothing internal is revealed.
+/// escape) the same JSON shape as the route's own errors: Graph's under `/admin/`, Key Vault's
+/// on a vault's host or under `/vaults/`, OAuth's elsewhere. Nothing internal is revealed.
 struct ErrorShapeMiddleware: RouterMiddleware {
     typealias Context = SigilRequestContext
     /// Turns a 404 for a known path into 405 with the methods it does answer.
     let routes: RouteTable
+    let vaults: VaultAddressing
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -43,6 +44,15 @@ struct ErrorShapeMiddleware: RouterMiddleware {
             }
             return AdminError(status: status, code: code, message: message)
                 .response(requestId: TokenEndpoint.correlationId(request))
+        }
+        if request.uri.path.hasPrefix("/vaults/") || vaults.vaultName(host: request.head.authority) != nil {
+            let code = switch status {
+            case .notFound: "NotFound"
+            case .methodNotAllowed: "MethodNotAllowed"
+            case .contentTooLarge: "RequestBodyTooLarge"
+            default: "InternalServerError"
+            }
+            return KeyVaultError(status: status, code: code, message: message).response(requestId: TokenEndpoint.correlationId(request))
         }
         let code = switch status {
         case .notFound: "not_found"

@@ -17,6 +17,8 @@ struct TokenEndpoint {
     let risk: SignInRiskDetector
     let keys: SigningKeyRing
     let urls: ServerURLs
+    /// The vault resource is also asked for as `https://VAULT_DOMAIN:PORT` (see `VaultAddressing`).
+    let vaultDomain: String
     let logger: Logger
 
     /// What one request produced, for the response and the sign-in log.
@@ -144,7 +146,8 @@ struct TokenEndpoint {
         outcome.secretless = proof.secretless
         outcome.credentialAddedAt = proof.addedAt
 
-        let resource = try await lookup { try await directory.resource(tenantId: tenant.id, identifier: grant.resource, generation: generation) }
+        let identifier = VaultAddressing.canonicalResource(grant.resource, domain: vaultDomain)
+        let resource = try await lookup { try await directory.resource(tenantId: tenant.id, identifier: identifier, generation: generation) }
         guard let resource else { throw .unknownResource(grant.resource) }
         outcome.resource = resource
         guard resource.enabled else { throw .disabledResource(grant.resource) }
