@@ -5,7 +5,10 @@ rotates a running server, with `DATA/kek` and with SIGIL_KEK / SIGIL_KEK_PREVIOU
 import base64
 import hashlib
 import hmac
+import json
 import os
+import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -101,3 +104,41 @@ def test_kek_rotate_with_the_kek_in_the_environment(start_server, tmp_path):
     server.start()
     assert not (server.data_dir / "kek").exists()
     assert server.stop() == 0
+
+
+def test_kek_rotate_loses_no_vault_version_while_they_are_read(start_server, tmp_path):
+    server = start_server(name="kek-vault")
+    cli = SigilCli(tmp_path / "profile.json", binary=server.binary)
+    cli.login(server)
+    cli.run("vault", "create", "kekvault")
+    env = dict(os.environ, SIGIL_PROFILE=str(cli.profile))
+    values = {}
+    for n in range(24):
+        value = f"password {n} ✓ " + "x" * n
+        result = subprocess.run([server.binary, "vault", "secret", "set", f"kekvault/db-{n % 4}", "--json"], input=value,
+                                capture_output=True, text=True, env=env, check=True)
+        values[f"kekvault/db-{n % 4}/{json.loads(result.stdout)['id'].rsplit('/', 1)[1]}"] = value
+
+    failures, reads, stop = [], [0], threading.Event()
+
+    def read_all():
+        while not stop.is_set() or reads[0] < len(values):
+            for ref, value in values.items():
+                got = cli.run("vault", "secret", "get", ref, check=False)
+                reads[0] += 1
+                if got.returncode != 0 or got.stdout != value:
+                    failures.append((ref, got.returncode, got.stderr))
+
+    reader = threading.Thread(target=read_all)
+    reader.start()
+    rotated = cli.json("kek", "rotate")
+    stop.set()
+    reader.join()
+    assert rotated["rewrappedVersions"] == 24 and not failures and reads[0] >= 24, (rotated, failures[:3])
+
+    # A restart with only the new key reads every version.
+    assert server.stop() == 0
+    server.start()
+    cli.login(server)
+    for ref, value in values.items():
+        assert cli.run("vault", "secret", "get", ref).stdout == value
