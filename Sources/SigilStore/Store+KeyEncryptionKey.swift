@@ -52,11 +52,12 @@ extension Store {
                 // Self-exclusive, and exclusive of writers: SQLite's writers queue behind the batch already.
                 try await database.raw("LOCK TABLE vault_secret_versions IN SHARE ROW EXCLUSIVE MODE").run()
             }
+            // By the KEK id index: `kek_id <> current` would scan past every row already re-wrapped, batch after batch.
+            let others = try await database.raw("SELECT DISTINCT kek_id FROM vault_secret_versions").all().map { try $0.string("kek_id") }
+            guard let old = others.first(where: { $0 != kekId }) else { return 0 }
             let rows = try await database.raw("""
-                SELECT secret_id, version, ciphertext, wrapped_key, kek_id FROM vault_secret_versions
-                WHERE kek_id <> \(bind: kekId) LIMIT \(bind: limit)
+                SELECT secret_id, version, ciphertext, wrapped_key, kek_id FROM vault_secret_versions WHERE kek_id = \(bind: old) LIMIT \(bind: limit)
                 """).all()
-            guard !rows.isEmpty else { return 0 }
             var updates: [SQLQueryString] = []
             for row in rows {
                 let secretId = try row.string("secret_id")
