@@ -29,20 +29,7 @@ sigil="$root/.build/release/sigil"
 # the side-by-side rates, which a shared machine moves by ±25 %).
 evaluation=$("$root/.build/release/sigil-bench" ca-eval | sed -n 's/.*: \([0-9.]*\) µs an evaluation.*/\1/p')
 
-# start NAME: a server on a free port; sets base, tenant, data and SIGIL_PROFILE for it.
-start() {
-    local name=$1
-    data="$work/$name"
-    "$sigil" serve --data "$data" --listen 127.0.0.1:0 --log-level warning >"$work/$name.log" 2>&1 &
-    pids+=($!)
-    for _ in $(seq 600); do grep -q "  trust CA:" "$work/$name.log" && break; sleep 0.2; done
-    grep -q "  trust CA:" "$work/$name.log" || { echo "the $name server did not start:" >&2; cat "$work/$name.log" >&2; exit 1; }
-    base=$(sed -n 's/^Sigil is listening on //p' "$work/$name.log")
-    tenant=$(sed -n 's/^  tenant: *//p' "$work/$name.log")
-    export SIGIL_PROFILE="$work/$name-profile.json"
-    "$sigil" login --server "$base" --ca "$data/tls/ca.pem" --key "$data/admin-key.json" >/dev/null
-}
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+. bench/serve.sh
 
 # One server per side, the same client on each.
 declare -A body url

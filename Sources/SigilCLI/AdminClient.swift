@@ -98,8 +98,13 @@ final class AdminClient {
         } catch {
             throw CLIError("\(profile.keyFile) is not a Sigil admin key file")
         }
+        http = try Self.httpClient(caFile: profile.caFile)
+    }
+
+    /// An HTTPS client trusting `caFile` (the system's roots when nil).
+    static func httpClient(caFile: String?) throws -> HTTPClient {
         var tls = TLSConfiguration.makeClientConfiguration()
-        if let ca = profile.caFile {
+        if let ca = caFile {
             do {
                 tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
             } catch {
@@ -108,7 +113,7 @@ final class AdminClient {
         }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
-        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     func shutdown() async { try? await http.shutdown() }

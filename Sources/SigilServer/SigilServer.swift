@@ -41,6 +41,9 @@ public struct ServerConfiguration: Sendable {
     /// Vaults are served at `https://NAME.VAULT_DOMAIN`, and the vault resource is `https://VAULT_DOMAIN`.
     public var vaultDomain = defaultVaultDomain
     public static let defaultVaultDomain = "vault.localhost"
+    /// The shortest `every` and `overlap` a secret rotation policy may have
+    /// (`--rotation-minimum-period`); the rotation service wakes this often when it is under a minute.
+    public var rotationMinimumPeriod = SecretRotationPolicy.defaultMinimumPeriod
     /// `SIGIL_KEK` (and `SIGIL_KEK_PREVIOUS`); nil: `DATA/kek`.
     public var environmentKeys: EnvironmentKeys?
     /// How often deleted secrets whose retention has ended are purged (`--vault-purge-interval`).
@@ -104,6 +107,8 @@ public final class SigilServer: Sendable {
     let logger: Logger
     let recorder: SignInRecorder
     let unknownClients: UnknownClientFailures
+    /// Performs secret rotation steps, for the rotation service and the admin API.
+    let rotator: SecretRotator
     private let serviceGroup = Mutex<ServiceGroup?>(nil)
 
     /// Opens the data folder and store, bootstraps the default tenant and the signing keys.
@@ -179,6 +184,7 @@ public final class SigilServer: Sendable {
         self.logger = logger
         recorder = SignInRecorder(store: store)
         unknownClients = UnknownClientFailures(recorder: recorder, logger: logger)
+        rotator = SecretRotator(store: store, kek: kek, minimumPeriod: configuration.rotationMinimumPeriod, logger: logger)
     }
 
     /// TLS 1.2 offers forward-secret AEAD suites only (no CBC, no SHA-1 MACs, no static RSA); TLS 1.3's
@@ -230,7 +236,7 @@ public final class SigilServer: Sendable {
                 correlationId: TokenEndpoint.correlationId(request), now: Date())
         }
         DiscoveryRoutes(directory: directory, keys: keys, urls: urls, cacheControl: "public, max-age=\(Int(configuration.jwksMaxAge))").register(on: router)
-        AdminAPI(store: store, keys: keys, kekRotation: kekRotation, urls: urls, logger: logger, vaultDomain: configuration.vaultDomain).register(on: router)
+        AdminAPI(store: store, keys: keys, kekRotation: kekRotation, urls: urls, logger: logger, vaultDomain: configuration.vaultDomain, rotator: rotator).register(on: router)
         AgentAPI(store: store, directory: directory, urls: urls).register(on: router)
         KeyVaultAPI(
             store: store, keys: keys, kek: kek, addressing: vaultAddressing, urls: urls, logger: logger
@@ -276,8 +282,12 @@ public final class SigilServer: Sendable {
         let maintenance = KeyMaintenanceService(ring: keys, store: store, refreshInterval: configuration.keyRefreshInterval, logger: logger)
         let signIns = SignInMaintenance(store: store, retention: configuration.signInRetention, unknownClients: unknownClients, logger: logger)
         let vault = VaultMaintenance(store: store, interval: configuration.vaultPurgeInterval, logger: logger)
+        let rotation = SecretRotationService(rotator: rotator, interval: SecretRotationService.interval(minimumPeriod: configuration.rotationMinimumPeriod))
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: app), .init(service: maintenance), .init(service: signIns), .init(service: vault), .init(service: kekRotation)],
+            services: [
+                .init(service: app), .init(service: maintenance), .init(service: signIns), .init(service: rotation), .init(service: vault),
+                .init(service: kekRotation),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Requests in flight get this long to finish after SIGTERM; then they are cancelled, so
         // one stuck on an unreachable database cannot keep the process alive.

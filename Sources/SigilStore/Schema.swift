@@ -305,5 +305,22 @@ enum Schema {
             """,
             "CREATE INDEX vault_secret_versions_kek ON vault_secret_versions (kek_id)",
         ]),
+        // Rotation of an app's client secret kept in a vault secret: one policy per secret name
+        // (the secret may not exist before the first rotation writes it), with the state its
+        // steps move through, so a restart resumes from the last committed step. `generation`
+        // is bumped by every step: a step decided on an older state is refused.
+        Migration(version: 14, statements: [
+            """
+            CREATE TABLE vault_secret_rotations (
+                id TEXT PRIMARY KEY, vault_id TEXT NOT NULL REFERENCES vaults (id) ON DELETE CASCADE, secret_name TEXT NOT NULL,
+                name_key TEXT NOT NULL, application_id TEXT NOT NULL REFERENCES applications (object_id) ON DELETE CASCADE,
+                every_ms BIGINT NOT NULL, overlap_ms BIGINT NOT NULL, phase TEXT NOT NULL, current_key_id TEXT, retiring_key_id TEXT,
+                next_rotation_at BIGINT NOT NULL, retire_at BIGINT, last_rotated_at BIGINT, due_at BIGINT NOT NULL, last_error TEXT,
+                generation BIGINT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,
+                UNIQUE (vault_id, name_key))
+            """,
+            "CREATE INDEX vault_secret_rotations_due ON vault_secret_rotations (due_at)",
+            "CREATE INDEX vault_secret_rotations_application ON vault_secret_rotations (application_id)",
+        ]),
     ]
 }

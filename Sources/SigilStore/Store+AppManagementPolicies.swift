@@ -180,6 +180,12 @@ extension Store {
         try enforce(policy, createdAt)
     }
 
+    /// Runs `enforce` with the policy in force for the application now, without adding anything:
+    /// what a credential added later would be told (the addition checks again).
+    public func checkPolicy(applicationId: String, _ enforce: PolicyEnforcement) async throws {
+        try await read { database in try await Self.enforcePolicy(applicationId: applicationId, enforce, on: database) }
+    }
+
     /// Every key credential of the tenant's applications (for the policy report).
     public func keyCredentials(tenantId: String) async throws -> [KeyCredential] {
         try await read { database in

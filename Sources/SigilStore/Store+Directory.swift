@@ -229,16 +229,22 @@ extension Store {
     /// force for the app, read in the same transaction, and refuses by throwing.
     public func addPasswordCredential(_ credential: PasswordCredential, audit: AuditEvent, enforce: PolicyEnforcement = { _, _ in }) async throws {
         try await transaction { database in
-            try await Self.enforcePolicy(applicationId: credential.applicationId, enforce, on: database)
-            try await database.raw("""
-                INSERT INTO password_credentials (key_id, application_id, display_name, hint, salt, digest, start_at, end_at, created_at, custom)
-                VALUES (\(bind: credential.keyId), \(bind: credential.applicationId), \(bind: credential.displayName), \(bind: credential.hint),
-                    \(bind: credential.hash.salt.base64EncodedString()), \(bind: credential.hash.digest.base64EncodedString()),
-                    \(bind: credential.startDateTime.epochMilliseconds), \(bind: credential.endDateTime.epochMilliseconds),
-                    \(bind: Date().epochMilliseconds), \(bind: credential.custom ? 1 : 0))
-                """).run()
+            try await Self.insertPasswordCredential(credential, enforce: enforce, on: database)
             try await Self.insertAudit(audit, on: database)
         }
+    }
+
+    /// Adds a client secret inside a caller's transaction, once `enforce` accepts it under the
+    /// app management policy in force.
+    static func insertPasswordCredential(_ credential: PasswordCredential, enforce: PolicyEnforcement, on database: any SQLDatabase) async throws {
+        try await enforcePolicy(applicationId: credential.applicationId, enforce, on: database)
+        try await database.raw("""
+            INSERT INTO password_credentials (key_id, application_id, display_name, hint, salt, digest, start_at, end_at, created_at, custom)
+            VALUES (\(bind: credential.keyId), \(bind: credential.applicationId), \(bind: credential.displayName), \(bind: credential.hint),
+                \(bind: credential.hash.salt.base64EncodedString()), \(bind: credential.hash.digest.base64EncodedString()),
+                \(bind: credential.startDateTime.epochMilliseconds), \(bind: credential.endDateTime.epochMilliseconds),
+                \(bind: Date().epochMilliseconds), \(bind: credential.custom ? 1 : 0))
+            """).run()
     }
 
     public func passwordCredentials(applicationId: String) async throws -> [PasswordCredential] {

@@ -106,37 +106,45 @@ extension Store {
         vaultId: String, name: String, version: SecretVersion, seal: (String) throws -> SecretEnvelope, audit: AuditEvent
     ) async throws -> SecretVersion {
         try await transaction(changesDirectory: false) { database in
-            let now = version.createdAt.epochMilliseconds
-            // The upsert takes the row's lock: a second set of this name waits here until this one commits.
-            guard let secret = try await database.raw("""
-                INSERT INTO vault_secrets (id, vault_id, name, name_key, created_at, updated_at)
-                VALUES (\(bind: RandomIdentifier.uuid()), \(bind: vaultId), \(bind: name), \(bind: name.lowercased()), \(bind: now), \(bind: now))
-                ON CONFLICT (vault_id, name_key) DO UPDATE SET updated_at = excluded.updated_at
-                RETURNING id, name, deleted_at
-                """).first()
-            else { throw StoreError.notFound("the vault no longer exists") }
-            let storedName = try secret.string("name")
-            guard try secret.optionalInt64("deleted_at") == nil else {
-                throw StoreError.conflict(
-                    "Secret \(storedName) is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.")
-            }
-            let secretId = try secret.string("id")
-            let seq = try await database.raw("SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM vault_secret_versions WHERE secret_id = \(bind: secretId)")
-                .first()?.int64("next") ?? 1
-            let envelope = try seal(secretId)
-            let properties = version.properties
-            try await database.raw("""
-                INSERT INTO vault_secret_versions (secret_id, version, seq, content_type, tags, enabled, not_before, expires,
-                    created_at, updated_at, managed, ciphertext, wrapped_key, kek_id)
-                VALUES (\(bind: secretId), \(bind: version.version), \(bind: seq), \(bind: properties.contentType), \(bind: Self.tagsText(properties.tags)),
-                    \(bind: properties.enabled ? 1 : 0), \(bind: properties.notBefore?.epochMilliseconds), \(bind: properties.expires?.epochMilliseconds),
-                    \(bind: now), \(bind: now), \(bind: version.managed ? 1 : 0), \(bind: envelope.ciphertext), \(bind: envelope.wrappedKey), \(bind: envelope.kekId))
-                """).run()
+            let stored = try await Self.insertSecretVersion(vaultId: vaultId, name: name, version: version, seal: seal, on: database)
             try await Self.insertAudit(audit, on: database)
-            var stored = version
-            stored.secretName = storedName
             return stored
         }
+    }
+
+    /// Adds a version inside a caller's transaction (`setSecret`); returns it with the secret's stored name.
+    static func insertSecretVersion(
+        vaultId: String, name: String, version: SecretVersion, seal: (String) throws -> SecretEnvelope, on database: any SQLDatabase
+    ) async throws -> SecretVersion {
+        let now = version.createdAt.epochMilliseconds
+        // The upsert takes the row's lock: a second set of this name waits here until this one commits.
+        guard let secret = try await database.raw("""
+            INSERT INTO vault_secrets (id, vault_id, name, name_key, created_at, updated_at)
+            VALUES (\(bind: RandomIdentifier.uuid()), \(bind: vaultId), \(bind: name), \(bind: name.lowercased()), \(bind: now), \(bind: now))
+            ON CONFLICT (vault_id, name_key) DO UPDATE SET updated_at = excluded.updated_at
+            RETURNING id, name, deleted_at
+            """).first()
+        else { throw StoreError.notFound("the vault no longer exists") }
+        let storedName = try secret.string("name")
+        guard try secret.optionalInt64("deleted_at") == nil else {
+            throw StoreError.conflict(
+                "Secret \(storedName) is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged.")
+        }
+        let secretId = try secret.string("id")
+        let seq = try await database.raw("SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM vault_secret_versions WHERE secret_id = \(bind: secretId)")
+            .first()?.int64("next") ?? 1
+        let envelope = try seal(secretId)
+        let properties = version.properties
+        try await database.raw("""
+            INSERT INTO vault_secret_versions (secret_id, version, seq, content_type, tags, enabled, not_before, expires,
+                created_at, updated_at, managed, ciphertext, wrapped_key, kek_id)
+            VALUES (\(bind: secretId), \(bind: version.version), \(bind: seq), \(bind: properties.contentType), \(bind: Self.tagsText(properties.tags)),
+                \(bind: properties.enabled ? 1 : 0), \(bind: properties.notBefore?.epochMilliseconds), \(bind: properties.expires?.epochMilliseconds),
+                \(bind: now), \(bind: now), \(bind: version.managed ? 1 : 0), \(bind: envelope.ciphertext), \(bind: envelope.wrappedKey), \(bind: envelope.kekId))
+            """).run()
+        var stored = version
+        stored.secretName = storedName
+        return stored
     }
 
     /// One version of a secret (the latest when `version` is nil), deleted secrets only when

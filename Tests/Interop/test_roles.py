@@ -86,7 +86,7 @@ def test_custom_roles_and_bad_assignments_get_clear_errors(cli, sigil, tmp_path)
     cli.run("app", "delete", gone)
     assert "No application, managed identity or host identity" in fails(cli, "role", "assign", role, "--to", gone)
     assert "No role 'Nobody'" in fails(cli, "role", "assign", "Nobody", "--to", "sigil-bootstrap-admin")
-    assert "no vault yet" in fails(cli, "role", "assign", "Vault Secrets User", "--to", "sigil-bootstrap-admin", "--vault", "payments")
+    assert "No vault 'no-such-vault'" in fails(cli, "role", "assign", "Vault Secrets User", "--to", "sigil-bootstrap-admin", "--vault", "no-such-vault")
 
     # A managed identity may hold a role too; assigning twice is a conflict.
     mi = f"mi-{suffix}"

@@ -27,7 +27,8 @@ import Testing
 
     @Test func everyRouteAgainstEveryBuiltInRoleAndAScopedCustomRole() async throws {
         try await TestServer.with { server in
-            let routes = AdminAPI(store: server.store, keys: server.server.keys, kekRotation: server.server.kekRotation, urls: server.server.urls, logger: Logger(label: "matrix")).routes
+            let routes = AdminAPI(store: server.store, keys: server.server.keys, kekRotation: server.server.kekRotation, urls: server.server.urls, logger: Logger(label: "matrix"),
+                rotator: server.server.rotator).routes
             #expect(routes.count >= 50, "the route table lists every admin operation")
             try await server.createApp("target")
             try await server.createApp("other")

@@ -87,11 +87,11 @@ struct Role: AsyncParsableCommand {
         }
     }
 
-    /// Where an assignment applies: the tenant, or one application.
+    /// Where an assignment applies: the tenant, one application, one vault or one secret in it.
     struct ScopeOptions: ParsableArguments {
         @Option(help: "Scope the assignment to this application (name, appId, objectId or identifier URI) instead of the tenant.")
         var app: String?
-        @Option(help: "Scope the assignment to this vault (not available until the vault exists).") var vault: String?
+        @Option(help: "Scope the assignment to this vault (its name).") var vault: String?
         @Option(help: "With --vault: scope it to this one secret.") var secret: String?
 
         func validate() throws {
@@ -107,7 +107,7 @@ struct Role: AsyncParsableCommand {
     }
 
     struct Assign: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Give a principal a role, over the tenant or scoped to one application.")
+        static let configuration = CommandConfiguration(abstract: "Give a principal a role, over the tenant or scoped to one application, vault or secret.")
         @Argument(help: "The role's name or id.") var role: String
         @Option(help: "The principal: an app, managed identity or host identity (name, appId, objectId or servicePrincipalId).") var to: String
         @OptionGroup var scope: ScopeOptions

@@ -54,6 +54,11 @@ struct Serve: AsyncParsableCommand {
         help: "Vaults are served at https://NAME.DOMAIN and the vault resource is https://DOMAIN; the generated certificate covers *.DOMAIN.")
     var vaultDomain = ServerConfiguration.defaultVaultDomain
 
+    @Option(
+        name: .customLong("rotation-minimum-period"),
+        help: "The shortest --every and --overlap a secret rotation policy may have (ISO-8601, PT1S to P1D); below a minute, rotation also runs that often. For tests.")
+    var rotationMinimumPeriod = "PT1H"
+
     @Option(name: .customLong("handshake-timeout"), help: "Longest a client may take over the TLS handshake (ISO-8601).")
     var handshakeTimeout = "PT10S"
 
@@ -85,6 +90,9 @@ struct Serve: AsyncParsableCommand {
         }
         guard ISO8601Duration.seconds(riskLearningPeriod).map({ $0 >= 0 && $0 <= 365 * 86_400 }) == true else {
             throw ValidationError("--risk-learning-period must be an ISO-8601 duration from PT0S to P365D, e.g. P14D")
+        }
+        guard ISO8601Duration.seconds(rotationMinimumPeriod).map({ $0 >= 1 && $0 <= 86_400 }) == true else {
+            throw ValidationError("--rotation-minimum-period must be an ISO-8601 duration from PT1S to P1D, e.g. PT1H")
         }
         guard ISO8601Duration.seconds(jwksMaxAge).map({ $0 >= 0 && $0 <= 86_400 }) == true else {
             throw ValidationError("--jwks-max-age must be an ISO-8601 duration of at most a day, e.g. PT5M")
@@ -141,6 +149,7 @@ struct Serve: AsyncParsableCommand {
         configuration.signInRetention = ISO8601Duration.seconds(signInRetention)!
         configuration.riskLearningPeriod = ISO8601Duration.seconds(riskLearningPeriod)!
         configuration.vaultDomain = vaultDomain.lowercased()
+        configuration.rotationMinimumPeriod = ISO8601Duration.seconds(rotationMinimumPeriod)!
         configuration.connectionLimits.handshake = duration(handshakeTimeout)
         configuration.connectionLimits.header = duration(headerTimeout)
         configuration.connectionLimits.body = duration(bodyTimeout)

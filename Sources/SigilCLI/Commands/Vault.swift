@@ -8,7 +8,7 @@ import SigilCore
 struct VaultCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vault", abstract: "Vaults for the secrets that cannot go yet: created here, read with a token instead of a secret.",
-        subcommands: [Create.self, List.self, Show.self, Set.self, Delete.self, SecretCommand.self])
+        subcommands: [Create.self, List.self, Show.self, Set.self, Delete.self, SecretCommand.self, VaultRotation.self])
 
     static func printVault(_ vault: JSONValue) {
         Output.fields([

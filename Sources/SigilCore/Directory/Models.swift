@@ -116,6 +116,18 @@ public struct PasswordCredential: Sendable, Equatable {
     }
 }
 
+extension PasswordCredential {
+    /// A new client secret `secret`, kept as a salted hash and a three-character hint, valid
+    /// for `lifetime` from `start`.
+    public static func minted(
+        _ secret: String, keyId: String, applicationId: String, displayName: String, start: Date, lifetime: TimeInterval, custom: Bool = false
+    ) -> PasswordCredential {
+        PasswordCredential(
+            keyId: keyId, applicationId: applicationId, displayName: displayName, hint: String(secret.dropFirst(4).prefix(3)),
+            hash: SecretHash.make(for: secret), startDateTime: start, endDateTime: start.addingTimeInterval(lifetime), custom: custom)
+    }
+}
+
 /// A public key an application proves itself with in `private_key_jwt`: an X.509 certificate or
 /// a bare JWK.
 public struct KeyCredential: Sendable, Equatable {

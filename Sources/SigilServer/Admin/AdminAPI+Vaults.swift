@@ -53,9 +53,8 @@ extension AdminAPI {
             if let retention { changed.retentionDays = retention }
             if let protection {
                 guard protection || !stored.purgeProtection else {
-                    throw AdminError.badRequest(
-                        "Purge protection cannot be turned off once on: deleted secrets in '\(stored.name)' are purged only when their retention ends.",
-                        target: "enablePurgeProtection")
+                    throw AdminError.conflict(
+                        "Purge protection cannot be turned off once on: deleted secrets in '\(stored.name)' are purged only when their retention ends.")
                 }
                 changed.purgeProtection = protection
             }

@@ -21,6 +21,7 @@ struct AdminAPI {
     let logger: Logger
     /// Where vaults are served (their `vaultUri`).
     var vaultDomain = ServerConfiguration.defaultVaultDomain
+    let rotator: SecretRotator
 
     var vaultAddressing: VaultAddressing { VaultAddressing(domain: vaultDomain, urls: urls) }
 
@@ -38,7 +39,7 @@ struct AdminAPI {
 
     /// Every admin operation, with the permission it needs.
     var routes: [AdminRoute] { coreRoutes + riskRoutes + federationRoutes + managedIdentityRoutes + hostRoutes + roleRoutes + appManagementPolicyRoutes
-        + conditionalAccessRoutes + vaultRoutes + keyEncryptionKeyRoutes }
+        + conditionalAccessRoutes + vaultRoutes + secretRotationRoutes + keyEncryptionKeyRoutes }
 
     /// Applications, their credentials and roles, the logs, signing keys and risk.
     var coreRoutes: [AdminRoute] {
@@ -238,10 +239,8 @@ struct AdminAPI {
         if let chosen { try DirectoryRules.checkChosenSecret(chosen) }
         let now = Date()
         let secret = chosen ?? SigilSecretFormat.generate(.clientSecret)
-        let credential = PasswordCredential(
-            keyId: Self.newId(), applicationId: app.objectId, displayName: displayName,
-            hint: String(secret.dropFirst(4).prefix(3)), hash: SecretHash.make(for: secret),
-            startDateTime: now, endDateTime: now.addingTimeInterval(lifetime), custom: chosen != nil)
+        let credential = PasswordCredential.minted(
+            secret, keyId: Self.newId(), applicationId: app.objectId, displayName: displayName, start: now, lifetime: lifetime, custom: chosen != nil)
         let judged = PolicyCredential.password(
             lifetime: lifetime, requested: requested ?? ISO8601Duration.text(lifetime) + " (the default)", custom: chosen != nil)
         let json = AdminJSON.passwordCredential(credential)

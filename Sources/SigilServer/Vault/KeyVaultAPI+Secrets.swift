@@ -228,13 +228,15 @@ extension KeyVaultAPI {
             }
             limit = number
         }
-        let token = parameters["$skiptoken"].map(String.init)
+        // Key Vault writes `$skiptoken` as it is; clients that re-encode the link send `%24skiptoken`.
+        let token = (parameters["$skiptoken"] ?? parameters["%24skiptoken"]).map { String($0).removingPercentEncoding ?? String($0) }
         if let token, token.isEmpty || token.count > 128 { throw KeyVaultError.badParameter("$skiptoken is not one this server wrote.") }
         return (limit, token)
     }
 
+    /// The next page's URL, with `$skiptoken` written as Key Vault writes it.
     func nextLink(_ call: Call, _ collection: String, token: String, limit: Int) -> String {
-        "\(call.requestBase)/\(collection)?" + FormParameters.encode([("api-version", call.apiVersion), ("$skiptoken", token), ("maxresults", String(limit))])
+        "\(call.requestBase)/\(collection)?api-version=\(FormParameters.percentEncode(call.apiVersion))&$skiptoken=\(FormParameters.percentEncode(token))&maxresults=\(limit)"
     }
 
     /// What an update audit shows of a version: its properties, never its value.
