@@ -38,26 +38,27 @@ extension Store {
         }
     }
 
-    /// Re-wraps the data keys of up to `limit` secret versions that `kekId` does not wrap yet, in
-    /// one transaction; returns how many. `rewrap` gets a version's envelope and the context its
+    /// Re-wraps the data keys of up to `limit` secret versions wrapped by `old` (found by the KEK
+    /// id index), or with `old` nil by any key but `kekId` (a scan: the last pass), in one
+    /// transaction; returns how many. `rewrap` gets a version's envelope and the context its
     /// seals are bound to. A version changed meanwhile (purged, or re-wrapped by another
     /// replica) is left alone. On PostgreSQL the batch first waits for the versions being
-    /// written to commit (and holds new ones back until it commits), so a pass that finds nothing
-    /// has seen every version written before it.
+    /// written to commit (and holds new ones back until it commits), so a last pass that finds
+    /// nothing has seen every version written before it.
     public func rewrapSecretVersions(
-        notWrappedBy kekId: String, limit: Int, _ rewrap: (_ envelope: SecretEnvelope, _ context: String) throws -> SecretEnvelope
+        wrappedBy old: String?, notWrappedBy kekId: String, limit: Int,
+        _ rewrap: (_ envelope: SecretEnvelope, _ context: String) throws -> SecretEnvelope
     ) async throws -> Int {
         try await transaction(changesDirectory: false) { database in
             if dialect == .postgres {
                 // Self-exclusive, and exclusive of writers: SQLite's writers queue behind the batch already.
                 try await database.raw("LOCK TABLE vault_secret_versions IN SHARE ROW EXCLUSIVE MODE").run()
             }
-            // By the KEK id index: `kek_id <> current` would scan past every row already re-wrapped, batch after batch.
-            let others = try await database.raw("SELECT DISTINCT kek_id FROM vault_secret_versions").all().map { try $0.string("kek_id") }
-            guard let old = others.first(where: { $0 != kekId }) else { return 0 }
+            let which: SQLQueryString = old.map { "kek_id = \(bind: $0)" } ?? "kek_id <> \(bind: kekId)"
             let rows = try await database.raw("""
-                SELECT secret_id, version, ciphertext, wrapped_key, kek_id FROM vault_secret_versions WHERE kek_id = \(bind: old) LIMIT \(bind: limit)
+                SELECT secret_id, version, ciphertext, wrapped_key, kek_id FROM vault_secret_versions WHERE \(which) LIMIT \(bind: limit)
                 """).all()
+            guard !rows.isEmpty else { return 0 }
             var updates: [SQLQueryString] = []
             for row in rows {
                 let secretId = try row.string("secret_id")

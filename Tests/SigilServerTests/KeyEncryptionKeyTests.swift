@@ -176,7 +176,7 @@ import Testing
             try (new.base64 + "\n").write(to: stopped.folder.appendingPathComponent("kek.new"), atomically: true, encoding: .utf8)
             let store = try await Store.open(stopped.location, logger: Self.logger)
             let ring = KeyEncryptionKeyRing(current: new, previous: old)
-            #expect(try await store.rewrapSecretVersions(notWrappedBy: new.id, limit: 15) { try ring.rewrap($0, context: $1) } == 15)
+            #expect(try await store.rewrapSecretVersions(wrappedBy: old.id, notWrappedBy: new.id, limit: 15) { try ring.rewrap($0, context: $1) } == 15)
             await store.close()
 
             let server = try await TestServer.start(folder: stopped.folder) { $0.database = stopped.configuration.database }

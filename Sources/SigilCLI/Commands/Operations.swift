@@ -65,7 +65,8 @@ struct Kek: AsyncParsableCommand {
         func run() async throws {
             guard data != nil || database != nil else {
                 return try await runAdmin { client in
-                    let outcome = try await client.call("POST", "keyEncryptionKey/rotate")
+                    // The answer comes when every version is re-wrapped: minutes for millions of them.
+                    let outcome = try await client.call("POST", "keyEncryptionKey/rotate", timeout: .hours(1))
                     if output.json { return Output.json(outcome) }
                     print("Re-sealed \(outcome["resealedSigningKeys"].text) signing keys and re-wrapped \(outcome["rewrappedVersions"].text) vault data keys under key-encryption key \(outcome["kekId"].text).")
                 }

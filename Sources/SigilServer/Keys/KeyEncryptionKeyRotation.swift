@@ -101,12 +101,16 @@ public actor KeyEncryptionKeyRotation: Service {
     private func rewrapEverything() async throws -> Outcome {
         let ring = keys.ring
         let resealed = try await store.resealSigningKeys { kid, sealed in try ring.current.seal(try ring.open(sealed, context: kid), context: kid) }
-        // Until a pass finds nothing: versions sealed under the old key while the batches ran are caught too.
+        // Each old KEK's versions by its index; then a last pass over the rest, which must find
+        // nothing: versions sealed under an old key while the batches ran are caught there.
         var rewrapped = 0
         while true {
-            let count = try await store.rewrapSecretVersions(notWrappedBy: ring.current.id, limit: Self.batch) { try ring.rewrap($0, context: $1) }
-            if count == 0 { break }
-            rewrapped += count
+            for old in try await store.sealedMaterial().versionsByKek.keys where old != ring.current.id {
+                while case let count = try await rewrap(wrappedBy: old, ring), count > 0 { rewrapped += count }
+            }
+            let stragglers = try await rewrap(wrappedBy: nil, ring)
+            if stragglers == 0 { break }
+            rewrapped += stragglers
         }
         if !fromEnvironment, folder.exists(KeyEncryptionKeyFile.pendingName),
             rename(folder.path(KeyEncryptionKeyFile.pendingName), folder.path(KeyEncryptionKeyFile.fileName)) != 0
@@ -119,6 +123,10 @@ public actor KeyEncryptionKeyRotation: Service {
         // before its batch committed still opens it.
         logger.notice("key-encryption key rotation finished: \(resealed) signing keys re-sealed and \(rewrapped) vault data keys re-wrapped under \(ring.current.id)")
         return Outcome(kekId: ring.current.id, previousKekId: ring.previous?.id, resealedSigningKeys: resealed, rewrappedVersions: rewrapped)
+    }
+
+    private func rewrap(wrappedBy old: String?, _ ring: KeyEncryptionKeyRing) async throws -> Int {
+        try await store.rewrapSecretVersions(wrappedBy: old, notWrappedBy: ring.current.id, limit: Self.batch) { try ring.rewrap($0, context: $1) }
     }
 
     /// At start, finishes a rotation a crash interrupted (`DATA/kek.new` was found), audited as
