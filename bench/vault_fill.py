@@ -67,4 +67,7 @@ else:
             text.write("\t".join("\\N" if v is None else str(v) for v in row) + "\n")
         subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-qc", f"COPY {table} ({columns[table]}) FROM STDIN"],
                        input=text.getvalue(), text=True, check=True)
+    # Statistics, as autovacuum would have gathered on a store filled over time: without them the
+    # planner took the KEK id index for every row of the re-wrap's UPDATE (156 s instead of 8 s).
+    subprocess.run(["psql", url, "-qc", "ANALYZE"], check=True)
 print(f"wrote {len(versions)} versions under KEK {kek_id}", file=sys.stderr)
