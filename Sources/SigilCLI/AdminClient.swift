@@ -112,7 +112,8 @@ final class AdminClient {
             }
         }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(60))
+        // Each call has a deadline of its own (`call(timeout:)`), so a long one such as a KEK rotation is not cut off by an idle read.
+        configuration.timeout = .init(connect: .seconds(10))
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
@@ -184,18 +185,18 @@ final class AdminClient {
 
     /// Calls the admin API; returns the parsed JSON body, or throws the server's error message.
     @discardableResult
-    func call(_ method: String, _ path: String, json: JSONValue? = nil, query: [(String, String)] = []) async throws -> JSONValue {
+    func call(_ method: String, _ path: String, json: JSONValue? = nil, query: [(String, String)] = [], timeout: TimeAmount = .seconds(60)) async throws -> JSONValue {
         var url = "\(profile.server)/admin/v1/\(path)"
         if !query.isEmpty { url += "?" + FormParameters.encode(query) }
         var (status, body) = try await send(
             method, url: url, body: json.map { Data($0.serialized().utf8) }, contentType: json == nil ? nil : "application/json",
-            bearer: try await accessToken())
+            bearer: try await accessToken(), timeout: timeout)
         if status == 401, profile.accessToken != nil {
             // The cached token no longer works (keys rotated, server reset): sign in once more.
             forgetToken(scope: Self.adminScope)
             (status, body) = try await send(
                 method, url: url, body: json.map { Data($0.serialized().utf8) }, contentType: json == nil ? nil : "application/json",
-                bearer: try await accessToken())
+                bearer: try await accessToken(), timeout: timeout)
         }
         let parsed = body.isEmpty ? JSONValue.null : ((try? JSONParser.parse(Array(body))) ?? .null)
         guard (200..<300).contains(status) else {
@@ -205,13 +206,15 @@ final class AdminClient {
         return parsed
     }
 
-    func send(_ method: String, url: String, body: Data?, contentType: String?, bearer: String?) async throws -> (Int, Data) {
-        let (status, data, _) = try await exchange(method, url: url, body: body, contentType: contentType, bearer: bearer)
+    func send(_ method: String, url: String, body: Data?, contentType: String?, bearer: String?, timeout: TimeAmount = .seconds(60)) async throws -> (Int, Data) {
+        let (status, data, _) = try await exchange(method, url: url, body: body, contentType: contentType, bearer: bearer, timeout: timeout)
         return (status, data)
     }
 
     /// Sends one request; returns the status, the body (at most 16 MB) and the response headers.
-    func exchange(_ method: String, url: String, body: Data?, contentType: String?, bearer: String?) async throws -> (Int, Data, HTTPHeaders) {
+    func exchange(
+        _ method: String, url: String, body: Data?, contentType: String?, bearer: String?, timeout: TimeAmount = .seconds(60)
+    ) async throws -> (Int, Data, HTTPHeaders) {
         var request = HTTPClientRequest(url: url)
         request.method = .init(rawValue: method)
         request.headers.add(name: "User-Agent", value: "sigil-cli")
@@ -219,7 +222,7 @@ final class AdminClient {
         if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
         if let body { request.body = .bytes(ByteBuffer(data: body)) }
         do {
-            let response = try await http.execute(request, timeout: .seconds(60))
+            let response = try await http.execute(request, timeout: timeout)
             var buffer = try await response.body.collect(upTo: 16 << 20)
             return (Int(response.status.code), buffer.readData(length: buffer.readableBytes) ?? Data(), response.headers)
         } catch let error as CLIError {

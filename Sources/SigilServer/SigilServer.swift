@@ -46,6 +46,33 @@ public struct ServerConfiguration: Sendable {
     /// The shortest `every` and `overlap` a secret rotation policy may have
     /// (`--rotation-minimum-period`); the rotation service wakes this often when it is under a minute.
     public var rotationMinimumPeriod = SecretRotationPolicy.defaultMinimumPeriod
+    /// `SIGIL_KEK` (and `SIGIL_KEK_PREVIOUS`); nil: `DATA/kek`.
+    public var environmentKeys: EnvironmentKeys?
+    /// How often deleted secrets whose retention has ended are purged (`--vault-purge-interval`).
+    public var vaultPurgeInterval: Duration = .seconds(3600)
+
+    /// The key-encryption keys given in the environment instead of `DATA/kek`: `SIGIL_KEK` seals
+    /// and opens; `SIGIL_KEK_PREVIOUS`, during a rotation, only opens.
+    public struct EnvironmentKeys: Sendable {
+        public var current: String
+        public var previous: String?
+
+        public init(current: String, previous: String? = nil) {
+            self.current = current
+            self.previous = previous
+        }
+
+        /// `SIGIL_KEK` and `SIGIL_KEK_PREVIOUS` from `environment`; nil when `SIGIL_KEK` is unset.
+        public static func from(_ environment: [String: String]) throws -> EnvironmentKeys? {
+            guard let current = environment["SIGIL_KEK"] else {
+                guard environment["SIGIL_KEK_PREVIOUS"] == nil else {
+                    throw ServerError.configuration("SIGIL_KEK_PREVIOUS is set but SIGIL_KEK is not: the previous key only opens, set the current one in SIGIL_KEK")
+                }
+                return nil
+            }
+            return EnvironmentKeys(current: current, previous: environment["SIGIL_KEK_PREVIOUS"])
+        }
+    }
 
     public init() {}
 }
@@ -73,8 +100,9 @@ public final class SigilServer: Sendable {
     public let keys: SigningKeyRing
     public let urls: ServerURLs
     public let tenant: Tenant
-    /// Seals and opens vault data keys.
-    let kek: KeyEncryptionKeyRing
+    /// Seals and opens vault data keys: read `kek.ring` when sealing or opening, since a rotation changes it.
+    let kek: KeyEncryptionKeys
+    let kekRotation: KeyEncryptionKeyRotation
     let folder: DataFolder
     let tls: (certificate: String, key: String, ca: String?)
     let tenantCreated: Bool
@@ -97,10 +125,14 @@ public final class SigilServer: Sendable {
         }
         let folder = try DataFolder(path: configuration.dataPath)
         // The store first: it refuses a second process on an SQLite file before anything else
-        // in the data folder is touched.
+        // in the data folder is touched. Then the key-encryption key, before any migration or
+        // file: a key that does not open the store is refused with everything left as it was.
         let location = StoreLocation(argument: configuration.database ?? folder.path("sigil.sqlite"))
-        let store = try await Store.open(location, logger: logger)
+        let store = try await Store.open(location, logger: logger, migrating: false)
         do {
+            let opened = try await KeyEncryptionKeyFile.open(folder, environment: configuration.environmentKeys, store: store)
+            try await store.migrate()
+            try opened.persist(in: folder)
             let tls: (certificate: String, key: String, ca: String?)
             if let certificate = configuration.tlsCertificatePath, let key = configuration.tlsKeyPath {
                 tls = (certificate, key, nil)
@@ -108,7 +140,7 @@ public final class SigilServer: Sendable {
                 let generated = try SelfSignedTLS.ensure(in: folder, vaultDomain: configuration.vaultDomain, logger: logger)
                 tls = (generated.certificate, generated.key, generated.ca)
             }
-            let kek = try await KeyEncryptionKeyFile.load(folder, store: store)
+            let kek = KeyEncryptionKeys(opened.ring)
             let (tenant, created) = try await TenantBootstrap.ensureDefaultTenant(
                 store: store, folder: folder, vaultDomain: configuration.vaultDomain, logger: logger)
             try await IssuerPin.settle(store: store, tenant: tenant, configuration: configuration, logger: logger)
@@ -125,8 +157,10 @@ public final class SigilServer: Sendable {
                 promotionDelay: configuration.jwksMaxAge + publicationLag, logger: logger)
             try await keys.start()
             let urls = ServerURLs(base: configuration.issuerURL ?? ServerURLs.listenerBase(host: configuration.host, port: configuration.port))
+            let rotation = KeyEncryptionKeyRotation(
+                keys: kek, store: store, folder: folder, fromEnvironment: configuration.environmentKeys != nil, logger: logger, tenantId: tenant.id)
             return SigilServer(
-                configuration: configuration, store: store, keys: keys, urls: urls, tenant: tenant, kek: KeyEncryptionKeyRing(current: kek),
+                configuration: configuration, store: store, keys: keys, urls: urls, tenant: tenant, kek: kek, kekRotation: rotation,
                 folder: folder, tls: tls, tenantCreated: created, logger: logger)
         } catch {
             await store.close()
@@ -135,8 +169,8 @@ public final class SigilServer: Sendable {
     }
 
     init(
-        configuration: ServerConfiguration, store: Store, keys: SigningKeyRing, urls: ServerURLs, tenant: Tenant, kek: KeyEncryptionKeyRing,
-        folder: DataFolder,
+        configuration: ServerConfiguration, store: Store, keys: SigningKeyRing, urls: ServerURLs, tenant: Tenant, kek: KeyEncryptionKeys,
+        kekRotation: KeyEncryptionKeyRotation, folder: DataFolder,
         tls: (certificate: String, key: String, ca: String?), tenantCreated: Bool, logger: Logger
     ) {
         self.configuration = configuration
@@ -145,6 +179,7 @@ public final class SigilServer: Sendable {
         self.urls = urls
         self.tenant = tenant
         self.kek = kek
+        self.kekRotation = kekRotation
         self.folder = folder
         self.tls = tls
         self.tenantCreated = tenantCreated
@@ -203,7 +238,9 @@ public final class SigilServer: Sendable {
                 correlationId: TokenEndpoint.correlationId(request), now: Date())
         }
         DiscoveryRoutes(directory: directory, keys: keys, urls: urls, cacheControl: "public, max-age=\(Int(configuration.jwksMaxAge))").register(on: router)
-        AdminAPI(store: store, keys: keys, kek: kek, urls: urls, logger: logger, vaultDomain: configuration.vaultDomain, rotator: rotator).register(on: router)
+        AdminAPI(
+            store: store, keys: keys, kek: kek, kekRotation: kekRotation, urls: urls, logger: logger, vaultDomain: configuration.vaultDomain, rotator: rotator
+        ).register(on: router)
         AgentAPI(store: store, directory: directory, urls: urls).register(on: router)
         KeyVaultAPI(
             store: store, keys: keys, kek: kek, addressing: vaultAddressing, urls: urls, logger: logger
@@ -248,13 +285,17 @@ public final class SigilServer: Sendable {
             logger: logger)
         let maintenance = KeyMaintenanceService(ring: keys, store: store, refreshInterval: configuration.keyRefreshInterval, logger: logger)
         let signIns = SignInMaintenance(store: store, retention: configuration.signInRetention, unknownClients: unknownClients, logger: logger)
+        let vault = VaultMaintenance(store: store, interval: configuration.vaultPurgeInterval, logger: logger)
         let rotation = SecretRotationService(rotator: rotator, interval: SecretRotationService.interval(minimumPeriod: configuration.rotationMinimumPeriod))
         let addressing = VaultAddressing(domain: configuration.vaultDomain, urls: urls)
         let vaultEvents = VaultEventDeliveryService(
             store: store, kek: kek, fetcher: BoundedFetcher(limits: configuration.outboundLimits), settings: configuration.vaultEvents,
             vaultURL: addressing.vaultURL, logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: app), .init(service: maintenance), .init(service: signIns), .init(service: rotation), .init(service: vaultEvents)],
+            services: [
+                .init(service: app), .init(service: maintenance), .init(service: signIns), .init(service: rotation), .init(service: vault),
+                .init(service: vaultEvents), .init(service: kekRotation),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Requests in flight get this long to finish after SIGTERM; then they are cancelled, so
         // one stuck on an unreachable database cannot keep the process alive.

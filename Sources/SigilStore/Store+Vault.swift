@@ -270,16 +270,29 @@ extension Store {
         }
     }
 
-    /// Purges deleted secrets whose retention has ended, at most `limit` at a time; returns them
-    /// (vault id and name) so the caller can audit what went.
-    public func purgeDueSecrets(now: Date, limit: Int) async throws -> [(vaultId: String, name: String)] {
+    /// Purges deleted secrets whose retention has ended, at most `limit` at a time, each with its
+    /// audit event (`audit` gets the vault and the secret's name) in the one transaction; returns
+    /// how many went.
+    public func purgeDueSecrets(now: Date, limit: Int, audit: (_ vault: Vault, _ name: String) -> AuditEvent) async throws -> Int {
         try await transaction(changesDirectory: false) { database in
-            try await database.raw("""
-                DELETE FROM vault_secrets WHERE id IN (
-                    SELECT id FROM vault_secrets WHERE scheduled_purge_at IS NOT NULL AND scheduled_purge_at <= \(bind: now.epochMilliseconds)
-                    ORDER BY scheduled_purge_at LIMIT \(bind: limit))
-                RETURNING vault_id, name
-                """).all().map { (try $0.string("vault_id"), try $0.string("name")) }
+            let due = try await database.raw("""
+                SELECT s.id AS secret_id, s.name AS secret_name, v.* FROM vault_secrets s JOIN vaults v ON v.id = s.vault_id
+                WHERE s.scheduled_purge_at IS NOT NULL AND s.scheduled_purge_at <= \(bind: now.epochMilliseconds)
+                ORDER BY s.scheduled_purge_at LIMIT \(bind: limit)
+                """).all()
+            var purged = 0
+            for row in due {
+                // Still deleted and due: a recover may have committed since the select (PostgreSQL).
+                let removed = try await database.raw("""
+                    DELETE FROM vault_secrets WHERE id = \(bind: try row.string("secret_id"))
+                        AND scheduled_purge_at IS NOT NULL AND scheduled_purge_at <= \(bind: now.epochMilliseconds)
+                    RETURNING id
+                    """).all()
+                guard !removed.isEmpty else { continue }
+                try await Self.insertAudit(audit(try Self.vault(row), try row.string("secret_name")), on: database)
+                purged += 1
+            }
+            return purged
         }
     }
 

@@ -58,9 +58,10 @@ public final class Store: Sendable {
         })
     }
 
-    /// Opens the store and brings its schema up to date.
-    public static func open(_ location: StoreLocation, logger: Logger) async throws -> Store {
-        try await open(location, logger: logger, migratingThrough: .max)
+    /// Opens the store and brings its schema up to date, or with `migrating` false leaves it as
+    /// it is (a start that checks the key-encryption key before it changes anything; `migrate()` next).
+    public static func open(_ location: StoreLocation, logger: Logger, migrating: Bool = true) async throws -> Store {
+        try await open(location, logger: logger, migratingThrough: migrating ? .max : 0)
     }
 
     /// Opens the store with the migrations up to `version` applied (tests of an upgrade).
@@ -78,7 +79,7 @@ public final class Store: Sendable {
             let configuration = try postgresConfiguration(url)
             store = Store(dialect: .postgres, pool: ConnectionPool(maximum: 8) { try await openPostgres(configuration, logger: logger) }, logger: logger)
         }
-        try await store.migrate(through: version)
+        if version > 0 { try await store.migrate(through: version) }
         return store
     }
 
@@ -206,7 +207,8 @@ public final class Store: Sendable {
         }
     }
 
-    func migrate(through last: Int = .max) async throws {
+    /// Brings the schema up to date (through migration `last`).
+    public func migrate(through last: Int = .max) async throws {
         try await transaction(changesDirectory: false) { database in
             if dialect == .postgres {
                 // Replicas starting together take turns here.

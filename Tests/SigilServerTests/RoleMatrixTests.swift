@@ -27,7 +27,7 @@ import Testing
 
     @Test func everyRouteAgainstEveryBuiltInRoleAndAScopedCustomRole() async throws {
         try await TestServer.with { server in
-            let routes = AdminAPI(store: server.store, keys: server.server.keys, kek: server.server.kek, urls: server.server.urls, logger: Logger(label: "matrix"),
+            let routes = AdminAPI(store: server.store, keys: server.server.keys, kek: server.server.kek, kekRotation: server.server.kekRotation, urls: server.server.urls, logger: Logger(label: "matrix"),
                 rotator: server.server.rotator).routes
             #expect(routes.count >= 50, "the route table lists every admin operation")
             try await server.createApp("target")

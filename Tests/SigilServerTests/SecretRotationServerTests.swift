@@ -37,14 +37,14 @@ import Testing
             let version = SecretVersion(secretName: "payments-secret", version: VaultRules.newVersion(), properties: SecretProperties(), createdAt: Date(), updatedAt: Date())
             _ = try await server.store.setSecret(
                 vaultId: vault.id, name: "payments-secret", version: version,
-                seal: { try kek.seal(value, context: SecretEnvelope.context(secretId: $0, version: version.version)) },
+                seal: { try kek.ring.seal(value, context: SecretEnvelope.context(secretId: $0, version: version.version)) },
                 audit: SecretRotationServerTests.audit(server.tenantId, "vault.secret.set"))
         }
 
         /// The value the vault holds now, as a reader gets it.
         func vaultValue() async throws -> (value: String, version: SecretVersion)? {
             guard let latest = try await server.store.secretVersion(vaultId: vault.id, name: "payments-secret", version: nil) else { return nil }
-            return (try server.server.kek.open(latest.envelope, context: latest.context), latest.version)
+            return (try server.server.kek.ring.open(latest.envelope, context: latest.context), latest.version)
         }
 
         func tokenStatus(_ secret: String) async throws -> Int {

@@ -30,7 +30,7 @@ import Testing
     @discardableResult
     static func setSecret(_ server: TestServer, _ vault: Vault, _ name: String, expires: Date? = nil) async throws -> SecretVersion {
         let version = VaultRules.newVersion()
-        let kek = server.server.kek
+        let kek = server.server.kek.ring
         return try await server.store.setSecret(
             vaultId: vault.id, name: name,
             version: SecretVersion(secretName: name, version: version, properties: SecretProperties(expires: expires), createdAt: Date(), updatedAt: Date()),

@@ -50,7 +50,7 @@ import X509
             let vault = try #require(try await server.store.vault(named: "sealed"))
             let stored = try #require(try await server.store.secretVersion(vaultId: vault.id, name: "db", version: nil))
             #expect(!stored.envelope.ciphertext.contains(value) && !stored.envelope.wrappedKey.contains(value))
-            #expect(try server.server.kek.open(stored.envelope, context: stored.context) == value)
+            #expect(try server.server.kek.ring.open(stored.envelope, context: stored.context) == value)
             #expect(throws: KeyEncryptionKey.Failure.self) { try KeyEncryptionKeyRing(current: KeyEncryptionKey()).open(stored.envelope, context: stored.context) }
         }
     }

@@ -42,27 +42,52 @@ struct Backup: AsyncParsableCommand {
     }
 }
 
-/// `sigil kek rotate`: re-seals the signing keys under a new key-encryption key.
+/// `sigil kek rotate`: re-wraps everything sealed in the store under a new key-encryption key.
 struct Kek: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "kek", abstract: "The key-encryption key that seals the signing keys in the store.", subcommands: [Rotate.self])
+        commandName: "kek", abstract: "The key-encryption key that seals the signing keys and wraps the vault's data keys in the store.",
+        subcommands: [Rotate.self])
 
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Re-seal every signing key with a new key-encryption key; stop the server (every replica) first.",
-            discussion: "With DATA/kek the file is replaced. With SIGIL_KEK the new key is printed once: set it on every replica before they start.")
+            abstract: "Re-seal the signing keys and re-wrap every vault data key under a new key-encryption key.",
+            discussion: """
+                Without --data or --database, the running server the profile signs in to rotates while it serves (sigil login first). \
+                With DATA/kek it writes a new key; with SIGIL_KEK, start every replica with the new key in SIGIL_KEK and the old one \
+                in SIGIL_KEK_PREVIOUS first. With --data or --database the server must be stopped (every replica): DATA/kek is \
+                replaced, or with SIGIL_KEK alone the new key is printed once, to set on every replica before they start.
+                """)
 
-        @Option(help: "The data folder.") var data = "./sigil-data"
-        @Option(help: "postgres://… or an SQLite file other than DATA/sigil.sqlite.") var database: String?
+        @Option(help: "Rotate offline: the data folder of a stopped server.") var data: String?
+        @Option(help: "Rotate offline: postgres://… or an SQLite file other than DATA/sigil.sqlite.") var database: String?
+        @OptionGroup var output: OutputOptions
 
         func run() async throws {
+            guard data != nil || database != nil else {
+                return try await runAdmin { client in
+                    // The answer comes when every version is re-wrapped: minutes for millions of them.
+                    let outcome = try await client.call("POST", "keyEncryptionKey/rotate", timeout: .hours(1))
+                    if output.json { return Output.json(outcome) }
+                    print("Re-sealed \(outcome["resealedSigningKeys"].text) signing keys and re-wrapped \(outcome["rewrappedVersions"].text) vault data keys under key-encryption key \(outcome["kekId"].text).")
+                }
+            }
             try await reportingErrors {
-                let rotation = try await KeyEncryptionKeyFile.rotate(dataPath: data, database: database, logger: Logger(label: "sigil-kek"))
-                if let key = rotation.newEnvironmentKey {
-                    print("Re-sealed \(rotation.resealed) signing keys. The new key-encryption key (set it as SIGIL_KEK on every replica; it is not shown again):")
+                let environment = try ServerConfiguration.EnvironmentKeys.from(ProcessInfo.processInfo.environment)
+                let data = data ?? "./sigil-data"
+                let outcome = try await KeyEncryptionKeyFile.rotate(dataPath: data, database: database, environment: environment, logger: Logger(label: "sigil-kek"))
+                let done = "Re-sealed \(outcome.resealedSigningKeys) signing keys and re-wrapped \(outcome.rewrappedVersions) vault data keys"
+                if output.json {
+                    var json = outcome.json
+                    if let key = outcome.newEnvironmentKey { json = .object((json.objectValue ?? [:]).merging(["newKey": .string(key)]) { $1 }) }
+                    return Output.json(json)
+                }
+                if let key = outcome.newEnvironmentKey {
+                    print("\(done). The new key-encryption key (set it as SIGIL_KEK on every replica; it is not shown again):")
                     print(key)
+                } else if environment != nil {
+                    print("\(done) under SIGIL_KEK (\(outcome.kekId)); SIGIL_KEK_PREVIOUS is no longer needed.")
                 } else {
-                    print("Re-sealed \(rotation.resealed) signing keys with a new key-encryption key in \(URL(fileURLWithPath: data).appendingPathComponent("kek").path).")
+                    print("\(done) with a new key-encryption key in \(URL(fileURLWithPath: data).appendingPathComponent("kek").path).")
                 }
             }
         }

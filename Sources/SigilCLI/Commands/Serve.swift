@@ -45,6 +45,11 @@ struct Serve: AsyncParsableCommand {
     var riskLearningPeriod = "P14D"
 
     @Option(
+        name: .customLong("vault-purge-interval"),
+        help: "How often deleted vault secrets whose retention has ended are purged (ISO-8601, at least PT1S).")
+    var vaultPurgeInterval = "PT1H"
+
+    @Option(
         name: .customLong("vault-domain"),
         help: "Vaults are served at https://NAME.DOMAIN and the vault resource is https://DOMAIN; the generated certificate covers *.DOMAIN.")
     var vaultDomain = ServerConfiguration.defaultVaultDomain
@@ -111,6 +116,9 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--\(flag) must be an ISO-8601 duration from \(shown), not '\(value)'")
         }
         guard (1...30).contains(vaultEventAttempts) else { throw ValidationError("--vault-event-attempts must be between 1 and 30") }
+        guard ISO8601Duration.seconds(vaultPurgeInterval).map({ $0 >= 1 && $0 <= 86_400 }) == true else {
+            throw ValidationError("--vault-purge-interval must be an ISO-8601 duration from PT1S to P1D, e.g. PT1H")
+        }
         guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be between 1 and 1000000") }
         for proxy in trustedProxies where IPNetwork(proxy) == nil {
             throw ValidationError("--trusted-proxy '\(proxy)' is not an IP address or CIDR network, e.g. 10.0.0.0/8 or 127.0.0.1")
@@ -174,8 +182,10 @@ struct Serve: AsyncParsableCommand {
         configuration.vaultEvents.scanInterval = ISO8601Duration.seconds(vaultEventScan)!
         configuration.vaultEvents.retryBase = ISO8601Duration.seconds(vaultEventRetry)!
         configuration.vaultEvents.maximumAttempts = vaultEventAttempts
+        configuration.vaultPurgeInterval = duration(vaultPurgeInterval)
         let server: SigilServer
         do {
+            configuration.environmentKeys = try ServerConfiguration.EnvironmentKeys.from(ProcessInfo.processInfo.environment)
             server = try await SigilServer.prepare(configuration, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("error: cannot start: \(error)\n".utf8))

@@ -24,6 +24,7 @@ public enum AdminPermission: String, Sendable, CaseIterable, Comparable {
     case riskManage = "risk.manage"
     case signingKeysRead = "signingKeys.read"
     case signingKeysRotate = "signingKeys.rotate"
+    case keyEncryptionKeyRotate = "keyEncryptionKey.rotate"
     case secretScanningReport = "secretScanning.report"
     case vaultsRead = "vaults.read"
     case vaultsWrite = "vaults.write"

@@ -56,7 +56,7 @@ extension AdminAPI {
         try await Self.checkReachable(url, allowPrivateNetwork: allowPrivate)
         // The signing key has the Sigil secret format, so a leaked one is recognisable by `sigil scan`.
         let key = SigilSecretFormat.generate(.clientSecret)
-        let sealed = try kek.seal(key, context: StoredVaultEventSubscription.context(id: subscription.id))
+        let sealed = try kek.ring.seal(key, context: StoredVaultEventSubscription.context(id: subscription.id))
         let json = Self.eventSubscriptionJSON(subscription, vault: vault)
         try await store.createVaultEventSubscription(
             StoredVaultEventSubscription(subscription: subscription, key: sealed),

@@ -17,7 +17,8 @@ struct AdminAPI {
     let store: Store
     let keys: SigningKeyRing
     /// Seals what the admin API stores sealed (a vault event subscription's signing key).
-    let kek: KeyEncryptionKeyRing
+    let kek: KeyEncryptionKeys
+    let kekRotation: KeyEncryptionKeyRotation
     let urls: ServerURLs
     let logger: Logger
     /// Where vaults are served (their `vaultUri`).
@@ -40,7 +41,7 @@ struct AdminAPI {
 
     /// Every admin operation, with the permission it needs.
     var routes: [AdminRoute] { coreRoutes + riskRoutes + federationRoutes + managedIdentityRoutes + hostRoutes + roleRoutes + appManagementPolicyRoutes
-        + conditionalAccessRoutes + vaultRoutes + secretRotationRoutes + vaultEventRoutes }
+        + conditionalAccessRoutes + vaultRoutes + secretRotationRoutes + vaultEventRoutes + keyEncryptionKeyRoutes }
 
     /// Applications, their credentials and roles, the logs, signing keys and risk.
     var coreRoutes: [AdminRoute] {

@@ -20,7 +20,7 @@ public actor SigningKeyRing {
     }
 
     let store: Store
-    let kek: KeyEncryptionKey
+    let kek: KeyEncryptionKeys
     let logger: Logger
     public let rotationInterval: TimeInterval
     /// How long a `next` key must have been published before it may sign: the JWKS cache
@@ -34,7 +34,7 @@ public actor SigningKeyRing {
     }
     private let current = Mutex(Published())
 
-    public init(store: Store, kek: KeyEncryptionKey, rotationInterval: TimeInterval, promotionDelay: TimeInterval, logger: Logger) {
+    public init(store: Store, kek: KeyEncryptionKeys, rotationInterval: TimeInterval, promotionDelay: TimeInterval, logger: Logger) {
         self.store = store
         self.kek = kek
         self.rotationInterval = rotationInterval
@@ -61,7 +61,7 @@ public actor SigningKeyRing {
             let jwk = try JSONParser.parseObject(Array(stored.publicJWK.utf8))
             loaded.append(Loaded(stored: stored, publicKey: try VerificationKey(jwk: jwk), publicJWK: jwk))
             if stored.state == .active {
-                let pem = try kek.open(stored.sealedPrivateKey, context: stored.kid)
+                let pem = try kek.ring.open(stored.sealedPrivateKey, context: stored.kid)
                 signers[stored.algorithm] = (stored.kid, try SigningKey(pem: String(decoding: pem, as: UTF8.self)))
             }
         }
@@ -132,7 +132,7 @@ public actor SigningKeyRing {
         jwk["alg"] = .string(algorithm.rawValue)
         return StoredSigningKey(
             kid: kid, algorithm: algorithm, state: .next,
-            sealedPrivateKey: try kek.seal(Data(key.pemRepresentation.utf8), context: kid),
+            sealedPrivateKey: try kek.ring.current.seal(Data(key.pemRepresentation.utf8), context: kid),
             publicJWK: JSONValue.object(jwk).serialized(), createdAt: Date())
     }
 }

@@ -15,7 +15,7 @@ extension KeyVaultAPI {
         let version = SecretVersion(secretName: name, version: VaultRules.newVersion(), properties: properties, createdAt: now, updatedAt: now)
         let stored = try await store.setSecret(
             vaultId: call.vault.id, name: name, version: version,
-            seal: { secretId in try kek.seal(value, context: SecretEnvelope.context(secretId: secretId, version: version.version)) },
+            seal: { secretId in try kek.ring.seal(value, context: SecretEnvelope.context(secretId: secretId, version: version.version)) },
             audit: call.audit("vault.secret.set", secret: name, version: version.version))
         return .json(KeyVaultJSON.bundle(stored, value: value, vault: call.vault, vaultURL: call.vaultURL))
     }
@@ -29,7 +29,7 @@ extension KeyVaultAPI {
         if let refusal = VaultRules.readRefusal(stored.version.properties, now: Date()) { throw KeyVaultError.forbidden(refusal) }
         let value: String
         do {
-            value = try kek.open(stored.envelope, context: stored.context)
+            value = try kek.ring.open(stored.envelope, context: stored.context)
         } catch {
             logger.error("vault secret \(call.vault.name)/\(stored.version.secretName)/\(stored.version.version) does not open with the key-encryption key")
             throw KeyVaultError(status: .internalServerError, code: "InternalServerError", message: "The secret could not be decrypted; an administrator must check the server's key-encryption key.")

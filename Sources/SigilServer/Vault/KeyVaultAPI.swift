@@ -19,7 +19,8 @@ struct KeyVaultAPI {
 
     let store: Store
     let keys: SigningKeyRing
-    let kek: KeyEncryptionKeyRing
+    /// Read `kek.ring` at each seal and open: a key-encryption key rotation changes it.
+    let kek: KeyEncryptionKeys
     let addressing: VaultAddressing
     let urls: ServerURLs
     let logger: Logger

@@ -9,7 +9,8 @@ import SigilStore
 /// written with it, so a step interrupted before its commit is simply decided again.
 struct SecretRotator: Sendable {
     let store: Store
-    let kek: KeyEncryptionKeyRing
+    /// Read `kek.ring` at each seal and open: a key-encryption key rotation changes it.
+    let kek: KeyEncryptionKeys
     /// The shortest `every` and `overlap` a policy may have on this server.
     let minimumPeriod: TimeInterval
     let logger: Logger
@@ -37,7 +38,7 @@ struct SecretRotator: Sendable {
     /// new policy's first rotation replaces.
     func currentCredential(vaultId: String, name: String, applicationId: String) async throws -> PasswordCredential? {
         guard let latest = try await store.secretVersion(vaultId: vaultId, name: name, version: nil),
-            let value = try? kek.open(latest.envelope, context: latest.context)
+            let value = try? kek.ring.open(latest.envelope, context: latest.context)
         else { return nil }
         return try await store.passwordCredentials(applicationId: applicationId).first { $0.revokedAt == nil && $0.hash.matches(secret: value) }
     }
@@ -62,7 +63,7 @@ struct SecretRotator: Sendable {
         let kek = self.kek
         let moved = try await store.mintRotatedSecret(
             rotation, credential: credential, version: version,
-            seal: { secretId in try kek.seal(value, context: SecretEnvelope.context(secretId: secretId, version: version.version)) },
+            seal: { secretId in try kek.ring.seal(value, context: SecretEnvelope.context(secretId: secretId, version: version.version)) },
             enforce: Self.enforcement(policy), next: next,
             audit: audit("vault.secret.rotation.mint", rotation, after, true))
         logger.notice("secret rotation: minted client secret \(credential.keyId) into \(rotation.vaultName)/\(rotation.secretName) version \(version.version)")

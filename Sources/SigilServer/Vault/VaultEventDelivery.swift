@@ -30,7 +30,7 @@ public struct VaultEventSettings: Sendable {
 /// Also scans for versions nearing or past their expiry, which writes those events.
 struct VaultEventDeliveryService: Service {
     let store: Store
-    let kek: KeyEncryptionKeyRing
+    let kek: KeyEncryptionKeys
     let fetcher: BoundedFetcher
     let settings: VaultEventSettings
     /// The base URL of a vault, by name, as events name it.
@@ -90,7 +90,7 @@ struct VaultEventDeliveryService: Service {
         let subscription = stored.subscription
         let failure: String
         do {
-            let key = try kek.open(stored.key, context: stored.context)
+            let key = try kek.ring.open(stored.key, context: stored.context)
             let body = Array(delivery.event.body(vaultURL: vaultURL(delivery.event.vaultName)).utf8)
             let signature = VaultEventRules.signature(body: body, timestamp: Int64(Date().timeIntervalSince1970), key: key)
             let status = try await fetcher.post(subscription.url, body: body, headers: [
