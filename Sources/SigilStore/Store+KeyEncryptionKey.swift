@@ -3,12 +3,13 @@ import SQLKit
 import SigilCore
 
 /// What the store holds under the key-encryption key: the sealed signing keys, and how many vault
-/// secret versions each KEK (by `KeyEncryptionKey.id`) wraps the data keys of.
+/// secret versions and vault event subscription keys each KEK (by `KeyEncryptionKey.id`) wraps.
 public struct SealedMaterial: Sendable {
     public var signingKeys: [StoredSigningKey]
     public var versionsByKek: [String: Int]
+    public var subscriptionKeysByKek: [String: Int]
 
-    public var isEmpty: Bool { signingKeys.isEmpty && versionsByKek.isEmpty }
+    public var isEmpty: Bool { signingKeys.isEmpty && versionsByKek.isEmpty && subscriptionKeysByKek.isEmpty }
 }
 
 /// The key-encryption key's view of the store: what a start checks before it changes anything,
@@ -17,16 +18,40 @@ extension Store {
     /// What is sealed in the store, read without changing anything: it may be called before the
     /// migrations run, on a store that is empty or older than the vault.
     public func sealedMaterial() async throws -> SealedMaterial {
-        var material = SealedMaterial(signingKeys: [], versionsByKek: [:])
+        var material = SealedMaterial(signingKeys: [], versionsByKek: [:], subscriptionKeysByKek: [:])
         if try await tableExists("signing_keys") { material.signingKeys = try await signingKeys() }
-        if try await tableExists("vault_secret_versions") {
-            let rows = try await read { database in
-                try await database.raw("SELECT kek_id, COUNT(*) AS versions FROM vault_secret_versions GROUP BY kek_id").all()
-                    .map { (try $0.string("kek_id"), Int(try $0.int64("versions"))) }
-            }
-            material.versionsByKek = Dictionary(rows, uniquingKeysWith: +)
-        }
+        if try await tableExists("vault_secret_versions") { material.versionsByKek = try await countByKek("vault_secret_versions") }
+        if try await tableExists("vault_event_subscriptions") { material.subscriptionKeysByKek = try await countByKek("vault_event_subscriptions") }
         return material
+    }
+
+    private func countByKek(_ table: String) async throws -> [String: Int] {
+        let rows = try await read { database in
+            try await database.raw("SELECT kek_id, COUNT(*) AS wrapped FROM \(unsafeRaw: table) GROUP BY kek_id").all()
+                .map { (try $0.string("kek_id"), Int(try $0.int64("wrapped"))) }
+        }
+        return Dictionary(rows, uniquingKeysWith: +)
+    }
+
+    /// Re-wraps every vault event subscription's signing key not wrapped by `kekId`, in one
+    /// transaction (a vault has at most a few dozen); returns how many.
+    public func rewrapVaultEventSubscriptionKeys(
+        notWrappedBy kekId: String, _ rewrap: (_ envelope: SecretEnvelope, _ context: String) throws -> SecretEnvelope
+    ) async throws -> Int {
+        try await transaction(changesDirectory: false) { database in
+            let rows = try await database.raw("""
+                SELECT id, key_ciphertext, key_wrapped, kek_id FROM vault_event_subscriptions WHERE kek_id <> \(bind: kekId)\(unsafeRaw: dialect == .postgres ? " FOR UPDATE" : "")
+                """).all()
+            for row in rows {
+                let id = try row.string("id")
+                let envelope = SecretEnvelope(ciphertext: try row.string("key_ciphertext"), wrappedKey: try row.string("key_wrapped"), kekId: try row.string("kek_id"))
+                let rewrapped = try rewrap(envelope, StoredVaultEventSubscription.context(id: id))
+                try await database.raw("""
+                    UPDATE vault_event_subscriptions SET key_wrapped = \(bind: rewrapped.wrappedKey), kek_id = \(bind: rewrapped.kekId) WHERE id = \(bind: id)
+                    """).run()
+            }
+            return rows.count
+        }
     }
 
     private func tableExists(_ name: String) async throws -> Bool {

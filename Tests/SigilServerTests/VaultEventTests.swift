@@ -141,6 +141,29 @@ import Testing
         }
     }
 
+    /// A subscription's signing key is sealed like a secret version: a KEK rotation re-wraps it,
+    /// and deliveries go on signed with the same key under the new KEK.
+    @Test func aKEKRotationReWrapsSubscriptionKeysAndDeliveriesGoOn() async throws {
+        let receiver = try await WebhookReceiver.start()
+        defer { receiver.stop() }
+        try await TestServer.with(Self.fast) { server in
+            let vault = try await Self.makeVault(server)
+            let (id, key) = try await Self.subscribe(server, vault, receiver.url)
+            let before = try #require(try await server.store.sealedMaterial().subscriptionKeysByKek.keys.first)
+            #expect(before == server.server.kek.ring.current.id)
+            let rotated = try await server.admin("POST", "keyEncryptionKey/rotate")
+            #expect(rotated.status == 200, "\(rotated.json)")
+            let after = try await server.store.sealedMaterial()
+            #expect(after.subscriptionKeysByKek == [server.server.kek.ring.current.id: 1] && before != server.server.kek.ring.current.id)
+            try await Self.setSecret(server, vault, "db-password")
+            #expect(await eventually { receiver.received.count >= 1 })
+            let received = try #require(receiver.received.first)
+            let header = try #require(received.header(VaultEventRules.signatureHeader))
+            let timestamp = try #require(header.split(separator: ",").first.flatMap { Int64($0.dropFirst(2)) })
+            #expect(header == VaultEventRules.signature(body: received.body, timestamp: timestamp, key: key), "subscription \(id) signs with its key")
+        }
+    }
+
     @Test func aFailingReceiverIsRetriedWithBackoffUntilItAccepts() async throws {
         let receiver = try await WebhookReceiver.start()
         defer { receiver.stop() }

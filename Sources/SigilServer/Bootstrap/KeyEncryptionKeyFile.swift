@@ -76,11 +76,11 @@ public enum KeyEncryptionKeyFile {
                 "\(unopened.count) of the store's \(material.signingKeys.count) signing keys do not open with this key-encryption key (\(source)): "
                     + "\(KeyEncryptionKey.Failure.wrongKey). \(fix.prefix(1).uppercased() + fix.dropFirst()); nothing was changed")
         }
-        let unknown = material.versionsByKek.filter { ring.key(id: $0.key) == nil }
-        if !unknown.isEmpty {
-            let versions = unknown.values.reduce(0, +)
+        for (wrapped, what) in [(material.versionsByKek, "vault secret versions"), (material.subscriptionKeysByKek, "vault event subscription keys")] {
+            let unknown = wrapped.filter { ring.key(id: $0.key) == nil }
+            guard !unknown.isEmpty else { continue }
             throw ServerError.configuration(
-                "\(versions) vault secret versions are wrapped by key-encryption key \(unknown.keys.sorted().joined(separator: ", ")), "
+                "\(unknown.values.reduce(0, +)) \(what) are wrapped by key-encryption key \(unknown.keys.sorted().joined(separator: ", ")), "
                     + "which \(source) is not (it is \(ring.current.id)\(ring.previous.map { " and \($0.id)" } ?? "")). "
                     + "\(fix.prefix(1).uppercased() + fix.dropFirst()); nothing was changed")
         }
@@ -88,7 +88,10 @@ public enum KeyEncryptionKeyFile {
 
     private static func describe(_ material: SealedMaterial) -> String {
         let versions = material.versionsByKek.values.reduce(0, +)
-        return "\(material.signingKeys.count) signing keys" + (versions > 0 ? " and \(versions) vault secret versions" : "")
+        let subscriptions = material.subscriptionKeysByKek.values.reduce(0, +)
+        let parts = ["\(material.signingKeys.count) signing keys"] + (versions > 0 ? ["\(versions) vault secret versions"] : [])
+            + (subscriptions > 0 ? ["\(subscriptions) vault event subscription keys"] : [])
+        return parts.count == 1 ? parts[0] : parts.dropLast().joined(separator: ", ") + " and " + parts.last!
     }
 
     /// Rotates the key-encryption key with the server stopped (on SQLite the store's lock refuses
