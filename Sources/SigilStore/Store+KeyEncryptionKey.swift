@@ -33,6 +33,14 @@ extension Store {
         return Dictionary(rows, uniquingKeysWith: +)
     }
 
+    /// On PostgreSQL, refreshes the planner's statistics of the versions table before a re-wrap:
+    /// without them (a table just loaded) each batch's update scans the KEK id index per row, and a
+    /// rotation of 100,000 versions took minutes instead of seconds. SQLite needs nothing.
+    public func analyzeSecretVersions() async throws {
+        guard dialect == .postgres else { return }
+        try await read { database in try await database.raw("ANALYZE vault_secret_versions").run() }
+    }
+
     /// Re-wraps every vault event subscription's signing key not wrapped by `kekId`, in one
     /// transaction (a vault has at most a few dozen); returns how many.
     public func rewrapVaultEventSubscriptionKeys(

@@ -102,6 +102,7 @@ public actor KeyEncryptionKeyRotation: Service {
         let ring = keys.ring
         let resealed = try await store.resealSigningKeys { kid, sealed in try ring.current.seal(try ring.open(sealed, context: kid), context: kid) }
         let subscriptionKeys = try await store.rewrapVaultEventSubscriptionKeys(notWrappedBy: ring.current.id) { try ring.rewrap($0, context: $1) }
+        try await store.analyzeSecretVersions()
         // Each old KEK's versions by its index; then a last pass over the rest, which must find
         // nothing: versions sealed under an old key while the batches ran are caught there.
         var rewrapped = 0
