@@ -19,6 +19,13 @@ extension Store {
         try await transaction(changesDirectory: false) { try await Self.insertAudit(event, on: $0) }
     }
 
+    /// Records the audit events of many reads in one transaction (the vault's group commit).
+    public func recordAudits(_ events: [AuditEvent]) async throws {
+        try await transaction(changesDirectory: false) { database in
+            for event in events { try await Self.insertAudit(event, on: database) }
+        }
+    }
+
     /// Records many token requests (the token endpoint's group commit): each request's sign-in
     /// and, on the same row, its single-use assertion id, which a partial unique index keeps
     /// unique. A request whose assertion id was already used (before, on another replica, or

@@ -34,7 +34,7 @@ extension KeyVaultAPI {
             logger.error("vault secret \(call.vault.name)/\(stored.version.secretName)/\(stored.version.version) does not open with the key-encryption key")
             throw KeyVaultError(status: .internalServerError, code: "InternalServerError", message: "The secret could not be decrypted; an administrator must check the server's key-encryption key.")
         }
-        try await store.recordAudit(call.audit("vault.secret.get", secret: stored.version.secretName, version: stored.version.version))
+        try await readAudits.submit(call.audit("vault.secret.get", secret: stored.version.secretName, version: stored.version.version))
         return .json(KeyVaultJSON.bundle(stored.version, value: value, vault: call.vault, vaultURL: call.vaultURL))
     }
 
@@ -78,7 +78,7 @@ extension KeyVaultAPI {
         let page = try await store.secrets(vaultId: call.vault.id, deleted: deleted, after: token, limit: limit + 1)
         let shown = Array(page.prefix(limit))
         let collection = deleted ? "deletedsecrets" : "secrets"
-        try await store.recordAudit(call.audit(deleted ? "vault.secret.listDeleted" : "vault.secret.list"))
+        try await readAudits.submit(call.audit(deleted ? "vault.secret.listDeleted" : "vault.secret.list"))
         return .json([
             "value": .array(shown.map { KeyVaultJSON.item($0, withVersion: false, vault: call.vault, vaultURL: call.vaultURL) }),
             "nextLink": page.count > limit ? .string(nextLink(call, collection, token: shown.last!.version.secretName, limit: limit)) : .null,
@@ -98,7 +98,7 @@ extension KeyVaultAPI {
             throw KeyVaultError.secretNotFound(Self.missing(name, nil))
         }
         let shown = Array(page.prefix(limit))
-        try await store.recordAudit(call.audit("vault.secret.listVersions", secret: shown.first?.version.secretName ?? name))
+        try await readAudits.submit(call.audit("vault.secret.listVersions", secret: shown.first?.version.secretName ?? name))
         return .json([
             "value": .array(shown.map { KeyVaultJSON.item($0, withVersion: true, vault: call.vault, vaultURL: call.vaultURL) }),
             "nextLink": page.count > limit
@@ -111,7 +111,7 @@ extension KeyVaultAPI {
         guard let stored = try await store.secretVersion(vaultId: call.vault.id, name: name, version: nil, deleted: true) else {
             throw KeyVaultError(status: .notFound, code: "SecretNotFound", message: "Deleted Secret not found: \(name)")
         }
-        try await store.recordAudit(call.audit("vault.secret.getDeleted", secret: stored.version.secretName))
+        try await readAudits.submit(call.audit("vault.secret.getDeleted", secret: stored.version.secretName))
         return .json(KeyVaultJSON.bundle(stored.version, deletion: stored.deletion, value: nil, vault: call.vault, vaultURL: call.vaultURL))
     }
 
