@@ -19,13 +19,14 @@ from pathlib import Path
 import pytest
 import requests
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
-from azure.identity import CertificateCredential
+from azure.identity import CertificateCredential, ManagedIdentityCredential
 from azure.identity.aio import CertificateCredential as AsyncCertificateCredential
 from azure.keyvault.secrets import SecretClient
 from azure.keyvault.secrets.aio import SecretClient as AsyncSecretClient
 
 from conftest import SigilCli, SigilServer, admin_token
 from helpers import Certificate, make_certificate
+from test_agent import Agent, enroll, socket_dir
 
 MAX_VALUE = 25 * 1024
 API = "api-version=7.5"
@@ -190,6 +191,32 @@ def test_every_value_round_trips_byte_for_byte(sigil, world, value):
     assert c.set_secret(name, value).value == value
     assert c.get_secret(name).value == value
     assert len(c.get_secret(name).value.encode()) == len(value.encode())
+
+
+@pytest.mark.parametrize("route", ["imds", "app-service"])
+def test_a_managed_identity_reads_through_the_agent_with_no_secret(sigil, cli, world, tmp_path, monkeypatch, route):
+    """The workload's only credential is the host's identity: ManagedIdentityCredential finds the
+    agent through the variables `sigil agent env` prints, and SecretClient reads with it."""
+    host = cli.json("host", "create", unique(f"kv-host-{route}-"))
+    state = tmp_path / "agent"
+    assert enroll(cli, sigil, state, host["joinToken"]).returncode == 0
+    agent = Agent(cli.binary, state, socket_dir() / "agent.sock").start()
+    try:
+        name = unique("mi-")
+        client(world, sigil).set_secret(name, "read with the host's identity")
+        identity = host["systemAssignedIdentity"]
+        cli.run("role", "assign", "Vault Secrets User", "--to", identity["appId"], "--vault", world.vault, "--secret", name)
+        for variable, value in agent.env_vars(route).items():
+            monkeypatch.setenv(variable, value)
+        c = SecretClient(world.url, ManagedIdentityCredential())
+        assert c.get_secret(name).value == "read with the host's identity"
+        with pytest.raises(HttpResponseError) as refused:
+            c.get_secret("db-password")
+        assert refused.value.status_code == 403, "a grant on one secret reads that secret only"
+        signins = cli.json("logs", "signins", "--app", identity["appId"], "--top", "5")["value"]
+        assert any(s["clientCredentialType"] == "managedIdentity" and s["status"]["errorCode"] == 0 for s in signins), signins
+    finally:
+        agent.stop()
 
 
 def test_a_path_based_vault_url_works_with_the_challenge_check_off(sigil, world):
