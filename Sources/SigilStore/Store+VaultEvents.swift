@@ -96,11 +96,12 @@ extension Store {
 
     // MARK: Deliveries
 
-    /// A subscription's deliveries in one state, newest first.
-    public func vaultEventDeliveries(subscriptionId: String, state: VaultEventDelivery.State, limit: Int) async throws -> [VaultEventDelivery] {
+    /// A subscription's deliveries in one state (every state when nil), newest first.
+    public func vaultEventDeliveries(subscriptionId: String, state: VaultEventDelivery.State?, limit: Int) async throws -> [VaultEventDelivery] {
         try await read { database in
-            try await database.raw("""
-                SELECT * FROM vault_event_deliveries WHERE subscription_id = \(bind: subscriptionId) AND state = \(bind: state.rawValue)
+            let which: SQLQueryString = state.map { "AND state = \(bind: $0.rawValue)" } ?? ""
+            return try await database.raw("""
+                SELECT * FROM vault_event_deliveries WHERE subscription_id = \(bind: subscriptionId) \(which)
                 ORDER BY created_at DESC, id LIMIT \(bind: limit)
                 """).all().map(Self.delivery)
         }
