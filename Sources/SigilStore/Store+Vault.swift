@@ -151,15 +151,7 @@ extension Store {
     /// One version of a secret (the latest when `version` is nil), deleted secrets only when
     /// `deleted` is true and live ones only when false. A version id of another secret is not found.
     public func secretVersion(vaultId: String, name: String, version: String?, deleted: Bool = false) async throws -> StoredSecretVersion? {
-        try await read { database in
-            let which: SQLQueryString = version.map { "AND v.version = \(bind: $0)" } ?? "ORDER BY v.seq DESC LIMIT 1"
-            return try await database.raw("""
-                SELECT s.id AS secret_id, s.name, s.deleted_at, s.scheduled_purge_at, v.* FROM vault_secrets s
-                JOIN vault_secret_versions v ON v.secret_id = s.id
-                WHERE s.vault_id = \(bind: vaultId) AND s.name_key = \(bind: name.lowercased())
-                    AND s.deleted_at IS \(unsafeRaw: deleted ? "NOT NULL" : "NULL") \(which)
-                """).first().map(Self.storedVersion)
-        }
+        try await read { database in try await Self.version(vaultId: vaultId, name: name, version: version, deleted: deleted, on: database) }
     }
 
     /// The secrets of a vault with their latest version's properties, by name, after the name
@@ -167,9 +159,7 @@ extension Store {
     public func secrets(vaultId: String, deleted: Bool, after: String?, limit: Int) async throws -> [StoredSecretVersion] {
         try await read { database in
             try await database.raw("""
-                SELECT s.id AS secret_id, s.name, s.deleted_at, s.scheduled_purge_at, v.* FROM vault_secrets s
-                JOIN vault_secret_versions v ON v.secret_id = s.id
-                    AND v.seq = (SELECT MAX(seq) FROM vault_secret_versions WHERE secret_id = s.id)
+                \(unsafeRaw: Self.selectVersions) AND v.seq = (SELECT MAX(seq) FROM vault_secret_versions WHERE secret_id = s.id)
                 WHERE s.vault_id = \(bind: vaultId) AND s.deleted_at IS \(unsafeRaw: deleted ? "NOT NULL" : "NULL")
                     AND s.name_key > \(bind: after?.lowercased() ?? "")
                 ORDER BY s.name_key LIMIT \(bind: limit)
@@ -186,8 +176,7 @@ extension Store {
                 """).first()
             else { return nil }
             return try await database.raw("""
-                SELECT s.id AS secret_id, s.name, s.deleted_at, s.scheduled_purge_at, v.* FROM vault_secrets s
-                JOIN vault_secret_versions v ON v.secret_id = s.id
+                \(unsafeRaw: Self.selectVersions)
                 WHERE s.id = \(bind: try secret.string("id")) AND v.seq > \(bind: after) ORDER BY v.seq LIMIT \(bind: limit)
                 """).all().map(Self.storedVersion)
         }
@@ -200,13 +189,9 @@ extension Store {
         audit: (SecretVersion, SecretVersion) -> AuditEvent
     ) async throws -> SecretVersion {
         try await transaction(changesDirectory: false) { database in
-            let which: SQLQueryString = version.map { "AND v.version = \(bind: $0)" } ?? "ORDER BY v.seq DESC LIMIT 1"
-            guard let stored = try await database.raw("""
-                SELECT s.id AS secret_id, s.name, s.deleted_at, s.scheduled_purge_at, v.* FROM vault_secrets s
-                JOIN vault_secret_versions v ON v.secret_id = s.id
-                WHERE s.vault_id = \(bind: vaultId) AND s.name_key = \(bind: name.lowercased()) AND s.deleted_at IS NULL \(which)
-                """).first().map(Self.storedVersion)
-            else { throw StoreError.notFound(Self.missing(name, version)) }
+            guard let stored = try await Self.version(vaultId: vaultId, name: name, version: version, deleted: false, on: database) else {
+                throw StoreError.notFound(VaultRules.notFound(name, version))
+            }
             let properties = try change(stored.version.properties)
             try await database.raw("""
                 UPDATE vault_secret_versions SET content_type = \(bind: properties.contentType), tags = \(bind: Self.tagsText(properties.tags)),
@@ -225,15 +210,15 @@ extension Store {
     /// Soft-deletes a secret: every version stays, recoverable until `purgeAt`.
     public func deleteSecret(vaultId: String, name: String, at now: Date, purgeAt: Date, audit: (SecretVersion) -> AuditEvent) async throws -> StoredSecretVersion {
         try await transaction(changesDirectory: false) { database in
-            guard var latest = try await Self.latest(vaultId: vaultId, name: name, deleted: false, on: database) else {
-                throw StoreError.notFound(Self.missing(name, nil))
+            guard var latest = try await Self.version(vaultId: vaultId, name: name, version: nil, deleted: false, on: database) else {
+                throw StoreError.notFound(VaultRules.notFound(name, nil))
             }
             // Conditional, so a delete racing another delete or a purge changes nothing twice.
             let changed = try await database.raw("""
                 UPDATE vault_secrets SET deleted_at = \(bind: now.epochMilliseconds), scheduled_purge_at = \(bind: purgeAt.epochMilliseconds)
                 WHERE id = \(bind: latest.secretId) AND deleted_at IS NULL RETURNING id
                 """).all()
-            guard !changed.isEmpty else { throw StoreError.notFound(Self.missing(name, nil)) }
+            guard !changed.isEmpty else { throw StoreError.notFound(VaultRules.notFound(name, nil)) }
             try await Self.insertAudit(audit(latest.version), on: database)
             latest.deletion = SecretDeletion(deletedAt: now, scheduledPurgeAt: purgeAt)
             return latest
@@ -243,7 +228,7 @@ extension Store {
     /// Brings a deleted secret back with all its versions.
     public func recoverSecret(vaultId: String, name: String, audit: (SecretVersion) -> AuditEvent) async throws -> StoredSecretVersion {
         try await transaction(changesDirectory: false) { database in
-            guard var latest = try await Self.latest(vaultId: vaultId, name: name, deleted: true, on: database) else {
+            guard var latest = try await Self.version(vaultId: vaultId, name: name, version: nil, deleted: true, on: database) else {
                 throw StoreError.notFound("Secret not found: \(name)")
             }
             // Conditional: a purge that committed first leaves nothing to recover.
@@ -296,17 +281,20 @@ extension Store {
         }
     }
 
-    static func latest(vaultId: String, name: String, deleted: Bool, on database: any SQLDatabase) async throws -> StoredSecretVersion? {
-        try await database.raw("""
-            SELECT s.id AS secret_id, s.name, s.deleted_at, s.scheduled_purge_at, v.* FROM vault_secrets s
-            JOIN vault_secret_versions v ON v.secret_id = s.id
-            WHERE s.vault_id = \(bind: vaultId) AND s.name_key = \(bind: name.lowercased()) AND s.deleted_at IS \(unsafeRaw: deleted ? "NOT NULL" : "NULL")
-            ORDER BY v.seq DESC LIMIT 1
-            """).first().map(storedVersion)
-    }
+    /// What every version query reads: the secret's row beside each of its versions.
+    static let selectVersions = """
+        SELECT s.id AS secret_id, s.name, s.deleted_at, s.scheduled_purge_at, v.* FROM vault_secrets s
+        JOIN vault_secret_versions v ON v.secret_id = s.id
+        """
 
-    static func missing(_ name: String, _ version: String?) -> String {
-        "A secret with (name/id) \(name)\(version.map { "/" + $0 } ?? "") was not found in this key vault."
+    /// One version of the secret `name` (the latest when `version` is nil), among its deleted
+    /// secrets or its live ones.
+    static func version(vaultId: String, name: String, version: String?, deleted: Bool, on database: any SQLDatabase) async throws -> StoredSecretVersion? {
+        let which: SQLQueryString = version.map { "AND v.version = \(bind: $0)" } ?? "ORDER BY v.seq DESC LIMIT 1"
+        return try await database.raw("""
+            \(unsafeRaw: selectVersions)
+            WHERE s.vault_id = \(bind: vaultId) AND s.name_key = \(bind: name.lowercased()) AND s.deleted_at IS \(unsafeRaw: deleted ? "NOT NULL" : "NULL") \(which)
+            """).first().map(storedVersion)
     }
 
     static func tagsText(_ tags: [String: String]) -> String {

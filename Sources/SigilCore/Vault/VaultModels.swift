@@ -75,18 +75,3 @@ public struct SecretDeletion: Sendable, Equatable {
         self.scheduledPurgeAt = scheduledPurgeAt
     }
 }
-
-/// A secret's latest version with the value opened, or its properties alone.
-public struct SecretRecord: Sendable {
-    public var version: SecretVersion
-    /// Nil when only the properties were asked for.
-    public var value: String?
-    /// Set when the secret is deleted (recoverable until purged).
-    public var deletion: SecretDeletion?
-
-    public init(version: SecretVersion, value: String?, deletion: SecretDeletion?) {
-        self.version = version
-        self.value = value
-        self.deletion = deletion
-    }
-}

@@ -96,6 +96,11 @@ public enum VaultRules {
         return nil
     }
 
+    /// Key Vault's words for a secret, or one version of it, that is not there.
+    public static func notFound(_ name: String, _ version: String?) -> String {
+        "A secret with (name/id) \(name)\(version.map { "/" + $0 } ?? "") was not found in this key vault."
+    }
+
     /// A new version id.
     public static func newVersion() -> String {
         var generator = SystemRandomNumberGenerator()

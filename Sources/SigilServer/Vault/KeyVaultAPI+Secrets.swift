@@ -24,7 +24,7 @@ extension KeyVaultAPI {
         let name = try Self.secretName(context)
         let version = try Self.version(context)
         guard let stored = try await store.secretVersion(vaultId: call.vault.id, name: name, version: version) else {
-            throw KeyVaultError.secretNotFound(Self.missing(name, version))
+            throw KeyVaultError.secretNotFound(VaultRules.notFound(name, version))
         }
         if let refusal = VaultRules.readRefusal(stored.version.properties, now: Date()) { throw KeyVaultError.forbidden(refusal) }
         let value: String
@@ -95,7 +95,7 @@ extension KeyVaultAPI {
             after = position
         }
         guard let page = try await store.secretVersions(vaultId: call.vault.id, name: name, after: after, limit: limit + 1) else {
-            throw KeyVaultError.secretNotFound(Self.missing(name, nil))
+            throw KeyVaultError.secretNotFound(VaultRules.notFound(name, nil))
         }
         let shown = Array(page.prefix(limit))
         try await readAudits.submit(call.audit("vault.secret.listVersions", secret: shown.first?.version.secretName ?? name))
@@ -148,10 +148,6 @@ extension KeyVaultAPI {
             throw KeyVaultError.badParameter("The version '\(OAuthError.quoted(String(version.prefix(64))))' is not a secret version id (32 hex digits).")
         }
         return version
-    }
-
-    static func missing(_ name: String, _ version: String?) -> String {
-        "A secret with (name/id) \(name)\(version.map { "/" + $0 } ?? "") was not found in this key vault."
     }
 
     /// A JSON object body of at most `maximumBodySize` bytes with only `allowed` members.
