@@ -15,13 +15,8 @@ rounds=${2:-5}
 signins=${3:-1000000}
 out="$root/bench/out"
 mkdir -p "$out"
-work=$(mktemp -d /tmp/sigil-ca-bench.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/serve.sh
+workspace ca
 
 . bench/release.sh
 sigil="$root/.build/release/sigil"
@@ -29,7 +24,6 @@ sigil="$root/.build/release/sigil"
 # the side-by-side rates, which a shared machine moves by ±25 %).
 evaluation=$("$root/.build/release/sigil-bench" ca-eval | sed -n 's/.*: \([0-9.]*\) µs an evaluation.*/\1/p')
 
-. bench/serve.sh
 
 # One server per side, the same client on each.
 declare -A body url

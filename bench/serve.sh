@@ -1,6 +1,16 @@
-# Sourced by the benchmarks that start their own servers (after bench/release.sh, with `work`,
-# `sigil` and an array `pids` set): `start NAME` runs `sigil serve` on a free port with its data
-# in $work/NAME, waits for it, logs the CLI in, and sets base, tenant, data and SIGIL_PROFILE.
+# Sourced by the benchmarks that start their own servers. `workspace NAME` makes the scratch
+# folder $work, removed on exit with every server started in it stopped. `start NAME` (with
+# `sigil` set) runs `sigil serve` on a free port with its data in $work/NAME, waits for it, logs
+# the CLI in, and sets base, tenant, data and SIGIL_PROFILE; its process id joins `pids`.
+workspace() {
+    work=$(mktemp -d "/tmp/sigil-$1-bench.XXXXXX")
+    pids=()
+    trap cleanup EXIT
+}
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
 start() {
     local name=$1
     data="$work/$name"

@@ -11,17 +11,11 @@ duration=${1:-10}
 rounds=${2:-5}
 out="$root/bench/out"
 mkdir -p "$out"
-work=$(mktemp -d /tmp/sigil-vault-bench.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/serve.sh
+workspace vault
 
 . bench/release.sh
 sigil="$root/.build/release/sigil"
-. bench/serve.sh
 start vault
 
 "$sigil" policy app set --allow-secrets >/dev/null
