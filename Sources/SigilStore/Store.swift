@@ -253,8 +253,10 @@ public final class Store: Sendable {
 }
 
 extension Date {
-    /// Milliseconds since 1970, how the store keeps time.
-    public var epochMilliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+    /// Milliseconds since 1970, how the store keeps time. Truncated, not rounded, so that a time
+    /// read back formats to the same second as the time that was written (18.9996 s must not come
+    /// back as 19.000 s: a create response and a later listing would then disagree).
+    public var epochMilliseconds: Int64 { Int64((timeIntervalSince1970 * 1000).rounded(.down)) }
     public init(epochMilliseconds: Int64) { self.init(timeIntervalSince1970: Double(epochMilliseconds) / 1000) }
 }
 
