@@ -83,6 +83,18 @@ extension Store {
         }
     }
 
+    /// The app ids of the tenant's applications and managed identities that hold any credential.
+    public func appsWithCredentials(tenantId: String) async throws -> Set<String> {
+        try await read { database in
+            Set(try await database.raw("""
+                SELECT a.app_id FROM applications a WHERE a.tenant_id = \(bind: tenantId) AND (
+                    EXISTS (SELECT 1 FROM password_credentials p WHERE p.application_id = a.object_id)
+                    OR EXISTS (SELECT 1 FROM key_credentials k WHERE k.application_id = a.object_id)
+                    OR EXISTS (SELECT 1 FROM federated_credentials f WHERE f.application_id = a.object_id))
+                """).all().map { try $0.string("app_id") })
+        }
+    }
+
     /// How many client secrets that could still sign in each application of the tenant has, by app id.
     public func enabledSecretCounts(tenantId: String, now: Date) async throws -> [String: Int] {
         try await read { database in

@@ -99,13 +99,16 @@ extension AdminAPI {
         let (windows, range, daily) = try await windowSignIns(request, caller)
         let apps = try await store.reportedApps(tenantId: caller.tenant.id)
         let secrets = try await store.enabledSecretCounts(tenantId: caller.tenant.id, now: Date())
+        let withCredentials = try await store.appsWithCredentials(tenantId: caller.tenant.id)
         var counts: [String: SecretlessShare.Counts] = [:]
         for row in daily {
             counts[row.appId, default: .init(secret: 0, secretless: 0)].secret += row.counts.secret
             counts[row.appId, default: .init(secret: 0, secretless: 0)].secretless += row.counts.secretless
         }
         var totals = Dictionary(uniqueKeysWithValues: MigrationStage.allCases.map { ($0.rawValue, 0) })
-        let rows: [JSONValue] = apps.values.filter { $0.kind == .application }
+        // An application with no credential and no sign-in is a resource (an API), not a client:
+        // it has nothing to migrate and is not listed.
+        let rows: [JSONValue] = apps.values.filter { $0.kind == .application && (withCredentials.contains($0.appId) || counts[$0.appId] != nil) }
             .sorted { ($0.displayName.lowercased(), $0.appId) < ($1.displayName.lowercased(), $1.appId) }
             .map { app in
                 let count = counts[app.appId] ?? .init(secret: 0, secretless: 0)
