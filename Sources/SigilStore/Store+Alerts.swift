@@ -108,12 +108,6 @@ extension Store {
             try await database.raw("SELECT * FROM alert_subscriptions WHERE kinds LIKE \(bind: "%\(AlertKind.signInSpike.rawValue)%")")
                 .all().map(Self.alertSubscription)
         }
-        try await write { database in
-            // Nothing older than the longest window can be announced again.
-            try await database.raw("""
-                DELETE FROM alert_announcements WHERE until_at < \(bind: now.addingTimeInterval(-AlertRules.windows.upperBound).epochMilliseconds)
-                """).run()
-        }
         for subscription in subscriptions {
             let current = AlertSpikeRule.window(containing: now, length: subscription.spike.window)
             let previous = AlertSpikeRule.window(containing: current.start.addingTimeInterval(-1), length: subscription.spike.window)
@@ -153,10 +147,20 @@ extension Store {
     /// is within a subscription's lead time and which that subscription has not been told of, at
     /// most `limit` of each kind per call; returns how many of the more numerous kind were found.
     /// A credential found already past its end is not announced: it is expired, not expiring.
+    /// Also forgets announcements that can no longer recur. Without any alert subscription it
+    /// takes no write lock.
     @discardableResult
     public func announceExpiringCredentials(now: Date, limit: Int) async throws -> Int {
-        try await transaction(changesDirectory: false) { database in
+        let subscribed = try await read { database in
+            try await database.raw("SELECT id FROM alert_subscriptions LIMIT 1").first() != nil
+        }
+        guard subscribed else { return 0 }
+        return try await transaction(changesDirectory: false) { database in
             let nowMs = now.epochMilliseconds
+            // Nothing ended longer ago than the longest spike window can be announced again.
+            try await database.raw("""
+                DELETE FROM alert_announcements WHERE until_at < \(bind: now.addingTimeInterval(-AlertRules.windows.upperBound).epochMilliseconds)
+                """).run()
             let kinds = "%\(AlertKind.credentialExpiring.rawValue)%"
             let secrets = try await database.raw("""
                 SELECT s.id AS subscription_id, a.tenant_id, a.app_id, a.service_principal_id, a.display_name AS app_name, c.key_id,

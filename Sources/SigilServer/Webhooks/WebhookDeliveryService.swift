@@ -56,16 +56,17 @@ struct WebhookDeliveryService: Service {
         var lastAlertScan = Date.distantPast
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             let now = Date()
+            // A scan or an attempt in flight at shutdown is abandoned, as a crash would abandon it:
+            // a scan's transaction rolls back and runs again at the next start, an attempt's claim
+            // lapses and the next process retries it.
             if now.timeIntervalSince(lastScan) >= settings.scanInterval {
-                await scan(now: now)
+                await cancelWhenGracefulShutdown { await scan(now: now) }
                 lastScan = now
             }
             if now.timeIntervalSince(lastAlertScan) >= alerts.scanInterval {
-                await scanAlerts(now: now)
+                await cancelWhenGracefulShutdown { await scanAlerts(now: now) }
                 lastAlertScan = now
             }
-            // An attempt in flight at shutdown is abandoned, as a crash would abandon it: its claim
-            // lapses and the next process retries it.
             await cancelWhenGracefulShutdown {
                 for outbox in WebhookOutbox.allCases { await deliverDue(outbox) }
             }
@@ -82,7 +83,7 @@ struct WebhookDeliveryService: Service {
         do {
             while try await store.announceExpiringSecrets(now: now, limit: 500) == 500, !Task.isShuttingDownGracefully {}
         } catch {
-            logger.error("vault events: scanning for expiring secrets failed: \(error)")
+            if !Task.isCancelled { logger.error("vault events: scanning for expiring secrets failed: \(error)") }
         }
     }
 
@@ -92,7 +93,7 @@ struct WebhookDeliveryService: Service {
             try await store.announceSignInSpikes(now: now)
             while try await store.announceExpiringCredentials(now: now, limit: 500) == 500, !Task.isShuttingDownGracefully {}
         } catch {
-            logger.error("alerts: scanning for sign-in spikes and expiring credentials failed: \(error)")
+            if !Task.isCancelled { logger.error("alerts: scanning for sign-in spikes and expiring credentials failed: \(error)") }
         }
     }
 
