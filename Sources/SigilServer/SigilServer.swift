@@ -43,6 +43,7 @@ public struct ServerConfiguration: Sendable {
     public static let defaultVaultDomain = "vault.localhost"
     /// How vault events are delivered to their webhooks.
     public var vaultEvents = VaultEventSettings()
+    public var alerts = AlertSettings()
     /// The shortest `every` and `overlap` a secret rotation policy may have
     /// (`--rotation-minimum-period`); the rotation service wakes this often when it is under a minute.
     public var rotationMinimumPeriod = SecretRotationPolicy.defaultMinimumPeriod
@@ -288,13 +289,13 @@ public final class SigilServer: Sendable {
         let vault = RetentionMaintenance(store: store, interval: configuration.vaultPurgeInterval, logger: logger)
         let rotation = SecretRotationService(rotator: rotator, interval: SecretRotationService.interval(minimumPeriod: configuration.rotationMinimumPeriod))
         let addressing = VaultAddressing(domain: configuration.vaultDomain, urls: urls)
-        let vaultEvents = VaultEventDeliveryService(
+        let webhooks = WebhookDeliveryService(
             store: store, kek: kek, fetcher: BoundedFetcher(limits: configuration.outboundLimits), settings: configuration.vaultEvents,
-            vaultURL: addressing.vaultURL, logger: logger)
+            alerts: configuration.alerts, vaultURL: addressing.vaultURL, logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 .init(service: app), .init(service: maintenance), .init(service: signIns), .init(service: rotation), .init(service: vault),
-                .init(service: vaultEvents), .init(service: kekRotation),
+                .init(service: webhooks), .init(service: kekRotation),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Requests in flight get this long to finish after SIGTERM; then they are cancelled, so

@@ -399,6 +399,33 @@ enum Schema {
                 applied_at BIGINT NOT NULL, finished_at BIGINT, delete_after BIGINT, updated_at BIGINT NOT NULL,
                 UNIQUE (application_id))
             """,
+        // Alert webhooks (issue 12): a tenant's subscriptions, their outbox (the vault events'
+        // shape, drained by the same delivery service) and what the periodic scan announced
+        // (a spike window, a credential nearing its end), so each alert goes out once; an
+        // announcement is forgotten once `until_at` has passed, when it can no longer recur.
+        Migration(version: 16, statements: [
+            """
+            CREATE TABLE alert_subscriptions (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants (id), url TEXT NOT NULL, kinds TEXT NOT NULL,
+                spike_app INTEGER NOT NULL, spike_tenant INTEGER NOT NULL, spike_window_ms BIGINT NOT NULL, expiring_within_ms BIGINT NOT NULL,
+                allow_private_network INTEGER NOT NULL, key_ciphertext TEXT NOT NULL, key_wrapped TEXT NOT NULL, kek_id TEXT NOT NULL,
+                created_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX alert_subscriptions_tenant ON alert_subscriptions (tenant_id)",
+            """
+            CREATE TABLE alert_deliveries (
+                id TEXT PRIMARY KEY, subscription_id TEXT NOT NULL REFERENCES alert_subscriptions (id) ON DELETE CASCADE,
+                event_type TEXT NOT NULL, event TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL,
+                next_attempt_at BIGINT NOT NULL, created_at BIGINT NOT NULL, last_attempt_at BIGINT, last_error TEXT)
+            """,
+            "CREATE INDEX alert_deliveries_due ON alert_deliveries (state, next_attempt_at)",
+            "CREATE INDEX alert_deliveries_subscription ON alert_deliveries (subscription_id, state)",
+            """
+            CREATE TABLE alert_announcements (
+                subscription_id TEXT NOT NULL REFERENCES alert_subscriptions (id) ON DELETE CASCADE, subject TEXT NOT NULL,
+                until_at BIGINT NOT NULL, PRIMARY KEY (subscription_id, subject))
+            """,
+            "CREATE INDEX alert_announcements_until ON alert_announcements (until_at)",
         ]),
     ]
 }

@@ -267,16 +267,25 @@ extension Store {
     }
 
     /// Adds a client secret inside a caller's transaction, once `enforce` accepts it under the
-    /// app management policy in force.
+    /// app management policy in force; in a tenant that had no current secret, with its
+    /// `secretAdded` alert.
     static func insertPasswordCredential(_ credential: PasswordCredential, enforce: PolicyEnforcement, on database: any SQLDatabase) async throws {
         try await enforcePolicy(applicationId: credential.applicationId, enforce, on: database)
+        let now = Date()
+        let secretless = try await secretlessOwner(applicationId: credential.applicationId, now: now, on: database)
         try await database.raw("""
             INSERT INTO password_credentials (key_id, application_id, display_name, hint, salt, digest, start_at, end_at, created_at, custom)
             VALUES (\(bind: credential.keyId), \(bind: credential.applicationId), \(bind: credential.displayName), \(bind: credential.hint),
                 \(bind: credential.hash.salt.base64EncodedString()), \(bind: credential.hash.digest.base64EncodedString()),
                 \(bind: credential.startDateTime.epochMilliseconds), \(bind: credential.endDateTime.epochMilliseconds),
-                \(bind: Date().epochMilliseconds), \(bind: credential.custom ? 1 : 0))
+                \(bind: now.epochMilliseconds), \(bind: credential.custom ? 1 : 0))
             """).run()
+        if let owner = secretless {
+            let added = AlertCredential(
+                appId: owner.appId, servicePrincipalId: owner.servicePrincipalId, appDisplayName: owner.displayName, credentialType: "password",
+                keyId: credential.keyId, displayName: credential.displayName, hint: credential.hint, thumbprint: nil, endDateTime: credential.endDateTime)
+            try await enqueueAlert(.secretAdded(added, tenantId: owner.tenantId, time: now), on: database)
+        }
     }
 
     public func passwordCredentials(applicationId: String) async throws -> [PasswordCredential] {

@@ -22,6 +22,9 @@ extension Store {
         if try await tableExists("signing_keys") { material.signingKeys = try await signingKeys() }
         if try await tableExists("vault_secret_versions") { material.versionsByKek = try await countByKek("vault_secret_versions") }
         if try await tableExists("vault_event_subscriptions") { material.subscriptionKeysByKek = try await countByKek("vault_event_subscriptions") }
+        if try await tableExists("alert_subscriptions") {
+            material.subscriptionKeysByKek.merge(try await countByKek("alert_subscriptions"), uniquingKeysWith: +)
+        }
         return material
     }
 
@@ -41,24 +44,27 @@ extension Store {
         try await read { database in try await database.raw("ANALYZE vault_secret_versions").run() }
     }
 
-    /// Re-wraps every vault event subscription's signing key not wrapped by `kekId`, in one
-    /// transaction (a vault has at most a few dozen); returns how many.
-    public func rewrapVaultEventSubscriptionKeys(
+    /// Re-wraps every webhook subscription's signing key (vault events and alerts) not wrapped by
+    /// `kekId`, in one transaction (a vault or tenant has at most a few dozen); returns how many.
+    public func rewrapSubscriptionKeys(
         notWrappedBy kekId: String, _ rewrap: (_ envelope: SecretEnvelope, _ context: String) throws -> SecretEnvelope
     ) async throws -> Int {
         try await transaction(changesDirectory: false) { database in
-            let rows = try await database.raw("""
-                SELECT id, key_ciphertext, key_wrapped, kek_id FROM vault_event_subscriptions WHERE kek_id <> \(bind: kekId)\(unsafeRaw: dialect == .postgres ? " FOR UPDATE" : "")
-                """).all()
-            for row in rows {
-                let id = try row.string("id")
-                let envelope = SecretEnvelope(ciphertext: try row.string("key_ciphertext"), wrappedKey: try row.string("key_wrapped"), kekId: try row.string("kek_id"))
-                let rewrapped = try rewrap(envelope, StoredVaultEventSubscription.context(id: id))
-                try await database.raw("""
-                    UPDATE vault_event_subscriptions SET key_wrapped = \(bind: rewrapped.wrappedKey), kek_id = \(bind: rewrapped.kekId) WHERE id = \(bind: id)
-                    """).run()
+            var count = 0
+            for outbox in WebhookOutbox.allCases {
+                let rows = try await database.raw("""
+                    SELECT id, key_ciphertext, key_wrapped, kek_id FROM \(outbox.subscriptions) WHERE kek_id <> \(bind: kekId)\(unsafeRaw: dialect == .postgres ? " FOR UPDATE" : "")
+                    """).all()
+                for row in rows {
+                    let id = try row.string("id")
+                    let rewrapped = try rewrap(try Self.sealedKey(row), outbox.keyContext(subscriptionId: id))
+                    try await database.raw("""
+                        UPDATE \(outbox.subscriptions) SET key_wrapped = \(bind: rewrapped.wrappedKey), kek_id = \(bind: rewrapped.kekId) WHERE id = \(bind: id)
+                        """).run()
+                }
+                count += rows.count
             }
-            return rows.count
+            return count
         }
     }
 

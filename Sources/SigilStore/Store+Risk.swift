@@ -74,6 +74,7 @@ extension Store {
 
     // MARK: Risk detections
 
+    /// Stores a detection with the alert it causes (`riskDetection`, or `leakReport` for a leak report's).
     static func insertRiskDetection(_ detection: RiskDetection, on database: any SQLDatabase) async throws {
         try await database.raw("""
             INSERT INTO risk_detections (id, tenant_id, service_principal_id, app_id, risk_event_type, risk_level, risk_state,
@@ -84,6 +85,7 @@ extension Store {
                 \(bind: detection.source), \(bind: detection.correlationId), \(bind: detection.ipAddress),
                 \(bind: detection.evidence.isEmpty ? nil : Self.evidenceJSON(detection.evidence)))
             """).run()
+        try await enqueueRiskAlert(detection, on: database)
     }
 
     /// Detections of a tenant, newest first; `appId` keeps one application's.

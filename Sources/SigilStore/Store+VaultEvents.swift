@@ -12,35 +12,24 @@ public struct StoredVaultEventSubscription: Sendable {
         self.key = key
     }
 
-    /// What the key's seals are bound to.
-    public var context: String { Self.context(id: subscription.id) }
-    public static func context(id: String) -> String { "vault-event-subscription:\(id)" }
 }
 
-/// One event on its way to one subscription: the outbox row.
+/// One event on its way to one subscription: a row of the vault events' outbox (its state,
+/// attempts and errors read through to `delivery`), with its event read.
+@dynamicMemberLookup
 public struct VaultEventDelivery: Sendable, Equatable {
-    public enum State: String, Sendable {
-        case pending, delivered, dead
+    public var delivery: WebhookDelivery
+    public var event: VaultEvent
+
+    public init(_ delivery: WebhookDelivery) throws {
+        guard let event = VaultEvent(stored: delivery.payload) else {
+            throw StoreError.unavailable("vault event delivery \(delivery.id) holds an unreadable event")
+        }
+        self.delivery = delivery
+        self.event = event
     }
 
-    public var id: String
-    public var subscriptionId: String
-    public var event: VaultEvent
-    public var state: State
-    /// Attempts made (or under way).
-    public var attempts: Int
-    public var nextAttemptAt: Date
-    public var createdAt: Date
-    public var lastAttemptAt: Date?
-    /// Why the last attempt failed: an HTTP status or a connection error, never a body.
-    public var lastError: String?
-}
-
-/// How one attempt ended, as the delivery service records it.
-public enum VaultEventOutcome: Sendable {
-    case delivered
-    case retry(at: Date, error: String)
-    case dead(error: String)
+    public subscript<T>(dynamicMember path: KeyPath<WebhookDelivery, T>) -> T { delivery[keyPath: path] }
 }
 
 /// Vault events (issue 11, "rotating what Sigil did not issue"): subscriptions, the outbox of
@@ -52,12 +41,7 @@ extension Store {
     public func createVaultEventSubscription(_ stored: StoredVaultEventSubscription, audit: AuditEvent) async throws {
         try await transaction(changesDirectory: false) { database in
             let subscription = stored.subscription
-            let count = try await database.raw("SELECT COUNT(*) AS total FROM vault_event_subscriptions WHERE vault_id = \(bind: subscription.vaultId)")
-                .first()?.int64("total") ?? 0
-            guard count < VaultEventRules.maximumSubscriptionsPerVault else {
-                throw StoreError.conflict(
-                    "the vault has \(count) event subscriptions, the most allowed (\(VaultEventRules.maximumSubscriptionsPerVault)); remove one first")
-            }
+            try await Self.checkSubscriptionLimit(.vaultEvents, ownerId: subscription.vaultId, on: database)
             try await database.raw("""
                 INSERT INTO vault_event_subscriptions (id, vault_id, url, secret_name_pattern, near_expiry_lead_ms, allow_private_network,
                     key_ciphertext, key_wrapped, kek_id, created_at)
@@ -70,105 +54,23 @@ extension Store {
     }
 
     public func vaultEventSubscriptions(vaultId: String) async throws -> [StoredVaultEventSubscription] {
-        try await read { database in
-            try await database.raw("SELECT * FROM vault_event_subscriptions WHERE vault_id = \(bind: vaultId) ORDER BY created_at, id")
-                .all().map(Self.eventSubscription)
-        }
+        try await webhookSubscriptions(.vaultEvents, ownerId: vaultId, decode: Self.eventSubscription)
     }
 
     public func vaultEventSubscription(vaultId: String, id: String) async throws -> StoredVaultEventSubscription? {
-        try await read { database in
-            try await database.raw("SELECT * FROM vault_event_subscriptions WHERE vault_id = \(bind: vaultId) AND id = \(bind: id)")
-                .first().map(Self.eventSubscription)
-        }
+        try await webhookSubscriptions(.vaultEvents, ownerId: vaultId, id: id, decode: Self.eventSubscription).first
     }
 
     /// Removes a subscription with its outbox: deliveries not yet made are dropped.
     public func deleteVaultEventSubscription(vaultId: String, id: String, audit: AuditEvent) async throws {
-        try await transaction(changesDirectory: false) { database in
-            let removed = try await database.raw("""
-                DELETE FROM vault_event_subscriptions WHERE vault_id = \(bind: vaultId) AND id = \(bind: id) RETURNING id
-                """).all()
-            guard !removed.isEmpty else { throw StoreError.notFound("No event subscription '\(id)' on this vault.") }
-            try await Self.insertAudit(audit, on: database)
-        }
+        try await deleteWebhookSubscription(.vaultEvents, ownerId: vaultId, id: id, audit: audit)
     }
 
     // MARK: Deliveries
 
     /// A subscription's deliveries in one state (every state when nil), newest first.
-    public func vaultEventDeliveries(subscriptionId: String, state: VaultEventDelivery.State?, limit: Int) async throws -> [VaultEventDelivery] {
-        try await read { database in
-            let which: SQLQueryString = state.map { "AND state = \(bind: $0.rawValue)" } ?? ""
-            return try await database.raw("""
-                SELECT * FROM vault_event_deliveries WHERE subscription_id = \(bind: subscriptionId) \(which)
-                ORDER BY created_at DESC, id LIMIT \(bind: limit)
-                """).all().map(Self.delivery)
-        }
-    }
-
-    /// Puts a dead-lettered delivery back in the outbox, due now, with its attempts reset.
-    public func redeliverVaultEvent(subscriptionId: String, deliveryId: String, at now: Date, audit: AuditEvent) async throws -> VaultEventDelivery {
-        try await transaction(changesDirectory: false) { database in
-            guard let row = try await database.raw("""
-                UPDATE vault_event_deliveries SET state = 'pending', attempts = 0, next_attempt_at = \(bind: now.epochMilliseconds)
-                WHERE id = \(bind: deliveryId) AND subscription_id = \(bind: subscriptionId) AND state = 'dead'
-                RETURNING *
-                """).first()
-            else { throw StoreError.notFound("No dead-lettered delivery '\(deliveryId)' on this subscription; only dead letters are redelivered.") }
-            try await Self.insertAudit(audit, on: database)
-            return try Self.delivery(row)
-        }
-    }
-
-    /// Claims up to `limit` due deliveries for one attempt each: the attempt is counted and the
-    /// delivery is not due again until `lease` has passed, so a process that dies mid-attempt
-    /// leaves it to be retried, and two replicas never claim one delivery at once. Each claim is
-    /// one conditional update, so an empty outbox costs one read and takes no write lock.
-    public func claimDueVaultEvents(now: Date, lease: TimeInterval, limit: Int) async throws -> [(VaultEventDelivery, StoredVaultEventSubscription)] {
-        let due = try await read { database in
-            try await database.raw("""
-                SELECT d.*, s.vault_id, s.url, s.secret_name_pattern, s.near_expiry_lead_ms, s.allow_private_network, s.key_ciphertext,
-                    s.key_wrapped, s.kek_id, s.created_at AS subscribed_at
-                FROM vault_event_deliveries d JOIN vault_event_subscriptions s ON s.id = d.subscription_id
-                WHERE d.state = 'pending' AND d.next_attempt_at <= \(bind: now.epochMilliseconds)
-                ORDER BY d.next_attempt_at LIMIT \(bind: limit)
-                """).all().map { (try Self.delivery($0), try Self.eventSubscription($0, id: "subscription_id", createdAt: "subscribed_at")) }
-        }
-        var claimed: [(VaultEventDelivery, StoredVaultEventSubscription)] = []
-        for (found, subscription) in due {
-            let taken = try await write { database in
-                try await database.raw("""
-                    UPDATE vault_event_deliveries SET attempts = attempts + 1, last_attempt_at = \(bind: now.epochMilliseconds),
-                        next_attempt_at = \(bind: now.addingTimeInterval(lease).epochMilliseconds)
-                    WHERE id = \(bind: found.id) AND attempts = \(bind: found.attempts) AND state = 'pending' RETURNING id
-                    """).all().count
-            }
-            guard taken == 1 else { continue }
-            var delivery = found
-            delivery.attempts += 1
-            delivery.lastAttemptAt = now
-            claimed.append((delivery, subscription))
-        }
-        return claimed
-    }
-
-    /// Records how the claimed attempt number `attempt` ended. An attempt whose lease ran out and
-    /// was claimed again records nothing: the newer attempt's result counts.
-    public func finishVaultEventDelivery(id: String, attempt: Int, outcome: VaultEventOutcome) async throws {
-        let (state, next, error): (VaultEventDelivery.State, Date?, String?) =
-            switch outcome {
-            case .delivered: (.delivered, nil, nil)
-            case .retry(let at, let error): (.pending, at, error)
-            case .dead(let error): (.dead, nil, error)
-            }
-        try await write { database in
-            try await database.raw("""
-                UPDATE vault_event_deliveries SET state = \(bind: state.rawValue), last_error = \(bind: error),
-                    next_attempt_at = COALESCE(\(bind: next?.epochMilliseconds), next_attempt_at)
-                WHERE id = \(bind: id) AND attempts = \(bind: attempt) AND state = 'pending'
-                """).run()
-        }
+    public func vaultEventDeliveries(subscriptionId: String, state: WebhookDelivery.State?, limit: Int) async throws -> [VaultEventDelivery] {
+        try await webhookDeliveries(.vaultEvents, subscriptionId: subscriptionId, state: state, limit: limit).map(VaultEventDelivery.init)
     }
 
     // MARK: Events
@@ -240,38 +142,16 @@ extension Store {
     }
 
     static func insertDelivery(_ event: VaultEvent, subscriptionId: String, at now: Date, on database: any SQLDatabase) async throws {
-        try await database.raw("""
-            INSERT INTO vault_event_deliveries (id, subscription_id, event_type, event, state, attempts, next_attempt_at, created_at)
-            VALUES (\(bind: RandomIdentifier.uuid()), \(bind: subscriptionId), \(bind: event.type.rawValue), \(bind: event.stored.serialized()),
-                'pending', 0, \(bind: now.epochMilliseconds), \(bind: now.epochMilliseconds))
-            """).run()
+        try await insertWebhookDelivery(.vaultEvents, subscriptionId: subscriptionId, eventType: event.type.rawValue, payload: event.stored, at: now, on: database)
     }
 
     static func eventSubscription(_ row: any SQLRow) throws -> StoredVaultEventSubscription {
-        try eventSubscription(row, id: "id", createdAt: "created_at")
-    }
-
-    /// A subscription from a row that may name its id and creation columns otherwise (joins).
-    static func eventSubscription(_ row: any SQLRow, id: String, createdAt: String) throws -> StoredVaultEventSubscription {
-        let subscriptionId = try row.string(id)
-        return StoredVaultEventSubscription(
+        StoredVaultEventSubscription(
             subscription: VaultEventSubscription(
-                id: subscriptionId, vaultId: try row.string("vault_id"), url: try row.string("url"),
+                id: try row.string("id"), vaultId: try row.string("vault_id"), url: try row.string("url"),
                 filter: try row.optionalString("secret_name_pattern").map { try VaultEventFilter($0) },
                 nearExpiryLead: Double(try row.int64("near_expiry_lead_ms")) / 1000, allowPrivateNetwork: try row.bool("allow_private_network"),
-                createdAt: try row.date(createdAt)),
-            key: SecretEnvelope(ciphertext: try row.string("key_ciphertext"), wrappedKey: try row.string("key_wrapped"), kekId: try row.string("kek_id")))
-    }
-
-    static func delivery(_ row: any SQLRow) throws -> VaultEventDelivery {
-        let text = try row.string("event")
-        guard let event = (try? JSONParser.parse(Array(text.utf8))).flatMap(VaultEvent.init(stored:)) else {
-            throw StoreError.unavailable("vault event delivery \(try row.string("id")) holds an unreadable event")
-        }
-        return VaultEventDelivery(
-            id: try row.string("id"), subscriptionId: try row.string("subscription_id"), event: event,
-            state: VaultEventDelivery.State(rawValue: try row.string("state")) ?? .dead, attempts: Int(try row.int64("attempts")),
-            nextAttemptAt: try row.date("next_attempt_at"), createdAt: try row.date("created_at"), lastAttemptAt: try row.optionalDate("last_attempt_at"),
-            lastError: try row.optionalString("last_error"))
+                createdAt: try row.date("created_at")),
+            key: try sealedKey(row))
     }
 }

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import secrets
 import ssl
+import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,3 +131,27 @@ def validate(server, token: str, *, audience: str, alg: str, client: dict | None
 
 def token_kid(token: str) -> str:
     return jwt.get_unverified_header(token)["kid"]
+
+
+# --------------------------------------------------------------------------------------------
+# Webhook receivers (vault events, alerts)
+
+
+def verify_webhook(key: str, header: str | None, body: bytes) -> bool:
+    """A webhook receiver's check of X-Sigil-Signature, as docs/vault.md and docs/alerts.md give it."""
+    if not header:
+        return False
+    fields = dict(part.split("=", 1) for part in header.split(","))
+    if abs(time.time() - int(fields["t"])) > 300:
+        return False
+    expected = hmac.new(key.encode(), fields["t"].encode() + b"." + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, fields["sha256"])
+
+
+def wait_for(condition, timeout: float = 30, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -13,8 +13,6 @@ password authentication for the role, whatever store Sigil runs on.
 from __future__ import annotations
 
 import glob
-import hashlib
-import hmac
 import json
 import os
 import secrets
@@ -32,6 +30,7 @@ from psycopg import sql
 import pytest
 
 from conftest import SigilCli
+from helpers import verify_webhook as verify, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 ROLE = "app_user"
@@ -76,17 +75,6 @@ def logs_in(url: str, password: str) -> bool:
 
 # --------------------------------------------------------------------------------------------
 # The rotation function behind its webhook
-
-
-def verify(key: str, header: str | None, body: bytes) -> bool:
-    """The receiver's check, as docs/vault.md gives it."""
-    if not header:
-        return False
-    fields = dict(part.split("=", 1) for part in header.split(","))
-    if abs(time.time() - int(fields["t"])) > 300:
-        return False
-    expected = hmac.new(key.encode(), fields["t"].encode() + b"." + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, fields["sha256"])
 
 
 class RotationFunction:
@@ -178,15 +166,6 @@ def set_secret(cli: SigilCli, vault: str, name: str, value: str, expires_in: tim
 
 def get_secret(cli: SigilCli, vault: str, name: str, version: str | None = None) -> str:
     return cli.json("vault", "secret", "get", "/".join([vault, name] + ([version] if version else [])))["value"]
-
-
-def wait_for(condition, timeout: float = 30, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 # --------------------------------------------------------------------------------------------

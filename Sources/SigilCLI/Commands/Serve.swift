@@ -54,17 +54,20 @@ struct Serve: AsyncParsableCommand {
         help: "Vaults are served at https://NAME.DOMAIN and the vault resource is https://DOMAIN; the generated certificate covers *.DOMAIN.")
     var vaultDomain = ServerConfiguration.defaultVaultDomain
 
-    @Option(name: .customLong("vault-event-poll"), help: "How often due vault event deliveries are sent (ISO-8601, PT0.1S to PT1M).")
+    @Option(name: .customLong("vault-event-poll"), help: "How often due webhook deliveries (vault events and alerts) are sent (ISO-8601, PT0.1S to PT1M).")
     var vaultEventPoll = "PT2S"
 
     @Option(name: .customLong("vault-event-scan"), help: "How often secrets are checked for near expiry and expiry (ISO-8601, PT1S to P1D).")
     var vaultEventScan = "PT1M"
 
-    @Option(name: .customLong("vault-event-retry"), help: "The wait after a vault event delivery's first failure, doubled after each (ISO-8601, PT0.1S to PT1H).")
+    @Option(name: .customLong("vault-event-retry"), help: "The wait after a webhook delivery's (vault event or alert) first failure, doubled after each (ISO-8601, PT0.1S to PT1H).")
     var vaultEventRetry = "PT10S"
 
-    @Option(name: .customLong("vault-event-attempts"), help: "Attempts at a vault event delivery before it is dead-lettered (1 to 30).")
+    @Option(name: .customLong("vault-event-attempts"), help: "Attempts at a webhook delivery (vault event or alert) before it is dead-lettered (1 to 30).")
     var vaultEventAttempts = 10
+
+    @Option(name: .customLong("alert-scan"), help: "How often sign-in spikes and expiring credentials are looked for (ISO-8601, PT1S to P1D).")
+    var alertScan = "PT1M"
 
     @Option(
         name: .customLong("rotation-minimum-period"),
@@ -136,7 +139,7 @@ struct Serve: AsyncParsableCommand {
     private var vaultEventPeriods: [(flag: String, value: String, range: ClosedRange<TimeInterval>, shown: String)] {
         [
             ("vault-event-poll", vaultEventPoll, 0.1...60, "PT0.1S to PT1M"), ("vault-event-scan", vaultEventScan, 1...86_400, "PT1S to P1D"),
-            ("vault-event-retry", vaultEventRetry, 0.1...3600, "PT0.1S to PT1H"),
+            ("vault-event-retry", vaultEventRetry, 0.1...3600, "PT0.1S to PT1H"), ("alert-scan", alertScan, 1...86_400, "PT1S to P1D"),
         ]
     }
 
@@ -182,6 +185,7 @@ struct Serve: AsyncParsableCommand {
         configuration.vaultEvents.scanInterval = ISO8601Duration.seconds(vaultEventScan)!
         configuration.vaultEvents.retryBase = ISO8601Duration.seconds(vaultEventRetry)!
         configuration.vaultEvents.maximumAttempts = vaultEventAttempts
+        configuration.alerts.scanInterval = ISO8601Duration.seconds(alertScan)!
         configuration.vaultPurgeInterval = duration(vaultPurgeInterval)
         let server: SigilServer
         do {

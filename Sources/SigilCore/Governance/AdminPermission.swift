@@ -32,6 +32,8 @@ public enum AdminPermission: String, Sendable, CaseIterable, Comparable {
     case vaultSecretsSet = "vault.secrets.set"
     case reportsRead = "reports.read"
     case migrationsWrite = "migrations.write"
+    case alertsRead = "alerts.read"
+    case alertsWrite = "alerts.write"
 
     public static func < (lhs: AdminPermission, rhs: AdminPermission) -> Bool { lhs.rawValue < rhs.rawValue }
 }

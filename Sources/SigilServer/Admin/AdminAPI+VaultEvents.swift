@@ -32,10 +32,10 @@ extension AdminAPI {
             AdminRoute(.post, "vaults/{vault}/eventSubscriptions/{id}/deadLetters/{delivery}/redeliver", .vaultsWrite) { _, context, caller in
                 let (_, subscription) = try await eventSubscription(context, caller)
                 let deliveryId = try Self.pathParameter(context, "delivery")
-                let delivery = try await store.redeliverVaultEvent(subscriptionId: subscription.id, deliveryId: deliveryId, at: Date(), audit: caller.audit(
+                let delivery = try await store.redeliverWebhook(.vaultEvents, subscriptionId: subscription.id, deliveryId: deliveryId, at: Date(), audit: caller.audit(
                     "vaultEventSubscription.redeliver", targetType: "vaultEventSubscription", targetId: subscription.id,
                     after: ["delivery": .string(deliveryId)]))
-                return .json(Self.deliveryJSON(delivery))
+                return .json(Self.deliveryJSON(try VaultEventDelivery(delivery)))
             },
         ]
     }
@@ -54,16 +54,26 @@ extension AdminAPI {
             nearExpiryLead: try body.string("nearExpiry").map(VaultEventRules.nearExpiryLead) ?? VaultEventRules.defaultNearExpiryLead,
             allowPrivateNetwork: allowPrivate, createdAt: Date())
         try await Self.checkReachable(url, allowPrivateNetwork: allowPrivate)
-        // The signing key has the Sigil secret format, so a leaked one is recognisable by `sigil scan`.
-        let key = SigilSecretFormat.generate(.clientSecret)
-        let sealed = try kek.ring.seal(key, context: StoredVaultEventSubscription.context(id: subscription.id))
+        let (key, sealed) = try signingKey(.vaultEvents, subscriptionId: subscription.id)
         let json = Self.eventSubscriptionJSON(subscription, vault: vault)
         try await store.createVaultEventSubscription(
             StoredVaultEventSubscription(subscription: subscription, key: sealed),
             audit: caller.audit("vaultEventSubscription.create", targetType: "vaultEventSubscription", targetId: subscription.id, after: json))
+        return Self.created(json, signingKey: key, location: "/admin/v1/vaults/\(vault.name)/eventSubscriptions/\(subscription.id)")
+    }
+
+    /// A new webhook subscription's signing key, and the key sealed for the store. It has the
+    /// Sigil secret format, so a leaked one is recognisable by `sigil scan`.
+    func signingKey(_ outbox: WebhookOutbox, subscriptionId: String) throws -> (key: String, sealed: SecretEnvelope) {
+        let key = SigilSecretFormat.generate(.clientSecret)
+        return (key, try kek.ring.seal(key, context: outbox.keyContext(subscriptionId: subscriptionId)))
+    }
+
+    /// A created webhook subscription as answered: its JSON with the signing key, shown this once.
+    static func created(_ json: JSONValue, signingKey key: String, location: String) -> Response {
         guard case .object(var object) = json else { return .json(json) }
         object["secret"] = .string(key)
-        return .json(.object(object), status: .created, headers: [.location: "/admin/v1/vaults/\(vault.name)/eventSubscriptions/\(subscription.id)"])
+        return .json(.object(object), status: .created, headers: [.location: location])
     }
 
     /// Refuses, when the subscription is created, a webhook that no delivery could reach: a name

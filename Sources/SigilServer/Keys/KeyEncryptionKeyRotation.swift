@@ -101,7 +101,7 @@ public actor KeyEncryptionKeyRotation: Service {
     private func rewrapEverything() async throws -> Outcome {
         let ring = keys.ring
         let resealed = try await store.resealSigningKeys { kid, sealed in try ring.current.seal(try ring.open(sealed, context: kid), context: kid) }
-        let subscriptionKeys = try await store.rewrapVaultEventSubscriptionKeys(notWrappedBy: ring.current.id) { try ring.rewrap($0, context: $1) }
+        let subscriptionKeys = try await store.rewrapSubscriptionKeys(notWrappedBy: ring.current.id) { try ring.rewrap($0, context: $1) }
         try await store.analyzeSecretVersions()
         // Each old KEK's versions by its index; then a last pass over the rest, which must find
         // nothing: versions sealed under an old key while the batches ran are caught there.
@@ -124,7 +124,7 @@ public actor KeyEncryptionKeyRotation: Service {
         // The old key stays in memory until the server stops: a read that fetched a version just
         // before its batch committed still opens it.
         logger.notice(
-            "key-encryption key rotation finished: \(resealed) signing keys re-sealed, \(rewrapped) vault data keys and \(subscriptionKeys) event subscription keys re-wrapped under \(ring.current.id)")
+            "key-encryption key rotation finished: \(resealed) signing keys re-sealed, \(rewrapped) vault data keys and \(subscriptionKeys) webhook subscription keys re-wrapped under \(ring.current.id)")
         return Outcome(kekId: ring.current.id, previousKekId: ring.previous?.id, resealedSigningKeys: resealed, rewrappedVersions: rewrapped)
     }
 

@@ -4,7 +4,8 @@ import Logging
 import Synchronization
 
 /// A webhook receiver for the vault event tests: plain HTTP on a loopback port, recording every
-/// POST (headers and exact body) and answering with the statuses it is told, in order, then 200.
+/// POST (headers and exact body) and answering with the statuses it is told, in order, then 200
+/// (a 3xx with a Location back to itself).
 /// Told to hang, it holds requests until it is stopped.
 final class WebhookReceiver: Sendable {
     struct Received: Sendable {
@@ -45,7 +46,9 @@ final class WebhookReceiver: Sendable {
                 return (state.statuses.isEmpty ? 200 : state.statuses.removeFirst(), state.hang)
             }
             if hang { try await Task.sleep(for: .seconds(3600)) }
-            return Response(status: .init(code: status))
+            // A redirect points back here: a sender that followed it would be seen posting twice.
+            guard (300..<400).contains(status) else { return Response(status: .init(code: status)) }
+            return Response(status: .init(code: status), headers: [.location: receiver.url])
         }
         var logger = Logger(label: "test-webhook")
         logger.logLevel = .critical
