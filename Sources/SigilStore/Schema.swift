@@ -399,6 +399,7 @@ enum Schema {
                 applied_at BIGINT NOT NULL, finished_at BIGINT, delete_after BIGINT, updated_at BIGINT NOT NULL,
                 UNIQUE (application_id))
             """,
+        ]),
         // Alert webhooks (issue 12): a tenant's subscriptions, their outbox (the vault events'
         // shape, drained by the same delivery service) and what the periodic scan announced
         // (a spike window, a credential nearing its end), so each alert goes out once; an

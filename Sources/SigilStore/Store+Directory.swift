@@ -17,6 +17,9 @@ public enum CredentialKind: String, Sendable, CaseIterable {
         }
     }
 
+    /// What the API calls the id of a credential of this kind.
+    public var idName: String { self == .federated ? "id" : "keyId" }
+
     /// What a sentence calls a credential of this kind.
     public var noun: String {
         switch self {
@@ -324,7 +327,7 @@ extension Store {
                 UPDATE \(unsafeRaw: table) SET disabled_at = \(value)
                 WHERE application_id = \(bind: credential.applicationId) AND \(unsafeRaw: id) = \(bind: credential.id) RETURNING \(unsafeRaw: id)
                 """).all()
-            guard !changed.isEmpty else { throw StoreError.notFound("the application has no \(credential.kind.noun) with id '\(credential.id)'") }
+            guard !changed.isEmpty else { throw StoreError.notFound("the application has no \(credential.kind.noun) with \(credential.kind.idName) '\(credential.id)'") }
         }
     }
 
@@ -336,7 +339,7 @@ extension Store {
                 DELETE FROM \(unsafeRaw: table) WHERE application_id = \(bind: applicationId) AND \(unsafeRaw: id) = \(bind: keyId) RETURNING \(unsafeRaw: id)
                 """).all()
             guard !removed.isEmpty else {
-                throw StoreError.notFound("the application has no \(kind.noun) with id '\(keyId)'")
+                throw StoreError.notFound("the application has no \(kind.noun) with \(kind.idName) '\(keyId)'")
             }
             try await Self.insertAudit(audit, on: database)
         }
