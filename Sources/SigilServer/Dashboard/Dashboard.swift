@@ -158,11 +158,18 @@ struct Dashboard {
         { request, context in
             do {
                 let session = try await session(request, context)
-                if let site = request.headers[.secFetchSite], site != "same-origin" {
+                let site = request.headers[.secFetchSite]
+                if let site, site != "same-origin" {
                     throw Refusal(status: .forbidden, message: "The dashboard takes changes only from its own pages; this request came from another site (\(site)).")
                 }
-                if let origin = request.headers[.origin], !isOwnOrigin(origin, request) {
+                // Under the dashboard's `Referrer-Policy: no-referrer` a browser sends `Origin: null`
+                // even from the dashboard's own forms; then only `Sec-Fetch-Site` can say where it came from.
+                switch request.headers[.origin] {
+                case "null"? where site == nil:
+                    throw Refusal(status: .forbidden, message: "The dashboard takes changes only from its own pages; this request does not say where it came from.")
+                case let origin? where origin != "null" && !isOwnOrigin(origin, request):
                     throw Refusal(status: .forbidden, message: "The dashboard takes changes only from its own pages; this request came from \(origin).")
+                default: break
                 }
                 guard request.mediaType == "application/x-www-form-urlencoded",
                     let form = try? FormParameters(decoding: try await request.collectBody(limit: 4096)),

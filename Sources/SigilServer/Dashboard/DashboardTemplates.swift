@@ -36,7 +36,8 @@ enum DashboardTemplates {
                     "y": number($0.y), "width": number($0.width), "height": number($0.height),
                 ] as [String: Any]
             },
-            "labels": chart.labels.map { ["text": $0.text, "x": number($0.x), "total": $0.total] as [String: Any] },
+            // The axis shows MM-DD (a full date would not fit under a bar); the data keeps the whole day.
+            "labels": chart.labels.map { ["text": String($0.text.suffix(5)), "x": number($0.x), "total": $0.total] as [String: Any] },
             "legend": chart.series.enumerated().map { ["name": $1.name, "index": $0] as [String: Any] },
             "rows": categories.enumerated().map { index, category -> [String: Any] in
                 ["category": category, "values": chart.series.map { $0.values[index] }, "total": chart.labels[index].total]
