@@ -173,6 +173,20 @@ def test_the_sign_in_chart_matches_the_sign_in_log(tenant, browser):
     row = page.locator("#signins-by-type table tbody tr", has=page.locator(f"th:text-is('{today}')"))
     assert int(row.locator("td").last.inner_text()) == sum(expected.values())
     assert page.locator("#signins-by-type svg > title").text_content() == "Sign-ins by credential type"
+
+    # The secretless share chart against `sigil report secretless`'s admin route, day by day.
+    report = admin.ok("GET", "reports/secretless?days=14")
+    shares = page.locator("#secretless-share rect.bar").evaluate_all(
+        "rs => rs.map(r => ({series: r.dataset.series, day: r.dataset.category, value: +r.dataset.value}))")
+    drawn = {(b["day"], b["series"]): b["value"] for b in shares}
+    reported = {}
+    for day in report["daily"]:
+        reported[(day["date"], "secretless")] = int(day["secretlessSignIns"])
+        reported[(day["date"], "secret")] = int(day["signIns"]) - int(day["secretlessSignIns"])
+    assert drawn == {k: v for k, v in reported.items() if v > 0}
+    assert drawn[(today, "secret")] >= 5 and drawn[(today, "secretless")] >= 3
+    share = page.locator("#sign-in-share").inner_text()
+    assert share == f"{report['signInShare'] * 100:.1f} %", (share, report["signInShare"])
     shoot(page, "overview-chart")
     context.close()
 

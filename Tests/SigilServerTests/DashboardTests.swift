@@ -371,6 +371,11 @@ import Testing
                 #expect(pages["/dashboard/audit?action=application.create&page=1"]?.contains("application.create") == true)
                 #expect(pages["/dashboard/audit?action=application.create&page=1"]?.contains("dashboard.code.create") == false)
                 #expect(pages["/dashboard/"]?.contains("id=\"signins-by-type\"") == true)
+                // The admin key's sign-ins are secretless; the app's were refused, so it is unused.
+                #expect(pages["/dashboard/"]?.contains("id=\"secretless-share\"") == true)
+                #expect(pages["/dashboard/"]?.contains("<strong id=\"sign-in-share\">100.0 %</strong>") == true)
+                #expect(pages["/dashboard/apps"]?.contains("Migration stage") == true)
+                #expect(pages["/dashboard/apps"]?.contains("<td>unused</td>") == true)
 
                 for bad in ["/dashboard/signins?result=maybe", "/dashboard/signins?type=password", "/dashboard/signins?window=1y",
                     "/dashboard/signins?page=0", "/dashboard/audit?page=x", "/dashboard/audit?sort=time", "/dashboard/apps/no-such-app"]

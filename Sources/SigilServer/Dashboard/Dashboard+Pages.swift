@@ -19,6 +19,9 @@ extension Dashboard {
         let grants = session.caller.grants
         let tenantId = session.caller.tenant.id
         var values: [String: Any] = [:]
+        if grants.allowsTenantWide(.reportsRead) {
+            values["secretlessChart"] = try await secretlessChart(tenantId: tenantId, endingOn: Date())
+        }
         if grants.allowsTenantWide(.logsRead) {
             values["signInChart"] = try await signInChart(tenantId: tenantId, endingOn: Date())
         }
@@ -39,13 +42,39 @@ extension Dashboard {
         return Page(template: "overview", title: "Overview", values: values)
     }
 
+    /// The UTC days of the overview's charts, oldest first, ending today.
+    static func chartDates(endingOn now: Date) -> [Date] {
+        let today = utcCalendar.startOfDay(for: now)
+        return (0..<chartDays).reversed().map { utcCalendar.date(byAdding: .day, value: -$0, to: today)! }
+    }
+
+    /// The secretless share over the last `chartDays` days, from the usage summaries `sigil report
+    /// secretless` reads: each day's sign-ins with no secret and with one, stacked.
+    func secretlessChart(tenantId: String, endingOn now: Date) async throws -> [String: Any] {
+        let days = Self.chartDates(endingOn: now)
+        let end = days[days.count - 1].addingTimeInterval(86_400)
+        let apps = try await store.reportedApps(tenantId: tenantId)
+        let share = SecretlessShare(
+            daily: try await store.dailySignIns(tenantId: tenantId, from: days[0], to: end), isApplication: { apps[$0]?.kind == .application })
+        let figures = days.map { day in share.days.first { $0.day == day }?.figures }
+        let categories = days.map(Self.dayLabel)
+        let chart = StackedBarChart(categories: categories, series: [
+            .init(name: "secretless", values: figures.map { $0?.secretlessSignIns ?? 0 }),
+            .init(name: "secret", values: figures.map { ($0?.signIns ?? 0) - ($0?.secretlessSignIns ?? 0) }),
+        ])
+        var values = DashboardTemplates.chart(
+            chart, id: "secretless-share", title: "Secretless share over time",
+            description: "Successful sign-ins per day (UTC) for the last \(Self.chartDays) days: without a secret, and with a client secret.",
+            categories: categories)
+        values["signInShare"] = share.window.signInShare.map { String(format: "%.1f %%", $0 * 100) } ?? "no sign-ins"
+        values["appShare"] = "\(share.window.secretlessApps) of \(share.window.apps)"
+        return values
+    }
+
     /// Successful sign-ins per UTC day and credential type over the last `chartDays` days.
     func signInChart(tenantId: String, endingOn now: Date) async throws -> [String: Any] {
-        let calendar = Self.utcCalendar
-        let today = calendar.startOfDay(for: now)
-        let days = (0..<Self.chartDays).reversed().map { calendar.date(byAdding: .day, value: -$0, to: today)! }
-        let counts = try await store.signInCountsByCredentialType(
-            tenantId: tenantId, since: days[0], until: calendar.date(byAdding: .day, value: 1, to: today)!)
+        let days = Self.chartDates(endingOn: now)
+        let counts = try await store.signInCountsByCredentialType(tenantId: tenantId, since: days[0], until: days[days.count - 1].addingTimeInterval(86_400))
         let types = CredentialType.allCases.map(\.rawValue).filter { type in counts.contains { $0.credentialType == type } }
         let series = types.map { type in
             StackedBarChart.Series(name: type, values: days.map { day in
@@ -88,13 +117,24 @@ extension Dashboard {
         let tenantId = session.caller.tenant.id
         let risks = try await store.servicePrincipalRisks(tenantId: tenantId)
         let apps = try await store.applications(tenantId: tenantId)
+        // Stages as `sigil report stages` gives them over its default window, for a caller who may read reports.
+        var stages: [String: MigrationStage]?
+        if session.caller.grants.allowsTenantWide(.reportsRead) {
+            let range = AdminAPI.ReportWindows().range(now: Date())
+            let counts = AdminAPI.countsByApp(try await store.dailySignIns(tenantId: tenantId, from: range.from, to: range.to))
+            stages = Dictionary(uniqueKeysWithValues: apps.map { app in
+                let count = counts[app.appId] ?? .init(secret: 0, secretless: 0)
+                return (app.appId, MigrationStage(secretSignIns: count.secret, secretlessSignIns: count.secretless))
+            })
+        }
         return Page(template: "apps", title: "Apps", values: [
+            "stagesShown": stages != nil,
             "apps": apps.map { app -> [String: Any] in
                 [
                     "name": app.displayName, "appId": app.appId, "enabled": app.enabled, "created": Self.time(app.createdAt),
-                    "risk": (risks[app.servicePrincipalId] ?? .clean).level.rawValue,
+                    "risk": (risks[app.servicePrincipalId] ?? .clean).level.rawValue, "stage": stages?[app.appId]?.rawValue ?? "",
                 ]
-            }
+            },
         ])
     }
 
