@@ -209,25 +209,34 @@ import Testing
     @Test func everyPageNeedsASessionAndASessionOutlivesARestart() async throws {
         let server = try await TestServer.start()
         let database = server.server.configuration.database
-        var cookie = ""
-        try await Browser.with(server) { browser in
-            for path in ["/dashboard/", "/dashboard/apps", "/dashboard/signins", "/dashboard/audit", "/dashboard/risk", "/dashboard/policies", "/dashboard/vaults"] {
-                let anonymous = try await browser.send("GET", path)
-                #expect(anonymous.status == 401, "\(path)")
-                #expect(anonymous.text.contains("sigil dashboard"))
-                #expect(try await browser.send("GET", path, cookie: DashboardSignIn.newSecret()).status == 401)
-            }
-            cookie = try await browser.signIn()
+        defer { try? FileManager.default.removeItem(at: server.folder) }
+        let signedIn: Result<String, any Error>
+        do {
+            signedIn = .success(try await Browser.with(server) { browser in
+                for path in ["/dashboard/", "/dashboard/apps", "/dashboard/signins", "/dashboard/audit", "/dashboard/risk", "/dashboard/policies", "/dashboard/vaults"] {
+                    let anonymous = try await browser.send("GET", path)
+                    #expect(anonymous.status == 401, "\(path)")
+                    #expect(anonymous.text.contains("sigil dashboard"))
+                    #expect(try await browser.send("GET", path, cookie: DashboardSignIn.newSecret()).status == 401)
+                }
+                return try await browser.signIn()
+            })
+        } catch {
+            signedIn = .failure(error)
         }
         await server.stop(keepingData: true)
-        defer { try? FileManager.default.removeItem(at: server.folder) }
+        let cookie = try signedIn.get()
         let restarted = try await TestServer.start(folder: server.folder) { $0.database = database }
-        try await Browser.with(restarted) { browser in
-            let page = try await browser.send("GET", "/dashboard/", cookie: cookie)
-            #expect(page.status == 200)
-            #expect(page.text.contains("Signed in as"))
+        let page: TestServer.Reply
+        do {
+            page = try await Browser.with(restarted) { try await $0.send("GET", "/dashboard/", cookie: cookie) }
+        } catch {
+            await restarted.stop(keepingData: true)
+            throw error
         }
         await restarted.stop(keepingData: true)
+        #expect(page.status == 200)
+        #expect(page.text.contains("Signed in as"))
     }
 
     @Test func signOutEndsTheSession() async throws {
