@@ -269,3 +269,23 @@ def test_a_cross_site_post_changes_nothing_and_the_dashboard_dismisses(tenant, b
     assert "session has ended" in page.locator("main").inner_text()
     assert page.goto(f"{server.base_url}/dashboard/").status == 401
     context.close()
+
+
+def test_finish_before_the_soak_is_a_clear_error_page_and_changes_nothing(tenant, browser, tmp_path):
+    cli, suffix = tenant["cli"], tenant["suffix"]
+    name = f"billing-{suffix}"
+    replacement = make_certificate(tmp_path, f"billing-new-{suffix}")
+    cli.json("migrate", "apply", name, "--cert", str(replacement.cert_file))
+    context, page = new_page(browser)
+    page.goto(sign_in_link(cli))
+    page.goto(f"{tenant['server'].base_url}/dashboard/apps/{cli.json('app', 'show', name)['appId']}")
+    assert page.locator("#migration-state").inner_text() == "applied"
+    assert axe_module.Axe().run(page).response["violations"] == []
+    shoot(page, "app-migration")
+    assert page.get_by_role("button", name="Roll back: enable the secrets").count() == 0
+    with page.expect_navigation():
+        page.get_by_role("button", name="Finish: disable the secrets").click()
+    assert "Not finished" in page.locator("main").inner_text()
+    shoot(page, "error-finish-before-soak")
+    assert cli.json("migrate", "status", name)["state"] == "applied"
+    context.close()

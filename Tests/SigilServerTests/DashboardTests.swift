@@ -311,6 +311,27 @@ import Testing
         }
     }
 
+    @Test func migrateFinishAndRollbackRefuseAnAppNeverMigratedAndChangeNothing() async throws {
+        try await TestServer.with { server in
+            try await Browser.with(server) { browser in
+                let appId = try #require(try await server.createApp("billing")["appId"]?.stringValue)
+                let cookie = try await browser.signIn()
+                let page = try await browser.send("GET", "/dashboard/apps/\(appId)", cookie: cookie)
+                #expect(!page.text.contains("/migration/"), "no migration, no buttons")
+                let csrf = try Self.csrf(page)
+                #expect(try await browser.send("POST", "/dashboard/apps/\(appId)/migration/finish", cookie: cookie, form: [("csrf", "")]).status == 403)
+                for step in ["finish", "rollback"] {
+                    let reply = try await browser.send(
+                        "POST", "/dashboard/apps/\(appId)/migration/\(step)", cookie: cookie, form: [("csrf", csrf)], headers: [("Sec-Fetch-Site", "same-origin")])
+                    #expect(reply.status == 404, "\(step)")
+                    #expect(reply.text.contains("was never migrated"), "\(reply.text)")
+                }
+                let audit = try await server.admin("GET", "auditLogs?top=1000").json["value"]?.arrayValue ?? []
+                #expect(!audit.contains { $0["activityDisplayName"]?.stringValue?.hasPrefix("application.migration") == true })
+            }
+        }
+    }
+
     // MARK: Roles
 
     @Test func eachPageAndTheDismissFollowTheCallersRoles() async throws {
@@ -332,6 +353,14 @@ import Testing
                 #expect(refused.status == 403)
                 #expect(refused.text.contains("risk.manage"))
                 #expect(try await server.admin("GET", "riskDetections/\(id)").json["riskState"]?.stringValue == "confirmedCompromised")
+
+                // Security Reader may not move a migration either.
+                let suspectId = try #require(try await server.admin("GET", "applications/suspect").json["appId"]?.stringValue)
+                let finish = try await browser.send(
+                    "POST", "/dashboard/apps/\(suspectId)/migration/finish", cookie: reader, form: [("csrf", try Self.csrf(risk))],
+                    headers: [("Sec-Fetch-Site", "same-origin")])
+                #expect(finish.status == 403)
+                #expect(finish.text.contains("migrations.write"))
 
                 let rotator = try await browser.signIn(token: try await server.adminToken(as: "rotator"))
                 #expect(try await browser.send("GET", "/dashboard/apps", cookie: rotator).status == 200)

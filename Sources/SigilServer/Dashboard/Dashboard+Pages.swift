@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import SigilCore
 import SigilStore
 
@@ -160,6 +161,14 @@ extension Dashboard {
             ])
         }
         var values: [String: Any] = ["name": app.displayName, "appId": app.appId, "objectId": app.objectId, "credentials": credentials]
+        if let migration = try await store.appMigration(applicationId: app.objectId) {
+            let mayChange = session.caller.grants.allows(.migrationsWrite, onApplication: app.objectId)
+            values["migration"] = [
+                "state": migration.state.rawValue, "applied": Self.time(migration.appliedAt),
+                "replacement": migration.replacement.credentialType.rawValue,
+                "mayFinish": mayChange && [.applied, .rolledBack].contains(migration.state), "mayRollBack": mayChange && migration.state == .finished,
+            ] as [String: Any]
+        }
         if session.caller.grants.allowsTenantWide(.logsRead) {
             let recent = try await store.signIns(tenantId: app.tenantId, query: LogQuery(appId: app.appId, limit: 20))
             values["signInsShown"] = true
@@ -264,6 +273,21 @@ extension Dashboard {
         try await api.authorize(.riskManage, scope: .tenant, session.caller, request, context)
         _ = try await api.dismissRiskDetection(request, context, session.caller)
         return Self.secured(Response(status: .seeOther, headers: [.location: "/dashboard/risk"]))
+    }
+
+    /// `sigil migrate finish` or `rollback` from an app's page: the admin API's own handler, with
+    /// its permission check, defaults (soak, retention) and refusals, then back to the app.
+    func migrationStep(_ handler: @escaping AdminAPI.Handler) -> @Sendable (Request, SigilRequestContext, Session) async throws -> Response {
+        { request, context, session in
+            try await api.authorize(.migrationsWrite, scope: .application("app"), session.caller, request, context)
+            // The form was read for its CSRF token; the handler reads an empty JSON body: the defaults.
+            var head = request.head
+            head.headerFields[.contentType] = "application/json"
+            head.headerFields[.contentLength] = "2"
+            _ = try await handler(Request(head: head, body: .init(buffer: ByteBuffer(string: "{}"))), context, session.caller)
+            let app = try AdminAPI.pathParameter(context, "app")
+            return Self.secured(Response(status: .seeOther, headers: [.location: "/dashboard/apps/\(FormParameters.percentEncode(app))"]))
+        }
     }
 
     // MARK: Policies and vaults

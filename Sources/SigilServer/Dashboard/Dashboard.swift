@@ -7,7 +7,8 @@ import SigilStore
 /// The dashboard under `/dashboard/` (DESIGN §8): server-rendered HTML from the templates in
 /// `Resources/Dashboard`, no script at all. A one-time code from `sigil dashboard` becomes a
 /// session cookie; each page checks the session's principal against the admin API's permissions,
-/// read per request, and the only writes (risk dismiss, sign-out) also need the session's CSRF
+/// read per request, and the only writes (risk dismiss, migrate finish and rollback, sign-out)
+/// also need the session's CSRF
 /// token and a same-origin request.
 struct Dashboard {
     let api: AdminAPI
@@ -55,6 +56,8 @@ struct Dashboard {
         group.get("audit", use: page(.logsRead, auditLog))
         group.get("risk", use: page(.riskRead, risk))
         group.post("risk/{id}/dismiss", use: write(dismissRisk))
+        group.post("apps/{app}/migration/finish", use: write(migrationStep(api.finishMigration)))
+        group.post("apps/{app}/migration/rollback", use: write(migrationStep(api.rollbackMigration)))
         group.get("policies", use: page(.policiesRead, policies))
         group.get("vaults", use: page(.vaultsRead, vaults))
     }
