@@ -54,9 +54,7 @@ extension Dashboard {
     func secretlessChart(tenantId: String, endingOn now: Date) async throws -> [String: Any] {
         let days = Self.chartDates(endingOn: now)
         let end = days[days.count - 1].addingTimeInterval(86_400)
-        let apps = try await store.reportedApps(tenantId: tenantId)
-        let share = SecretlessShare(
-            daily: try await store.dailySignIns(tenantId: tenantId, from: days[0], to: end), isApplication: { apps[$0]?.kind == .application })
+        let share = try await store.secretlessShare(tenantId: tenantId, from: days[0], to: end)
         let figures = days.map { day in share.days.first { $0.day == day }?.figures }
         let categories = days.map(Self.dayLabel)
         let chart = StackedBarChart(categories: categories, series: [
@@ -122,11 +120,9 @@ extension Dashboard {
         var stages: [String: MigrationStage]?
         if session.caller.grants.allowsTenantWide(.reportsRead) {
             let range = AdminAPI.ReportWindows().range(now: Date())
-            let counts = AdminAPI.countsByApp(try await store.dailySignIns(tenantId: tenantId, from: range.from, to: range.to))
-            stages = Dictionary(uniqueKeysWithValues: apps.map { app in
-                let count = counts[app.appId] ?? .init(secret: 0, secretless: 0)
-                return (app.appId, MigrationStage(secretSignIns: count.secret, secretlessSignIns: count.secretless))
-            })
+            stages = Dictionary(
+                try await store.applicationStages(tenantId: tenantId, from: range.from, to: range.to, now: Date()).map { ($0.appId, $0.counts.stage) },
+                uniquingKeysWith: { first, _ in first })
         }
         return Page(template: "apps", title: "Apps", values: [
             "stagesShown": stages != nil,
