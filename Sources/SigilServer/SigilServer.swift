@@ -239,9 +239,10 @@ public final class SigilServer: Sendable {
                 correlationId: TokenEndpoint.correlationId(request), now: Date())
         }
         DiscoveryRoutes(directory: directory, keys: keys, urls: urls, cacheControl: "public, max-age=\(Int(configuration.jwksMaxAge))").register(on: router)
-        AdminAPI(
-            store: store, keys: keys, kek: kek, kekRotation: kekRotation, urls: urls, logger: logger, vaultDomain: configuration.vaultDomain, rotator: rotator
-        ).register(on: router)
+        let admin = AdminAPI(
+            store: store, keys: keys, kek: kek, kekRotation: kekRotation, urls: urls, logger: logger, vaultDomain: configuration.vaultDomain, rotator: rotator)
+        admin.register(on: router)
+        Dashboard(api: admin).register(on: router)
         AgentAPI(store: store, directory: directory, urls: urls).register(on: router)
         KeyVaultAPI(
             store: store, keys: keys, kek: kek, addressing: vaultAddressing, urls: urls, logger: logger

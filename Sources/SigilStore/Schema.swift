@@ -428,5 +428,24 @@ enum Schema {
             """,
             "CREATE INDEX alert_announcements_until ON alert_announcements (until_at)",
         ]),
+        // The dashboard's sign-in: one-time codes that `sigil dashboard` mints and the sessions they
+        // become, each kept as the SHA-256 of its secret, for the principal that asked (its roles
+        // are read per request). A code's `used_at` is set once, by the one exchange that wins.
+        Migration(version: 18, statements: [
+            """
+            CREATE TABLE dashboard_codes (
+                code_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL,
+                principal_id TEXT NOT NULL REFERENCES applications (object_id) ON DELETE CASCADE,
+                created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT)
+            """,
+            "CREATE INDEX dashboard_codes_expiry ON dashboard_codes (expires_at)",
+            """
+            CREATE TABLE dashboard_sessions (
+                session_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL,
+                principal_id TEXT NOT NULL REFERENCES applications (object_id) ON DELETE CASCADE,
+                created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions (expires_at)",
+        ]),
     ]
 }

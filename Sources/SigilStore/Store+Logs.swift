@@ -111,7 +111,7 @@ extension Store {
             try await database.raw("""
                 SELECT s.*, p.policies AS ca_policies FROM sign_ins s LEFT JOIN conditional_access_policy_sets p ON p.id = s.ca_policy_set
                 WHERE s.tenant_id = \(bind: tenantId) \(Self.filters(query, appColumn: "app_id"))
-                ORDER BY s.time DESC, s.id LIMIT \(bind: query.limit)
+                ORDER BY s.time DESC, s.id LIMIT \(bind: query.limit) OFFSET \(bind: query.offset)
                 """).all().map(Self.signIn)
         }
     }
@@ -147,7 +147,7 @@ extension Store {
         try await read { database in
             try await database.raw("""
                 SELECT * FROM audit_events WHERE tenant_id = \(bind: tenantId) \(Self.filters(query, appColumn: "target_id"))
-                ORDER BY time DESC, id LIMIT \(bind: query.limit)
+                ORDER BY time DESC, id LIMIT \(bind: query.limit) OFFSET \(bind: query.offset)
                 """).all().map { row in
                     AuditEvent(
                         id: try row.string("id"), time: try row.date("time"), tenantId: try row.string("tenant_id"),
@@ -167,6 +167,9 @@ extension Store {
         if let succeeded = query.succeeded { clause = "\(clause) AND succeeded = \(bind: succeeded ? 1 : 0)" }
         if let since = query.since { clause = "\(clause) AND time >= \(bind: since.epochMilliseconds)" }
         if let until = query.until { clause = "\(clause) AND time < \(bind: until.epochMilliseconds)" }
+        if let type = query.credentialType { clause = "\(clause) AND credential_type = \(bind: type.rawValue)" }
+        if let actor = query.actor { clause = "\(clause) AND (actor_id = \(bind: actor) OR actor_name = \(bind: actor))" }
+        if let action = query.action { clause = "\(clause) AND action = \(bind: action)" }
         return clause
     }
 }

@@ -141,7 +141,15 @@ public struct LogQuery: Sendable, Equatable {
     public var succeeded: Bool?
     public var since: Date?
     public var until: Date?
+    /// Sign-ins only: this credential type.
+    public var credentialType: CredentialType?
+    /// Audit events only: the actor's id or display name.
+    public var actor: String?
+    /// Audit events only: this action.
+    public var action: String?
     public var limit: Int
+    /// How many of the newest matches to skip (the dashboard's pages).
+    public var offset = 0
 
     public init(appId: String? = nil, succeeded: Bool? = nil, since: Date? = nil, until: Date? = nil, limit: Int = 100) {
         self.appId = appId

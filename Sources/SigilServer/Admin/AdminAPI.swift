@@ -42,7 +42,7 @@ struct AdminAPI {
     /// Every admin operation, with the permission it needs.
     var routes: [AdminRoute] { coreRoutes + riskRoutes + federationRoutes + managedIdentityRoutes + hostRoutes + roleRoutes + appManagementPolicyRoutes
         + conditionalAccessRoutes + vaultRoutes + secretRotationRoutes + vaultEventRoutes + keyEncryptionKeyRoutes + reportRoutes
-        + migrationRoutes + alertRoutes }
+        + migrationRoutes + alertRoutes + dashboardRoutes }
 
     /// Applications, their credentials and roles, the logs, signing keys and risk.
     var coreRoutes: [AdminRoute] {
@@ -116,25 +116,33 @@ struct AdminAPI {
     /// permission, audited. An application a scoped caller may not see is not looked up for it:
     /// whether it exists or not, the answer is the same `403`.
     func authorize(_ route: AdminRoute, _ caller: AdminCaller, _ request: Request, _ context: SigilRequestContext) async throws {
-        if caller.grants.allowsTenantWide(route.permission) { return }
-        if route.scope == .anyAssignment, caller.grants.allowsAtSomeScope(route.permission) { return }
+        try await authorize(route.permission, scope: route.scope, caller, request, context)
+    }
+
+    /// `authorize(_:_:_:_:)` for a permission and scope of a request that is not an admin route
+    /// (the dashboard's pages).
+    func authorize(
+        _ permission: AdminPermission, scope: AdminRoute.Scope, _ caller: AdminCaller, _ request: Request, _ context: SigilRequestContext
+    ) async throws {
+        if caller.grants.allowsTenantWide(permission) { return }
+        if scope == .anyAssignment, caller.grants.allowsAtSomeScope(permission) { return }
         var target = "this tenant"
-        if case .application(let parameter) = route.scope, caller.grants.hasApplicationScoped(route.permission) {
+        if case .application(let parameter) = scope, caller.grants.hasApplicationScoped(permission) {
             let reference = try Self.pathParameter(context, parameter)
             target = "application '\(OAuthError.quoted(reference))'"
             if let app = try await store.application(tenantId: caller.tenant.id, reference: reference),
-                caller.grants.allows(route.permission, onApplication: app.objectId)
+                caller.grants.allows(permission, onApplication: app.objectId)
             {
                 return
             }
         }
         let path = String(request.uri.path.prefix(200))
         try? await store.recordAudit(caller.audit(
-            "admin.denied", targetType: "request", targetId: "\(request.method) \(path)", after: ["permission": .string(route.permission.rawValue)],
+            "admin.denied", targetType: "request", targetId: "\(request.method) \(path)", after: ["permission": .string(permission.rawValue)],
             succeeded: false))
-        let holders = DirectoryRole.builtIn.filter { $0.permissions.contains(route.permission) }.map(\.displayName).joined(separator: ", ")
+        let holders = DirectoryRole.builtIn.filter { $0.permissions.contains(permission) }.map(\.displayName).joined(separator: ", ")
         throw AdminError.forbidden(
-            "'\(caller.app.displayName)' lacks the permission \(route.permission.rawValue) for \(target). Built-in roles that carry it: \(holders).")
+            "'\(caller.app.displayName)' lacks the permission \(permission.rawValue) for \(target). Built-in roles that carry it: \(holders).")
     }
 
     // MARK: Applications

@@ -3,7 +3,7 @@ import SigilCore
 
 /// Gives errors that never reach a route (unknown path, unsupported method, anything a route let
 /// escape) the same JSON shape as the route's own errors: Graph's under `/admin/`, Key Vault's
-/// on a vault's host or under `/vaults/`, OAuth's elsewhere. Nothing internal is revealed.
+/// on a vault's host or under `/vaults/`, an HTML page under `/dashboard`, OAuth's elsewhere. Nothing internal is revealed.
 struct ErrorShapeMiddleware: RouterMiddleware {
     typealias Context = SigilRequestContext
     /// Turns a 404 for a known path into 405 with the methods it does answer.
@@ -35,6 +35,9 @@ struct ErrorShapeMiddleware: RouterMiddleware {
         case .methodNotAllowed: "\(request.uri.path) does not answer \(request.method); it answers \(allowed.joined(separator: ", "))."
         case .contentTooLarge: "The request body is larger than \(maximumBodySize) bytes."
         default: status.reasonPhrase
+        }
+        if request.uri.path == "/dashboard" || request.uri.path.hasPrefix("/dashboard/") {
+            return Dashboard.errorPage(status: status, message: message)
         }
         if request.uri.path.hasPrefix("/admin/") {
             let code = switch status {
