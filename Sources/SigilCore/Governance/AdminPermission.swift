@@ -30,6 +30,8 @@ public enum AdminPermission: String, Sendable, CaseIterable, Comparable {
     case vaultsWrite = "vaults.write"
     case vaultSecretsGet = "vault.secrets.get"
     case vaultSecretsSet = "vault.secrets.set"
+    case incidentsRead = "incidents.read"
+    case incidentsWrite = "incidents.write"
 
     public static func < (lhs: AdminPermission, rhs: AdminPermission) -> Bool { lhs.rawValue < rhs.rawValue }
 }
