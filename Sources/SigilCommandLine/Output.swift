@@ -30,6 +30,18 @@ public enum Output {
         for row in rows { print(line(row)) }
     }
 
+    /// Prints rows as RFC 4180 CSV under a header row. A cell that a spreadsheet would run as a
+    /// formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage return; user agents are the
+    /// clients' words) gets a leading `'`.
+    public static func csv(_ header: [String], _ rows: [[String]]) {
+        func cell(_ text: String) -> String {
+            let safe = text.first.map { "=+-@\t\r".contains($0) } == true ? "'" + text : text
+            guard safe.contains(where: { ",\"\r\n".contains($0) }) else { return safe }
+            return "\"" + safe.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        for row in [header] + rows { print(row.map(cell).joined(separator: ","), terminator: "\r\n") }
+    }
+
     /// Prints `name: value` pairs, aligned.
     public static func fields(_ pairs: [(String, String)]) {
         let width = pairs.map(\.0.count).max() ?? 0

@@ -349,6 +349,57 @@ enum Schema {
             "CREATE INDEX vault_secret_rotations_due ON vault_secret_rotations (due_at)",
             "CREATE INDEX vault_secret_rotations_application ON vault_secret_rotations (application_id)",
         ]),
+        // Triage and migration. Credentials can be disabled (and enabled again), which is not
+        // removal. Usage is summarised as sign-ins are recorded, so reports read summaries, not the
+        // log: per credential (first and last use, count), where each was used from (at most
+        // `UsageSummary.maximumSourcesPerKind` networks and user agents each), and per app and
+        // UTC day, secret and secretless sign-ins. Existing sign-ins are summarised here once;
+        // sources are recorded from the upgrade on. `app_migrations` is each app's walk off its
+        // secrets (`sigil migrate`).
+        Migration(version: 15, statements: [
+            "ALTER TABLE password_credentials ADD COLUMN disabled_at BIGINT",
+            "ALTER TABLE key_credentials ADD COLUMN disabled_at BIGINT",
+            "ALTER TABLE federated_credentials ADD COLUMN disabled_at BIGINT",
+            """
+            CREATE TABLE credential_usage (
+                tenant_id TEXT NOT NULL, app_id TEXT NOT NULL, credential_type TEXT NOT NULL, credential_id TEXT NOT NULL,
+                first_used BIGINT NOT NULL, last_used BIGINT NOT NULL, sign_ins BIGINT NOT NULL,
+                PRIMARY KEY (app_id, credential_type, credential_id))
+            """,
+            "CREATE INDEX credential_usage_tenant ON credential_usage (tenant_id)",
+            """
+            CREATE TABLE credential_usage_sources (
+                app_id TEXT NOT NULL, credential_type TEXT NOT NULL, credential_id TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,
+                last_seen BIGINT NOT NULL, sign_ins BIGINT NOT NULL,
+                PRIMARY KEY (app_id, credential_type, credential_id, kind, value))
+            """,
+            """
+            CREATE TABLE app_daily_sign_ins (
+                tenant_id TEXT NOT NULL, day BIGINT NOT NULL, app_id TEXT NOT NULL,
+                secret_sign_ins BIGINT NOT NULL, secretless_sign_ins BIGINT NOT NULL,
+                PRIMARY KEY (tenant_id, day, app_id))
+            """,
+            """
+            INSERT INTO credential_usage (tenant_id, app_id, credential_type, credential_id, first_used, last_used, sign_ins)
+            SELECT MIN(tenant_id), app_id, credential_type, credential_id, MIN(time), MAX(time), COUNT(*) FROM sign_ins
+            WHERE succeeded = 1 AND credential_type IS NOT NULL AND credential_id IS NOT NULL
+            GROUP BY app_id, credential_type, credential_id
+            """,
+            """
+            INSERT INTO app_daily_sign_ins (tenant_id, day, app_id, secret_sign_ins, secretless_sign_ins)
+            SELECT tenant_id, (time / 86400000) * 86400000, app_id,
+                SUM(CASE WHEN credential_type = 'clientSecret' THEN 1 ELSE 0 END), SUM(CASE WHEN credential_type = 'clientSecret' THEN 0 ELSE 1 END)
+            FROM sign_ins WHERE succeeded = 1 AND credential_type IS NOT NULL
+            GROUP BY tenant_id, (time / 86400000) * 86400000, app_id
+            """,
+            """
+            CREATE TABLE app_migrations (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, application_id TEXT NOT NULL REFERENCES applications (object_id) ON DELETE CASCADE,
+                state TEXT NOT NULL, replacement TEXT NOT NULL, secret_key_ids TEXT NOT NULL,
+                applied_at BIGINT NOT NULL, finished_at BIGINT, delete_after BIGINT, updated_at BIGINT NOT NULL,
+                UNIQUE (application_id))
+            """,
+        ]),
         // Incident response: one row per containment of a service principal, with what it
         // disabled (so release enables exactly that) and the vault secrets it put up for
         // rotation; at most one open per principal. The revocation list: per principal, its

@@ -3,9 +3,41 @@ import SQLKit
 import SigilCore
 
 /// The two kinds of credential an application holds.
-public enum CredentialKind: String, Sendable {
+public enum CredentialKind: String, Sendable, CaseIterable {
     case password = "passwordCredential"
     case key = "keyCredential"
+    case federated = "federatedIdentityCredential"
+
+    /// The table the credentials of this kind are rows of, and the column that names one.
+    var table: (name: String, id: String) {
+        switch self {
+        case .password: ("password_credentials", "key_id")
+        case .key: ("key_credentials", "key_id")
+        case .federated: ("federated_credentials", "id")
+        }
+    }
+
+    /// What a sentence calls a credential of this kind.
+    public var noun: String {
+        switch self {
+        case .password: "client secret"
+        case .key: "key credential"
+        case .federated: "federated credential"
+        }
+    }
+}
+
+/// One credential of one application, by kind and id (a keyId, or a federated credential's id).
+public struct CredentialReference: Sendable, Hashable {
+    public var kind: CredentialKind
+    public var applicationId: String
+    public var id: String
+
+    public init(kind: CredentialKind, applicationId: String, id: String) {
+        self.kind = kind
+        self.applicationId = applicationId
+        self.id = id
+    }
 }
 
 extension Store {
@@ -260,19 +292,42 @@ extension Store {
             displayName: try row.string("display_name"), hint: try row.string("hint"),
             hash: SecretHash(salt: Data(base64Encoded: try row.string("salt")) ?? Data(), digest: Data(base64Encoded: try row.string("digest")) ?? Data()),
             startDateTime: try row.date("start_at"), endDateTime: try row.date("end_at"),
-            revokedAt: try row.optionalDate("revoked_at"), revokedReason: try row.optionalString("revoked_reason"), custom: try row.bool("custom"))
+            revokedAt: try row.optionalDate("revoked_at"), revokedReason: try row.optionalString("revoked_reason"),
+            disabledAt: try row.optionalDate("disabled_at"), custom: try row.bool("custom"))
     }
 
-    /// Removes a password or key credential; `notFound` when the app has no credential of that
-    /// kind with that keyId.
+    /// Disables (`disabled` true) or enables credentials, with their audit events, in one
+    /// transaction; `notFound` (and nothing changed) when one of them does not exist.
+    public func setCredentialsDisabled(_ credentials: [CredentialReference], disabled: Bool, at time: Date, audit: [AuditEvent]) async throws {
+        try await transaction { database in
+            try await Self.setCredentialsDisabled(credentials, disabled: disabled, at: time, on: database)
+            for event in audit { try await Self.insertAudit(event, on: database) }
+        }
+    }
+
+    /// The statements of `setCredentialsDisabled`, for callers that change more in the same
+    /// transaction. Disabling a credential already disabled keeps its first time.
+    public static func setCredentialsDisabled(_ credentials: [CredentialReference], disabled: Bool, at time: Date, on database: any SQLDatabase) async throws {
+        for credential in credentials {
+            let (table, id) = credential.kind.table
+            let value: SQLQueryString = disabled ? "COALESCE(disabled_at, \(bind: time.epochMilliseconds))" : "NULL"
+            let changed = try await database.raw("""
+                UPDATE \(unsafeRaw: table) SET disabled_at = \(value)
+                WHERE application_id = \(bind: credential.applicationId) AND \(unsafeRaw: id) = \(bind: credential.id) RETURNING \(unsafeRaw: id)
+                """).all()
+            guard !changed.isEmpty else { throw StoreError.notFound("the application has no \(credential.kind.noun) with id '\(credential.id)'") }
+        }
+    }
+
+    /// Removes a credential; `notFound` when the app has no credential of that kind with that id.
     public func removeCredential(_ kind: CredentialKind, applicationId: String, keyId: String, audit: AuditEvent) async throws {
         try await transaction { database in
-            let table = kind == .password ? "password_credentials" : "key_credentials"
+            let (table, id) = kind.table
             let removed = try await database.raw("""
-                DELETE FROM \(unsafeRaw: table) WHERE application_id = \(bind: applicationId) AND key_id = \(bind: keyId) RETURNING key_id
+                DELETE FROM \(unsafeRaw: table) WHERE application_id = \(bind: applicationId) AND \(unsafeRaw: id) = \(bind: keyId) RETURNING \(unsafeRaw: id)
                 """).all()
             guard !removed.isEmpty else {
-                throw StoreError.notFound("the application has no \(kind == .password ? "client secret" : "key credential") with keyId '\(keyId)'")
+                throw StoreError.notFound("the application has no \(kind.noun) with id '\(keyId)'")
             }
             try await Self.insertAudit(audit, on: database)
         }
@@ -313,7 +368,8 @@ extension Store {
             keyId: try row.string("key_id"), applicationId: try row.string("application_id"),
             kind: KeyCredential.Kind(rawValue: try row.string("kind")) ?? .jwk, displayName: try row.string("display_name"),
             kid: try row.string("kid"), x5t: try row.optionalString("x5t"), x5tS256: try row.optionalString("x5t_s256"),
-            material: try row.string("material"), startDateTime: try row.date("start_at"), endDateTime: try row.optionalDate("end_at"))
+            material: try row.string("material"), startDateTime: try row.date("start_at"), endDateTime: try row.optionalDate("end_at"),
+            disabledAt: try row.optionalDate("disabled_at"))
     }
 
     // MARK: Role assignments

@@ -17,7 +17,7 @@ extension Store {
             id: try row.string("id"), applicationId: try row.string("application_id"), name: try row.string("name"),
             issuer: try row.string("issuer"), subject: try row.optionalString("subject"),
             claimsMatchingExpression: try row.optionalString("claims_expression"), audiences: [try row.string("audience")],
-            description: try row.string("description"), createdAt: try row.date("created_at"))
+            description: try row.string("description"), createdAt: try row.date("created_at"), disabledAt: try row.optionalDate("disabled_at"))
     }
 
     /// Adds a federated credential after checking it against the app's others inside the write

@@ -32,8 +32,8 @@ extension Store {
     /// earlier in the batch) is recorded with its `eventIfReplayed`. Returns the indices of those
     /// replays.
     ///
-    /// No explicit transaction: one multi-row INSERT is atomic on its own, and skipping BEGIN and
-    /// COMMIT saves two round trips to the database on every batch.
+    /// The successful sign-ins' usage goes into the summaries the reports read in the same
+    /// transaction, so a summary never counts a sign-in that is not in the log, nor misses one.
     public func recordSignIns(_ records: [SignInRecord]) async throws -> Set<Int> {
         guard !records.isEmpty else { return [] }
         var replayed = Set<Int>()
@@ -48,7 +48,7 @@ extension Store {
                 ? Self.signInValues(record.eventIfReplayed ?? record.event) + [String?.none]
                 : Self.signInValues(record.event) + [record.assertionId]
         }
-        return try await write { database in
+        return try await transaction(changesDirectory: false) { database in
             var refused: [Int] = []
             for start in stride(from: 0, to: records.count, by: Self.signInRowsPerStatement) {
                 let indices = start..<min(start + Self.signInRowsPerStatement, records.count)
@@ -67,6 +67,7 @@ extension Store {
                 try await insert.run()
                 replayed.formUnion(refused)
             }
+            try await Self.recordUsage(UsageSummary(records.indices.filter { !replayed.contains($0) }.map { records[$0].event }), on: database)
             return replayed
         }
     }

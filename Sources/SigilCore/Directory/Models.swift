@@ -94,13 +94,16 @@ public struct PasswordCredential: Sendable, Equatable {
     /// When the secret was revoked (reported leaked): it stays listed, and never authenticates again.
     public var revokedAt: Date?
     public var revokedReason: String?
+    /// When the secret was disabled (`sigil migrate finish`, `sigil incident contain`): it stays
+    /// listed, is refused while disabled, and can be enabled again, unlike a revoked one.
+    public var disabledAt: Date?
     /// Whether the client chose the value (`secretText`) rather than Sigil generating it.
     public var custom: Bool
 
     public init(
         keyId: String, applicationId: String, displayName: String, hint: String, hash: SecretHash,
         startDateTime: Date, endDateTime: Date, lastUsedAt: Date? = nil, revokedAt: Date? = nil, revokedReason: String? = nil,
-        custom: Bool = false
+        disabledAt: Date? = nil, custom: Bool = false
     ) {
         self.keyId = keyId
         self.applicationId = applicationId
@@ -112,6 +115,7 @@ public struct PasswordCredential: Sendable, Equatable {
         self.lastUsedAt = lastUsedAt
         self.revokedAt = revokedAt
         self.revokedReason = revokedReason
+        self.disabledAt = disabledAt
         self.custom = custom
     }
 }
@@ -150,10 +154,12 @@ public struct KeyCredential: Sendable, Equatable {
     public var startDateTime: Date
     public var endDateTime: Date?
     public var lastUsedAt: Date?
+    /// When the key was disabled; it is refused until enabled again.
+    public var disabledAt: Date?
 
     public init(
         keyId: String, applicationId: String, kind: Kind, displayName: String, kid: String, x5t: String?,
-        x5tS256: String?, material: String, startDateTime: Date, endDateTime: Date?, lastUsedAt: Date? = nil
+        x5tS256: String?, material: String, startDateTime: Date, endDateTime: Date?, lastUsedAt: Date? = nil, disabledAt: Date? = nil
     ) {
         self.keyId = keyId
         self.applicationId = applicationId
@@ -166,6 +172,7 @@ public struct KeyCredential: Sendable, Equatable {
         self.startDateTime = startDateTime
         self.endDateTime = endDateTime
         self.lastUsedAt = lastUsedAt
+        self.disabledAt = disabledAt
     }
 
     /// A bare public key as a credential, its material the key's public JWK members with `kid`.

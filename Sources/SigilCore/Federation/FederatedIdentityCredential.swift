@@ -16,10 +16,12 @@ public struct FederatedIdentityCredential: Sendable, Equatable {
     public var audiences: [String]
     public var description: String
     public var createdAt: Date
+    /// When the credential was disabled; a disabled credential matches no token.
+    public var disabledAt: Date?
 
     public init(
         id: String, applicationId: String, name: String, issuer: String, subject: String?, claimsMatchingExpression: String?,
-        audiences: [String], description: String, createdAt: Date
+        audiences: [String], description: String, createdAt: Date, disabledAt: Date? = nil
     ) {
         self.id = id
         self.applicationId = applicationId
@@ -30,6 +32,7 @@ public struct FederatedIdentityCredential: Sendable, Equatable {
         self.audiences = audiences
         self.description = description
         self.createdAt = createdAt
+        self.disabledAt = disabledAt
     }
 }
 

@@ -30,6 +30,8 @@ public enum AdminPermission: String, Sendable, CaseIterable, Comparable {
     case vaultsWrite = "vaults.write"
     case vaultSecretsGet = "vault.secrets.get"
     case vaultSecretsSet = "vault.secrets.set"
+    case reportsRead = "reports.read"
+    case migrationsWrite = "migrations.write"
     case incidentsRead = "incidents.read"
     case incidentsWrite = "incidents.write"
 

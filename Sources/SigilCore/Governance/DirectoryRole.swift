@@ -25,7 +25,7 @@ public struct DirectoryRole: Sendable, Equatable {
 
     private static let reads: Set<AdminPermission> = [
         .tenantRead, .applicationsRead, .managedIdentitiesRead, .hostsRead, .trustedIssuersRead, .policiesRead, .rolesRead, .logsRead,
-        .riskRead, .signingKeysRead, .incidentsRead,
+        .riskRead, .signingKeysRead, .reportsRead, .incidentsRead,
     ]
 
     /// The built-in roles, the same in every tenant; their ids never change.
@@ -35,11 +35,11 @@ public struct DirectoryRole: Sendable, Equatable {
             description: "Every permission, over the whole tenant.", permissions: Set(AdminPermission.allCases)),
         DirectoryRole(
             id: "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3", tenantId: nil, displayName: "Application Administrator",
-            description: "Creates and manages applications, managed identities, hosts and trusted issuers, their credentials and grants; reads logs.",
+            description: "Creates and manages applications, managed identities, hosts and trusted issuers, their credentials and grants, and moves apps off their secrets; reads logs and reports.",
             permissions: [
                 .tenantRead, .applicationsRead, .applicationsCreate, .applicationsUpdate, .applicationsDelete, .applicationsCredentialsUpdate,
                 .applicationsRoleAssignmentsUpdate, .managedIdentitiesRead, .managedIdentitiesWrite, .hostsRead, .hostsWrite,
-                .trustedIssuersRead, .trustedIssuersWrite, .policiesRead, .logsRead,
+                .trustedIssuersRead, .trustedIssuersWrite, .policiesRead, .logsRead, .reportsRead, .migrationsWrite,
             ]),
         DirectoryRole(
             id: "5c7b4a2e-8d1f-4e3a-9b6c-2f0e1d3c4b5a", tenantId: nil, displayName: "Credential Rotator",

@@ -102,6 +102,15 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
             status: 401
         )
     }
+    /// A credential that matches but is disabled (`sigil migrate finish`, `sigil incident contain`):
+    /// Entra's number for a bad secret or key, with what to do.
+    public static func disabledCredential(_ clientId: String, noun: String, keyId: String, disabledAt: Date, code: Int) -> OAuthError {
+        OAuthError(
+            error: "invalid_client", code: code,
+            message: "The \(noun) \(keyId) of app '\(quoted(clientId))' was disabled on \(disabledAt.formatted(.iso8601)). Use the credential that replaces it, or ask an administrator to enable it again (sigil migrate rollback, sigil incident release).",
+            status: 401
+        )
+    }
     public static func secretNotYetValid(_ clientId: String, keyId: String) -> OAuthError {
         OAuthError(error: "invalid_client", code: 7000215, message: "The client secret \(keyId) of app '\(quoted(clientId))' is not valid yet.", status: 401)
     }

@@ -41,7 +41,8 @@ struct AdminAPI {
 
     /// Every admin operation, with the permission it needs.
     var routes: [AdminRoute] { coreRoutes + riskRoutes + federationRoutes + managedIdentityRoutes + hostRoutes + roleRoutes + appManagementPolicyRoutes
-        + conditionalAccessRoutes + vaultRoutes + secretRotationRoutes + vaultEventRoutes + keyEncryptionKeyRoutes + incidentRoutes }
+        + conditionalAccessRoutes + vaultRoutes + secretRotationRoutes + vaultEventRoutes + keyEncryptionKeyRoutes + reportRoutes
+        + migrationRoutes + incidentRoutes }
 
     /// Applications, their credentials and roles, the logs, signing keys and risk.
     var coreRoutes: [AdminRoute] {

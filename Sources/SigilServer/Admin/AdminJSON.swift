@@ -87,17 +87,20 @@ enum AdminJSON {
             object["revokedDateTime"] = .date(revokedAt)
             object["revokedReason"] = .optional(credential.revokedReason)
         }
+        if let disabledAt = credential.disabledAt { object["disabledDateTime"] = .date(disabledAt) }
         return .object(object)
     }
 
     static func keyCredential(_ credential: KeyCredential) -> JSONValue {
-        [
+        var object: [String: JSONValue] = [
             "keyId": .string(credential.keyId), "type": .string(credential.kind.rawValue), "usage": "Verify",
             "displayName": .string(credential.displayName), "kid": .string(credential.kid),
             "x5t": .optional(credential.x5t), "x5t#S256": .optional(credential.x5tS256),
             "customKeyIdentifier": .optional(credential.thumbprintHex),
             "startDateTime": .date(credential.startDateTime), "endDateTime": .date(credential.endDateTime),
         ]
+        if let disabledAt = credential.disabledAt { object["disabledDateTime"] = .date(disabledAt) }
+        return .object(object)
     }
 
     static func assignment(_ assignment: AppRoleAssignment) -> JSONValue {
@@ -136,13 +139,15 @@ enum AdminJSON {
     }
 
     static func federatedCredential(_ credential: FederatedIdentityCredential) -> JSONValue {
-        [
+        var object: [String: JSONValue] = [
             "id": .string(credential.id), "name": .string(credential.name), "issuer": .string(credential.issuer),
             "subject": .optional(credential.subject),
             "claimsMatchingExpression": credential.claimsMatchingExpression.map { ["value": .string($0), "languageVersion": 1] } ?? .null,
             "audiences": .array(credential.audiences.map(JSONValue.string)), "description": .string(credential.description),
             "createdDateTime": .date(credential.createdAt),
         ]
+        if let disabledAt = credential.disabledAt { object["disabledDateTime"] = .date(disabledAt) }
+        return .object(object)
     }
 
     static func trustedIssuer(_ trusted: TrustedIssuer) -> JSONValue {

@@ -126,6 +126,9 @@ struct SecretAuthenticator {
         for credential in client.passwords where credential.hash.matches(secret: secret) { matched = credential }
         guard let matched else { throw .invalidSecret(appId) }
         if let revokedAt = matched.revokedAt { throw .revokedSecret(appId, keyId: matched.keyId, revokedAt: revokedAt) }
+        if let disabledAt = matched.disabledAt {
+            throw .disabledCredential(appId, noun: "client secret", keyId: matched.keyId, disabledAt: disabledAt, code: 7000215)
+        }
         guard now < matched.endDateTime else { throw .expiredSecret(appId, keyId: matched.keyId) }
         guard now >= matched.startDateTime else { throw .secretNotYetValid(appId, keyId: matched.keyId) }
         return .init(type: .clientSecret, credentialId: matched.keyId, assertionId: nil, addedAt: matched.startDateTime)
@@ -152,6 +155,9 @@ struct RegisteredKeyCheck {
             credential = try Self.select(from: registered, header: jws.header, clientId: clientId)
         } catch {
             throw notFound.map { OAuthError.assertionKeyNotFound($0) } ?? error
+        }
+        if let disabledAt = credential.disabledAt {
+            throw .disabledCredential(clientId, noun: "key", keyId: credential.keyId, disabledAt: disabledAt, code: 700027)
         }
         if let end = credential.endDateTime, end < now {
             throw .badAssertionSignature("the registered key \(credential.keyId) expired on \(end.iso8601)")

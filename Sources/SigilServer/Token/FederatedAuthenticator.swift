@@ -21,7 +21,8 @@ struct FederatedAuthenticator {
     func authenticate(
         _ jws: CompactJWS, issuer: String, client: DirectoryCache.Client, tenantId: String, generation: Int64, now: Date
     ) async throws(OAuthError) -> ClientAuthenticator.Proof {
-        let candidates = client.federatedCredentials.filter { $0.issuer == issuer }
+        // A disabled federated credential matches nothing, as if it were not there.
+        let candidates = client.federatedCredentials.filter { $0.issuer == issuer && $0.disabledAt == nil }
         guard !candidates.isEmpty else { throw .federatedIssuerMismatch(issuer, clientId: client.app.appId) }
         let kid = jws.header["kid"]?.stringValue
         var claims = jws.claims
