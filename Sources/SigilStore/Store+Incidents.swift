@@ -26,7 +26,7 @@ extension Store {
                 id: RandomIdentifier.uuid(), tenantId: principal.tenantId, applicationId: principal.objectId,
                 servicePrincipalId: principal.servicePrincipalId, appId: principal.appId, displayName: principal.displayName, state: .contained,
                 containedAt: now, containedBy: actor, wasEnabled: try row.bool("enabled"),
-                disabledCredentials: [],
+                disabledCredentials: try await Self.disableCredentials(applicationId: principal.objectId, at: now, on: database),
                 secrets: try await Self.putUpForRotation(tenantId: principal.tenantId, grants: grants, at: now, on: database))
             do {
                 try await database.raw("""
@@ -68,6 +68,7 @@ extension Store {
             if incident.wasEnabled {
                 try await database.raw("UPDATE applications SET enabled = 1 WHERE object_id = \(bind: principal.objectId)").run()
             }
+            try await Self.enableCredentials(incident.disabledCredentials, applicationId: principal.objectId, at: now, on: database)
             incident.state = .released
             incident.releasedAt = now
             incident.releasedBy = actor
@@ -111,6 +112,35 @@ extension Store {
             secrets.append(ExposedSecret(vaultId: vaultId, vault: vault, name: name, rotation: rotation))
         }
         return secrets
+    }
+
+    /// Disables every credential of the application not disabled already; returns those it disabled.
+    static func disableCredentials(applicationId: String, at now: Date, on database: any SQLDatabase) async throws -> [Incident.Credential] {
+        var enabled: [CredentialReference] = []
+        for kind in CredentialKind.allCases {
+            let (table, id) = kind.table
+            enabled += try await database.raw("""
+                SELECT \(unsafeRaw: id) AS id FROM \(unsafeRaw: table) WHERE application_id = \(bind: applicationId) AND disabled_at IS NULL ORDER BY \(unsafeRaw: id)
+                """).all().map { CredentialReference(kind: kind, applicationId: applicationId, id: try $0.string("id")) }
+        }
+        try await setCredentialsDisabled(enabled, disabled: true, at: now, on: database)
+        return enabled.map { Incident.Credential(kind: $0.kind.rawValue, id: $0.id) }
+    }
+
+    /// Enables again those of `credentials` that still exist and are still disabled (one removed
+    /// meanwhile, such as the credential that leaked, stays removed).
+    static func enableCredentials(_ credentials: [Incident.Credential], applicationId: String, at now: Date, on database: any SQLDatabase) async throws {
+        var disabled: [CredentialReference] = []
+        for credential in credentials {
+            guard let kind = CredentialKind(rawValue: credential.kind) else { continue }
+            let (table, id) = kind.table
+            let row = try await database.raw("""
+                SELECT \(unsafeRaw: id) FROM \(unsafeRaw: table)
+                WHERE application_id = \(bind: applicationId) AND \(unsafeRaw: id) = \(bind: credential.id) AND disabled_at IS NOT NULL
+                """).first()
+            if row != nil { disabled.append(CredentialReference(kind: kind, applicationId: applicationId, id: credential.id)) }
+        }
+        try await setCredentialsDisabled(disabled, disabled: false, at: now, on: database)
     }
 
     // MARK: Reading

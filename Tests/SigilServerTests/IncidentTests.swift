@@ -91,6 +91,7 @@ import Testing
             #expect(contained.status == 201, "\(contained.json)")
             #expect(contained.json["state"] == "contained")
             #expect(contained.json["accountEnabledBefore"] == true)
+            #expect(contained.json["disabledCredentials"]?.arrayValue?.count == 4, "the secret, two certificates and the key")
             // What it could read, and what was done: the rotating one is due, the other is for a person.
             #expect(contained.json["vaultSecrets"] == [
                 ["vault": "ops", "name": "db", "rotation": "manual"], ["vault": "ops", "name": "payments-secret", "rotation": "due"],
@@ -168,7 +169,39 @@ import Testing
     @Test func releaseRestoresOnlyWhatTheContainmentChanged() async throws {
         try await TestServer.with { server in
             let setup = try await Setup.make(server)
-            // Disabled by an administrator before the incident: stays disabled after release.
+            let world = setup.world
+            /// Each credential of billing (keyId) and whether it is disabled.
+            func credentials() async throws -> [String: Bool] {
+                let app = try await server.admin("GET", "applications/billing").json
+                let all = (app["passwordCredentials"]?.arrayValue ?? []) + (app["keyCredentials"]?.arrayValue ?? [])
+                return Dictionary(uniqueKeysWithValues: all.map { ($0["keyId"]?.stringValue ?? "", $0["disabledDateTime"] != nil) })
+            }
+            // A second secret disabled before the incident (as `sigil migrate finish` does) stays disabled after release.
+            let (retiredKeyId, _) = try await server.addSecret("billing")
+            try await server.store.setCredentialsDisabled(
+                [CredentialReference(kind: .password, applicationId: world.clientObjectId, id: retiredKeyId)], disabled: true, at: Date(), audit: [])
+            let before = try await credentials()
+            #expect(before.count == 5 && before.values.filter { $0 }.count == 1)
+
+            let contained = try await server.admin("POST", "servicePrincipals/billing/contain")
+            #expect(contained.status == 201, "\(contained.json)")
+            let disabled = Set((contained.json["disabledCredentials"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue })
+            #expect(disabled == Set(before.filter { !$0.value }.keys), "every credential not disabled already, and only those")
+            #expect(try await credentials().values.allSatisfy { $0 })
+            // The secret that leaked is removed while contained; release does not bring it back.
+            #expect(try await server.admin("DELETE", "applications/billing/passwordCredentials/\(world.secretKeyId)").status == 204)
+
+            #expect(try await server.admin("POST", "servicePrincipals/billing/release").status == 200)
+            var expected = before
+            expected[world.secretKeyId] = nil
+            #expect(try await credentials() == expected)
+            #expect(try await setup.credentialStatuses() == [401, 200, 200], "the removed secret is gone; the certificate and key work again")
+        }
+    }
+
+    @Test func aPrincipalDisabledBeforeStaysDisabledAfterRelease() async throws {
+        try await TestServer.with { server in
+            let setup = try await Setup.make(server)
             #expect(try await server.admin("PATCH", "applications/billing", json: ["accountEnabled": false]).status == 200)
             let contained = try await server.admin("POST", "servicePrincipals/billing/contain")
             #expect(contained.json["accountEnabledBefore"] == false)
