@@ -120,6 +120,7 @@ def test_contain_refuses_every_token_and_credential_and_release_restores_them(si
 
     contained = cli.json("incident", "contain", incident.name)
     assert contained["state"] == "contained"
+    assert sorted(c["type"] for c in contained["disabledCredentials"]) == ["federatedIdentityCredential", "keyCredential", "passwordCredential"]
     assert {"vault": incident.vault["name"], "name": "db", "rotation": "manual"} in contained["vaultSecrets"]
     assert any(entry["kind"] == "signIn" for entry in contained["timeline"]["entries"])
 
