@@ -39,7 +39,7 @@ struct IntrospectionEndpoint {
         var clientId = ""
         var proof: ClientAuthenticator.Proof?
         var presentedType: CredentialType?
-        let result: Result<String, OAuthError>
+        let result: Result<(token: String, caller: AppRegistration), OAuthError>
         do throws(OAuthError) {
             let form = try await TokenEndpoint.form(request)
             clientId = form["client_id"] ?? ""
@@ -57,7 +57,7 @@ struct IntrospectionEndpoint {
             let presented = ClientAuthenticator.present(authentication.credential, client: found)
             presentedType = presented.type
             proof = try await authenticator.authenticate(found, presented)
-            result = .success(token)
+            result = .success((token, found.app))
         } catch {
             result = .failure(error)
         }
@@ -87,8 +87,8 @@ struct IntrospectionEndpoint {
         switch result {
         case .failure(let error):
             return TokenEndpoint.errorResponse(error, correlationId: correlationId, now: now)
-        case .success(let token):
-            return .json(await introspect(token, tenant: tenant, caller: client!), headers: [.cacheControl: "no-store"])
+        case .success(let (token, caller)):
+            return .json(await introspect(token, tenant: tenant, caller: caller), headers: [.cacheControl: "no-store"])
         }
     }
 
