@@ -289,7 +289,7 @@ public final class SigilServer: Sendable {
             logger: logger)
         let maintenance = KeyMaintenanceService(ring: keys, store: store, refreshInterval: configuration.keyRefreshInterval, logger: logger)
         let signIns = SignInMaintenance(store: store, retention: configuration.signInRetention, unknownClients: unknownClients, logger: logger)
-        let vault = VaultMaintenance(store: store, interval: configuration.vaultPurgeInterval, logger: logger)
+        let vault = RetentionMaintenance(store: store, interval: configuration.vaultPurgeInterval, logger: logger)
         let rotation = SecretRotationService(rotator: rotator, interval: SecretRotationService.interval(minimumPeriod: configuration.rotationMinimumPeriod))
         let addressing = VaultAddressing(domain: configuration.vaultDomain, urls: urls)
         let vaultEvents = VaultEventDeliveryService(

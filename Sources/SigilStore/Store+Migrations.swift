@@ -127,6 +127,16 @@ extension Store {
         }
     }
 
+    /// Finished migrations whose retention ended by `now`, oldest first.
+    public func migrationsDueForDeletion(now: Date, limit: Int) async throws -> [AppMigration] {
+        try await read { database in
+            try await database.raw("""
+                SELECT * FROM app_migrations WHERE state = 'finished' AND delete_after <= \(bind: now.epochMilliseconds)
+                ORDER BY delete_after LIMIT \(bind: limit)
+                """).all().map(Self.appMigration)
+        }
+    }
+
     /// Sign-ins of `appIds` since `since`, per credential and result: what `sigil migrate status` shows.
     public func signInsPerCredential(tenantId: String, appIds: [String], since: Date) async throws
         -> [(appId: String, type: String?, credentialId: String?, succeeded: Bool, count: Int, last: Date)] {

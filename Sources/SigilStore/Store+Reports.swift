@@ -23,28 +23,33 @@ extension Store {
             items += try await rows("key_credentials").map { InventoryItem(try Self.keyCredential($0), of: try app($0), now: now) }
             items += try await rows("federated_credentials").map { InventoryItem(try Self.federatedCredential($0), of: try app($0)) }
 
-            var uses: [UsageSummary.Credential: (last: Date, signIns: Int)] = [:]
+            // Each used credential with its sources, most used first, aggregated by the database:
+            // one row per credential whatever the number of sources. Header values cannot hold a
+            // line feed, nor can networks, so it separates them.
+            var uses: [UsageSummary.Credential: (last: Date, signIns: Int, networks: [String], userAgents: [String])] = [:]
+            func sources(_ kind: UsageSummary.SourceKind) -> SQLQueryString {
+                """
+                (SELECT string_agg(s.value, \(bind: "\n") ORDER BY s.sign_ins DESC, s.value) FROM credential_usage_sources s
+                 WHERE s.app_id = u.app_id AND s.credential_type = u.credential_type AND s.credential_id = u.credential_id
+                 AND s.kind = \(bind: kind.rawValue))
+                """
+            }
             for row in try await database.raw("""
-                SELECT app_id, credential_type, credential_id, last_used, sign_ins FROM credential_usage WHERE tenant_id = \(bind: tenantId)
+                SELECT u.app_id, u.credential_type, u.credential_id, u.last_used, u.sign_ins,
+                    \(sources(.network)) AS networks, \(sources(.userAgent)) AS user_agents
+                FROM credential_usage u WHERE u.tenant_id = \(bind: tenantId)
                 """).all() {
                 guard let key = try Self.usageCredential(row) else { continue }
-                uses[key] = (try row.date("last_used"), Int(try row.int64("sign_ins")))
-            }
-            var sources: [UsageSummary.Credential: [UsageSummary.SourceKind: [String]]] = [:]
-            for row in try await database.raw("""
-                SELECT s.app_id, s.credential_type, s.credential_id, s.kind, s.value FROM credential_usage_sources s
-                JOIN credential_usage u ON u.app_id = s.app_id AND u.credential_type = s.credential_type AND u.credential_id = s.credential_id
-                WHERE u.tenant_id = \(bind: tenantId) ORDER BY s.sign_ins DESC, s.value
-                """).all() {
-                guard let key = try Self.usageCredential(row), let kind = UsageSummary.SourceKind(rawValue: try row.string("kind")) else { continue }
-                sources[key, default: [:]][kind, default: []].append(try row.string("value"))
+                func list(_ column: String) throws -> [String] { try row.optionalString(column)?.split(separator: "\n").map(String.init) ?? [] }
+                uses[key] = (try row.date("last_used"), Int(try row.int64("sign_ins")), try list("networks"), try list("user_agents"))
             }
             for index in items.indices {
                 let key = items[index].usageKey
-                items[index].lastUsed = uses[key]?.last
-                items[index].signIns = uses[key]?.signIns ?? 0
-                items[index].networks = sources[key]?[.network] ?? []
-                items[index].userAgents = sources[key]?[.userAgent] ?? []
+                guard let use = uses[key] else { continue }
+                items[index].lastUsed = use.last
+                items[index].signIns = use.signIns
+                items[index].networks = use.networks
+                items[index].userAgents = use.userAgents
             }
             return items.sorted { ($0.appDisplayName.lowercased(), $0.created, $0.keyId) < ($1.appDisplayName.lowercased(), $1.created, $1.keyId) }
         }
@@ -55,46 +60,67 @@ extension Store {
         return UsageSummary.Credential(appId: try row.string("app_id"), type: type, id: try row.string("credential_id"))
     }
 
-    /// The tenant's applications and managed identities, as the reports name them, by app id.
-    public func reportedApps(tenantId: String) async throws -> [String: ReportedApp] {
+    /// The tenant's secretless share over the UTC days from `start` up to (not including) `end`,
+    /// and per day: two grouped queries over the per-app, per-day summary. An application is in the
+    /// `secretless` stage when none of its successful sign-ins used a client secret; managed
+    /// identities and deleted apps count in the sign-ins only.
+    public func secretlessShare(tenantId: String, from start: Date, to end: Date) async throws -> SecretlessShare {
         try await read { database in
-            var apps: [String: ReportedApp] = [:]
-            for row in try await database.raw("SELECT app_id, display_name, kind FROM applications WHERE tenant_id = \(bind: tenantId)").all() {
-                let app = ReportedApp(
-                    appId: try row.string("app_id"), displayName: try row.string("display_name"),
-                    kind: PrincipalKind(rawValue: try row.string("kind")) ?? .application)
-                apps[app.appId] = app
+            let window: SQLQueryString = """
+                tenant_id = \(bind: tenantId) AND day >= \(bind: start.epochMilliseconds) AND day < \(bind: end.epochMilliseconds)
+                """
+            func figures(_ row: any SQLRow) throws -> SecretlessShare.Figures {
+                SecretlessShare.Figures(
+                    signIns: Int(try row.int64("sign_ins")), secretlessSignIns: Int(try row.int64("secretless_sign_ins")),
+                    apps: Int(try row.int64("apps")), secretlessApps: Int(try row.int64("secretless_apps")))
             }
-            return apps
+            // SUM over BIGINT is NUMERIC on PostgreSQL: every total is cast back.
+            let totals: SQLQueryString = """
+                CAST(COALESCE(SUM(t.secret + t.secretless), 0) AS BIGINT) AS sign_ins, CAST(COALESCE(SUM(t.secretless), 0) AS BIGINT) AS secretless_sign_ins,
+                CAST(COALESCE(SUM(CASE WHEN a.kind = 'application' THEN 1 ELSE 0 END), 0) AS BIGINT) AS apps,
+                CAST(COALESCE(SUM(CASE WHEN a.kind = 'application' AND t.secret = 0 THEN 1 ELSE 0 END), 0) AS BIGINT) AS secretless_apps
+                """
+            let whole = try await database.raw("""
+                SELECT \(totals) FROM (
+                    SELECT app_id, SUM(secret_sign_ins) AS secret, SUM(secretless_sign_ins) AS secretless FROM app_daily_sign_ins
+                    WHERE \(window) GROUP BY app_id) t
+                LEFT JOIN applications a ON a.app_id = t.app_id
+                """).first()
+            let days = try await database.raw("""
+                SELECT t.day, \(totals) FROM (
+                    SELECT day, app_id, secret_sign_ins AS secret, secretless_sign_ins AS secretless FROM app_daily_sign_ins WHERE \(window)) t
+                LEFT JOIN applications a ON a.app_id = t.app_id
+                GROUP BY t.day ORDER BY t.day
+                """).all().map { SecretlessShare.Day(day: try $0.date("day"), figures: try figures($0)) }
+            return SecretlessShare(
+                window: try whole.map(figures) ?? SecretlessShare.Figures(signIns: 0, secretlessSignIns: 0, apps: 0, secretlessApps: 0), days: days)
         }
     }
 
-    /// Successful sign-ins per app and UTC day, secret and secretless, for the days from `start`
-    /// up to (not including) `end`.
-    public func dailySignIns(tenantId: String, from start: Date, to end: Date) async throws -> [(day: Date, appId: String, counts: SecretlessShare.Counts)] {
+    /// Each client application of the tenant with its successful sign-ins over the window and how
+    /// many client secrets it still has that could sign in; one query. Managed identities are
+    /// left out, and so are applications with neither credential nor sign-in (resources).
+    public func applicationStages(tenantId: String, from start: Date, to end: Date, now: Date) async throws
+        -> [(appId: String, displayName: String, counts: SecretlessShare.Counts, enabledSecrets: Int)] {
         try await read { database in
             try await database.raw("""
-                SELECT day, app_id, secret_sign_ins, secretless_sign_ins FROM app_daily_sign_ins
-                WHERE tenant_id = \(bind: tenantId) AND day >= \(bind: start.epochMilliseconds) AND day < \(bind: end.epochMilliseconds)
+                SELECT a.app_id, a.display_name, CAST(COALESCE(t.secret, 0) AS BIGINT) AS secret, CAST(COALESCE(t.secretless, 0) AS BIGINT) AS secretless,
+                    (SELECT COUNT(*) FROM password_credentials p WHERE p.application_id = a.object_id AND p.revoked_at IS NULL
+                        AND p.disabled_at IS NULL AND p.end_at > \(bind: now.epochMilliseconds)) AS secrets
+                FROM applications a LEFT JOIN (
+                    SELECT app_id, SUM(secret_sign_ins) AS secret, SUM(secretless_sign_ins) AS secretless FROM app_daily_sign_ins
+                    WHERE tenant_id = \(bind: tenantId) AND day >= \(bind: start.epochMilliseconds) AND day < \(bind: end.epochMilliseconds)
+                    GROUP BY app_id) t ON t.app_id = a.app_id
+                WHERE a.tenant_id = \(bind: tenantId) AND a.kind = 'application' AND (t.app_id IS NOT NULL
+                    OR EXISTS (SELECT 1 FROM password_credentials p WHERE p.application_id = a.object_id)
+                    OR EXISTS (SELECT 1 FROM key_credentials k WHERE k.application_id = a.object_id)
+                    OR EXISTS (SELECT 1 FROM federated_credentials f WHERE f.application_id = a.object_id))
+                ORDER BY a.display_name_key, a.app_id
                 """).all().map { row in
-                (try row.date("day"), try row.string("app_id"),
-                 SecretlessShare.Counts(secret: Int(try row.int64("secret_sign_ins")), secretless: Int(try row.int64("secretless_sign_ins"))))
+                (try row.string("app_id"), try row.string("display_name"),
+                 SecretlessShare.Counts(secret: Int(try row.int64("secret")), secretless: Int(try row.int64("secretless"))),
+                 Int(try row.int64("secrets")))
             }
-        }
-    }
-
-    /// How many client secrets that could still sign in each application of the tenant has, by app id.
-    public func enabledSecretCounts(tenantId: String, now: Date) async throws -> [String: Int] {
-        try await read { database in
-            var counts: [String: Int] = [:]
-            for row in try await database.raw("""
-                SELECT a.app_id, COUNT(*) AS secrets FROM password_credentials p JOIN applications a ON a.object_id = p.application_id
-                WHERE a.tenant_id = \(bind: tenantId) AND p.revoked_at IS NULL AND p.disabled_at IS NULL AND p.end_at > \(bind: now.epochMilliseconds)
-                GROUP BY a.app_id
-                """).all() {
-                counts[try row.string("app_id")] = Int(try row.int64("secrets"))
-            }
-            return counts
         }
     }
 }

@@ -56,21 +56,12 @@ import Testing
         #expect(MigrationStage(secretSignIns: 0, secretlessSignIns: 0) == .unused)
     }
 
-    @Test func sharesCountManagedIdentitiesInSignInsButNotInApps() {
-        let first = UsageSummary.day(of: Self.noon)
-        let second = first.addingTimeInterval(Self.day)
-        let share = SecretlessShare(daily: [
-            (first, "app", .init(secret: 3, secretless: 0)), (first, "mi", .init(secret: 0, secretless: 1)),
-            (second, "app", .init(secret: 0, secretless: 4)),
-        ], isApplication: { $0 == "app" })
-        #expect(share.window.signIns == 8 && share.window.secretlessSignIns == 5)
-        #expect(share.window.signInShare == 5.0 / 8.0)
-        #expect(share.window.apps == 1 && share.window.secretlessApps == 0 && share.window.appShare == 0)
-        #expect(share.days.map(\.day) == [first, second])
-        #expect(share.days[0].figures.signInShare == 0.25 && share.days[0].figures.appShare == 0)
-        #expect(share.days[1].figures.signInShare == 1 && share.days[1].figures.appShare == 1)
-        let nothing = SecretlessShare(daily: [], isApplication: { _ in true })
-        #expect(nothing.window.signInShare == nil && nothing.window.appShare == nil, "a share of nothing is not zero")
+    @Test func aShareOfNothingIsNotZero() {
+        let nothing = SecretlessShare.Figures(signIns: 0, secretlessSignIns: 0, apps: 0, secretlessApps: 0)
+        #expect(nothing.signInShare == nil && nothing.appShare == nil)
+        let some = SecretlessShare.Figures(signIns: 8, secretlessSignIns: 2, apps: 4, secretlessApps: 1)
+        #expect(some.signInShare == 0.25 && some.appShare == 0.25)
+        #expect(SecretlessShare.Counts(secret: 0, secretless: 3).stage == .secretless)
     }
 
     @Test func staleAndExpiringFollowTheWindows() {

@@ -1,5 +1,6 @@
 import Foundation
 import SigilCore
+@testable import SigilServer
 import SigilStore
 import Testing
 
@@ -131,6 +132,34 @@ import Testing
             try await server.store.setCredentialsDisabled(references, disabled: false, at: Date(), audit: [])
             #expect(try await server.token(world.secretForm).status == 200)
             #expect(try await server.token(world.assertionForm(try world.jwkAssertion())).status == 200)
+        }
+    }
+
+    @Test func aFinishedMigrationsSecretsAreDeletedWhenItsRetentionEnds() async throws {
+        try await TestServer.with { server in
+            let world = try await World.make(server)
+            #expect(try await server.token(world.secretForm).status == 200)
+            let keys = try await server.store.keyCredentials(applicationId: world.clientObjectId)
+            let certificate = try #require(keys.first { $0.x5t == Assertions.x5t(world.ecCertificate.der) })
+            let applied = try await server.admin("POST", "migrations/billing/apply", json: ["kind": "certificate", "credentialId": .string(certificate.keyId)])
+            #expect(applied.status == 201, "\(applied.json)")
+            #expect(applied.json["secretKeyIds"] == [.string(world.secretKeyId)])
+            try await Task.sleep(for: .milliseconds(1100))
+            let assertion = try Assertions.sign(
+                clientId: world.clientId, audience: server.tokenEndpoint, key: world.ecKey, header: ["x5t": .string(Assertions.x5t(world.ecCertificate.der))])
+            #expect(try await server.token(world.assertionForm(assertion)).status == 200)
+            let finished = try await server.admin("POST", "migrations/billing/finish", json: ["soak": "PT1S", "retention": "PT1H"])
+            #expect(finished.status == 200 && finished.json["state"] == "finished", "\(finished.json)")
+
+            let maintenance = RetentionMaintenance(store: server.store, interval: .seconds(1), logger: server.server.logger)
+            #expect(await maintenance.deleteMigratedSecrets(now: Date()) == 0, "not before the retention ends")
+            #expect(try await server.store.passwordCredentials(applicationId: world.clientObjectId).count == 1)
+            #expect(await maintenance.deleteMigratedSecrets(now: Date().addingTimeInterval(3601)) == 1)
+            #expect(try await server.store.passwordCredentials(applicationId: world.clientObjectId).isEmpty)
+            #expect(try await server.admin("GET", "migrations/billing").json["state"] == "deleted")
+            #expect(await maintenance.deleteMigratedSecrets(now: Date().addingTimeInterval(3601)) == 0, "once")
+            let rollback = try await server.admin("POST", "migrations/billing/rollback")
+            #expect(rollback.status == 409, "nothing to roll back once deleted")
         }
     }
 }

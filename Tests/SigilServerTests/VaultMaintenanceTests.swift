@@ -40,7 +40,7 @@ import Testing
             #expect(events.allSatisfy { !($0.after?.serialized() ?? "").contains("the value of") })
 
             // A pass with nothing due purges nothing more.
-            #expect(await VaultMaintenance(store: store, interval: .seconds(1), logger: server.server.logger).purgeDue() == 0)
+            #expect(await RetentionMaintenance(store: store, interval: .seconds(1), logger: server.server.logger).purgeDue() == 0)
         }
     }
 

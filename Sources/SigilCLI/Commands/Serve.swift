@@ -45,8 +45,8 @@ struct Serve: AsyncParsableCommand {
     var riskLearningPeriod = "P14D"
 
     @Option(
-        name: .customLong("vault-purge-interval"),
-        help: "How often deleted vault secrets whose retention has ended are purged (ISO-8601, at least PT1S).")
+        name: [.customLong("vault-purge-interval"), .customLong("retention-interval")],
+        help: "How often ended retentions are acted on: deleted vault secrets purged, secrets a finished migration disabled deleted (ISO-8601, at least PT1S).")
     var vaultPurgeInterval = "PT1H"
 
     @Option(

@@ -75,10 +75,11 @@ public enum MigrationStage: String, Sendable, CaseIterable {
 }
 
 /// The tenant's secretless share (`sigil report secretless`): of the successful sign-ins, the
-/// share that used no secret; of the applications that signed in, the share that used no secret.
-/// Managed identities count in the sign-ins, not in the apps (they never had a secret to leave).
+/// share that used no secret; of the applications that signed in, the share in the `secretless`
+/// stage (none of their sign-ins used a secret). Managed identities count in the sign-ins, not in
+/// the apps: they never had a secret to leave. The store counts these over the usage summary.
 public struct SecretlessShare: Sendable, Equatable {
-    /// One app's sign-ins on one day (or over the window).
+    /// Successful sign-ins of one app over a window, with and without a client secret.
     public struct Counts: Sendable, Equatable {
         public var secret: Int
         public var secretless: Int
@@ -87,53 +88,46 @@ public struct SecretlessShare: Sendable, Equatable {
             self.secret = secret
             self.secretless = secretless
         }
+
+        public var stage: MigrationStage { MigrationStage(secretSignIns: secret, secretlessSignIns: secretless) }
     }
 
     public struct Figures: Sendable, Equatable {
         public var signIns: Int
         public var secretlessSignIns: Int
+        /// Applications that signed in, and those of them in the `secretless` stage.
         public var apps: Int
         public var secretlessApps: Int
+
+        public init(signIns: Int, secretlessSignIns: Int, apps: Int, secretlessApps: Int) {
+            self.signIns = signIns
+            self.secretlessSignIns = secretlessSignIns
+            self.apps = apps
+            self.secretlessApps = secretlessApps
+        }
 
         /// nil when there were no sign-ins (a share of nothing is not zero).
         public var signInShare: Double? { signIns == 0 ? nil : Double(secretlessSignIns) / Double(signIns) }
         public var appShare: Double? { apps == 0 ? nil : Double(secretlessApps) / Double(apps) }
-
-        /// The figures of `counts`, keyed by app id; `isApplication` says which ids are applications.
-        public init(_ counts: [String: Counts], isApplication: (String) -> Bool) {
-            signIns = 0
-            secretlessSignIns = 0
-            apps = 0
-            secretlessApps = 0
-            for (appId, count) in counts {
-                signIns += count.secret + count.secretless
-                secretlessSignIns += count.secretless
-                guard isApplication(appId), count.secret + count.secretless > 0 else { continue }
-                apps += 1
-                if MigrationStage(secretSignIns: count.secret, secretlessSignIns: count.secretless) == .secretless { secretlessApps += 1 }
-            }
-        }
     }
 
     public var window: Figures
     /// Per UTC day with sign-ins, oldest first.
-    public var days: [(day: Date, figures: Figures)]
+    public var days: [Day]
 
-    /// From per-app, per-day counts.
-    public init(daily: [(day: Date, appId: String, counts: Counts)], isApplication: (String) -> Bool) {
-        var total: [String: Counts] = [:]
-        var byDay: [Date: [String: Counts]] = [:]
-        for row in daily {
-            total[row.appId, default: Counts(secret: 0, secretless: 0)].secret += row.counts.secret
-            total[row.appId, default: Counts(secret: 0, secretless: 0)].secretless += row.counts.secretless
-            byDay[row.day, default: [:]][row.appId] = row.counts
+    public struct Day: Sendable, Equatable {
+        public var day: Date
+        public var figures: Figures
+
+        public init(day: Date, figures: Figures) {
+            self.day = day
+            self.figures = figures
         }
-        window = Figures(total, isApplication: isApplication)
-        days = byDay.keys.sorted().map { ($0, Figures(byDay[$0] ?? [:], isApplication: isApplication)) }
     }
 
-    public static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.window == rhs.window && lhs.days.map(\.day) == rhs.days.map(\.day) && lhs.days.map(\.figures) == rhs.days.map(\.figures)
+    public init(window: Figures, days: [Day]) {
+        self.window = window
+        self.days = days
     }
 }
 

@@ -81,42 +81,34 @@ extension AdminAPI {
         return windows
     }
 
-    /// Sign-ins per app over the window, or the clear error a window without any gets.
-    private func windowSignIns(_ request: Request, _ caller: AdminCaller) async throws
-        -> (windows: ReportWindows, range: (from: Date, to: Date), daily: [(day: Date, appId: String, counts: SecretlessShare.Counts)]) {
+    /// The window asked for and the tenant's share over it, or the clear error a window without
+    /// any successful sign-in gets.
+    private func windowShare(_ request: Request, _ caller: AdminCaller) async throws
+        -> (windows: ReportWindows, range: (from: Date, to: Date), share: SecretlessShare) {
         let windows = try Self.reportParameters(request, allowed: ["days", "until"])
         let range = windows.range(now: Date())
-        let daily = try await store.dailySignIns(tenantId: caller.tenant.id, from: range.from, to: range.to)
-        guard !daily.isEmpty else {
+        let share = try await store.secretlessShare(tenantId: caller.tenant.id, from: range.from, to: range.to)
+        guard share.window.signIns > 0 else {
             throw AdminError(
                 status: .notFound, code: "NoData",
                 message: "No successful sign-ins in this tenant from \(range.from.iso8601) to \(range.to.iso8601) (\(windows.days) days), so there is nothing to report. Widen or move the window (sigil report --days N --until DATE), or check that apps sign in to this tenant.")
         }
-        return (windows, range, daily)
+        return (windows, range, share)
     }
 
     func stagesReport(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
-        let (windows, range, daily) = try await windowSignIns(request, caller)
-        let apps = try await store.reportedApps(tenantId: caller.tenant.id)
-        let secrets = try await store.enabledSecretCounts(tenantId: caller.tenant.id, now: Date())
-        var counts: [String: SecretlessShare.Counts] = [:]
-        for row in daily {
-            counts[row.appId, default: .init(secret: 0, secretless: 0)].secret += row.counts.secret
-            counts[row.appId, default: .init(secret: 0, secretless: 0)].secretless += row.counts.secretless
-        }
+        let (windows, range, _) = try await windowShare(request, caller)
+        let apps = try await store.applicationStages(tenantId: caller.tenant.id, from: range.from, to: range.to, now: Date())
         var totals = Dictionary(uniqueKeysWithValues: MigrationStage.allCases.map { ($0.rawValue, 0) })
-        let rows: [JSONValue] = apps.values.filter { $0.kind == .application }
-            .sorted { ($0.displayName.lowercased(), $0.appId) < ($1.displayName.lowercased(), $1.appId) }
-            .map { app in
-                let count = counts[app.appId] ?? .init(secret: 0, secretless: 0)
-                let stage = MigrationStage(secretSignIns: count.secret, secretlessSignIns: count.secretless)
-                totals[stage.rawValue, default: 0] += 1
-                return [
-                    "appId": .string(app.appId), "appDisplayName": .string(app.displayName), "stage": .string(stage.rawValue),
-                    "secretSignIns": .number(Double(count.secret)), "secretlessSignIns": .number(Double(count.secretless)),
-                    "enabledSecrets": .number(Double(secrets[app.appId] ?? 0)),
-                ]
-            }
+        let rows: [JSONValue] = apps.map { app in
+            let stage = app.counts.stage
+            totals[stage.rawValue, default: 0] += 1
+            return [
+                "appId": .string(app.appId), "appDisplayName": .string(app.displayName), "stage": .string(stage.rawValue),
+                "secretSignIns": .number(Double(app.counts.secret)), "secretlessSignIns": .number(Double(app.counts.secretless)),
+                "enabledSecrets": .number(Double(app.enabledSecrets)),
+            ]
+        }
         return .json([
             "days": .number(Double(windows.days)), "from": .date(range.from), "to": .date(range.to),
             "stages": .object(totals.mapValues { .number(Double($0)) }), "value": .array(rows),
@@ -124,9 +116,7 @@ extension AdminAPI {
     }
 
     func secretlessReport(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
-        let (windows, range, daily) = try await windowSignIns(request, caller)
-        let apps = try await store.reportedApps(tenantId: caller.tenant.id)
-        let share = SecretlessShare(daily: daily, isApplication: { apps[$0]?.kind == .application })
+        let (windows, range, share) = try await windowShare(request, caller)
         var json = AdminJSON.shareFigures(share.window)
         json["days"] = .number(Double(windows.days))
         json["from"] = .date(range.from)

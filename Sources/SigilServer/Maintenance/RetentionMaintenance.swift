@@ -4,10 +4,12 @@ import ServiceLifecycle
 import SigilCore
 import SigilStore
 
-/// The vault's background work: at start and every interval, purging the deleted secrets whose
-/// retention has ended, a batch per transaction, each purge audited as Sigil's own. The state is
-/// the store's `scheduled_purge_at`: a purge missed while the server was down happens at the next start.
-public struct VaultMaintenance: Service {
+/// What happens when a retention period ends, at start and every interval: deleted vault secrets
+/// are purged, a batch per transaction, and the client secrets a finished migration disabled are
+/// deleted, a migration per transaction; each audited as Sigil's own. The state is in the store
+/// (`scheduled_purge_at`, `delete_after`): what was due while the server was down happens at the
+/// next start.
+public struct RetentionMaintenance: Service {
     let store: Store
     let interval: Duration
     let logger: Logger
@@ -18,6 +20,7 @@ public struct VaultMaintenance: Service {
     public func run() async throws {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             await purgeDue()
+            await deleteMigratedSecrets()
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: max(interval, Self.minimumInterval)) }
             } catch {
@@ -48,5 +51,26 @@ public struct VaultMaintenance: Service {
         }
         if purged > 0 { logger.info("vault purge: purged \(purged) deleted secrets whose retention had ended") }
         return purged
+    }
+
+    /// Deletes the disabled secrets of every finished migration whose retention ended by `now`;
+    /// returns how many migrations.
+    @discardableResult
+    func deleteMigratedSecrets(now: Date = Date()) async -> Int {
+        do {
+            let due = try await store.migrationsDueForDeletion(now: now, limit: Self.batch)
+            for migration in due {
+                try await store.deleteMigratedSecrets(migration, now: now, audit: AuditEvent(
+                    time: Date(), tenantId: migration.tenantId, actorId: "sigil", actorName: "sigil", action: "application.migration.deleteSecrets",
+                    targetType: "application", targetId: migration.applicationId,
+                    after: ["keyIds": .array(migration.secretKeyIds.map(JSONValue.string)), "reason": "retention ended"], ipAddress: "local",
+                    correlationId: RandomIdentifier.uuid()))
+            }
+            if !due.isEmpty { logger.info("migrations: deleted the disabled secrets of \(due.count) finished migrations whose retention had ended") }
+            return due.count
+        } catch {
+            logger.error("migrations: deleting disabled secrets: \(error)")
+            return 0
+        }
     }
 }
