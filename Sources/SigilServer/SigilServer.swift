@@ -226,6 +226,10 @@ public final class SigilServer: Sendable {
             directory: directory, recorder: recorder, unknownClients: unknownClients, federation: federation, risk: risk, keys: keys, urls: urls,
             vaultDomain: configuration.vaultDomain, logger: logger)
         router.post("/{tenant}/oauth2/v2.0/token") { request, context in await token.handle(request, context: context) }
+        let introspection = IntrospectionEndpoint(
+            directory: directory, recorder: recorder, federation: federation, verifier: AccessTokenVerifier(store: store, keys: keys, urls: urls),
+            urls: urls, logger: logger)
+        router.post("/{tenant}/oauth2/v2.0/introspect") { request, context in await introspection.handle(request, context: context) }
         router.get("/{tenant}/oauth2/v2.0/token") { request, _ in
             var response = TokenEndpoint.errorResponse(
                 OAuthError(error: "invalid_request", code: 900561, message: "The endpoint only accepts POST requests; this was a GET.", status: 405),

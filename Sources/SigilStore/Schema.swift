@@ -428,6 +428,31 @@ enum Schema {
             """,
             "CREATE INDEX alert_announcements_until ON alert_announcements (until_at)",
         ]),
+        // Incident response: one row per containment of a service principal, with what it
+        // disabled (so release enables exactly that) and the vault secrets it put up for
+        // rotation; at most one open per principal. The revocation list: per principal, its
+        // tokens issued at or before revoked_before are refused until expires_at, when every one
+        // of them has expired. The audit log is read per target and per actor for timelines.
+        Migration(version: 17, statements: [
+            """
+            CREATE TABLE incidents (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants (id), application_id TEXT NOT NULL,
+                service_principal_id TEXT NOT NULL, app_id TEXT NOT NULL, display_name TEXT NOT NULL, state TEXT NOT NULL,
+                contained_at BIGINT NOT NULL, contained_by_id TEXT NOT NULL, contained_by_name TEXT NOT NULL,
+                released_at BIGINT, released_by_id TEXT, released_by_name TEXT, was_enabled INTEGER NOT NULL,
+                disabled_credentials TEXT NOT NULL, secrets TEXT NOT NULL)
+            """,
+            "CREATE UNIQUE INDEX incidents_open ON incidents (service_principal_id) WHERE state = 'contained'",
+            "CREATE INDEX incidents_tenant ON incidents (tenant_id, contained_at)",
+            """
+            CREATE TABLE token_revocations (
+                service_principal_id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants (id), app_id TEXT NOT NULL,
+                revoked_before BIGINT NOT NULL, expires_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX token_revocations_tenant ON token_revocations (tenant_id, expires_at)",
+            "CREATE INDEX audit_events_target ON audit_events (tenant_id, target_id, time)",
+            "CREATE INDEX audit_events_actor ON audit_events (tenant_id, actor_id, time)",
+        ]),
         // The dashboard's sign-in: one-time codes that `sigil dashboard` mints and the sessions they
         // become, each kept as the SHA-256 of its secret, for the principal that asked (its roles
         // are read per request). A code's `used_at` is set once, by the one exchange that wins.

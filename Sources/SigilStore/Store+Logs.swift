@@ -148,17 +148,19 @@ extension Store {
             try await database.raw("""
                 SELECT * FROM audit_events WHERE tenant_id = \(bind: tenantId) \(Self.filters(query, appColumn: "target_id"))
                 ORDER BY time DESC, id LIMIT \(bind: query.limit) OFFSET \(bind: query.offset)
-                """).all().map { row in
-                    AuditEvent(
-                        id: try row.string("id"), time: try row.date("time"), tenantId: try row.string("tenant_id"),
-                        actorId: try row.string("actor_id"), actorName: try row.string("actor_name"), action: try row.string("action"),
-                        targetType: try row.string("target_type"), targetId: try row.string("target_id"),
-                        before: try row.optionalString("before_json").flatMap { try? JSONParser.parse(Array($0.utf8)) },
-                        after: try row.optionalString("after_json").flatMap { try? JSONParser.parse(Array($0.utf8)) },
-                        ipAddress: try row.string("ip_address"), succeeded: try row.bool("succeeded"),
-                        correlationId: try row.string("correlation_id"))
-                }
+                """).all().map(Self.auditEvent)
         }
+    }
+
+    static func auditEvent(_ row: any SQLRow) throws -> AuditEvent {
+        AuditEvent(
+            id: try row.string("id"), time: try row.date("time"), tenantId: try row.string("tenant_id"),
+            actorId: try row.string("actor_id"), actorName: try row.string("actor_name"), action: try row.string("action"),
+            targetType: try row.string("target_type"), targetId: try row.string("target_id"),
+            before: try row.optionalString("before_json").flatMap { try? JSONParser.parse(Array($0.utf8)) },
+            after: try row.optionalString("after_json").flatMap { try? JSONParser.parse(Array($0.utf8)) },
+            ipAddress: try row.string("ip_address"), succeeded: try row.bool("succeeded"),
+            correlationId: try row.string("correlation_id"))
     }
 
     static func filters(_ query: LogQuery, appColumn: String) -> SQLQueryString {

@@ -34,6 +34,8 @@ public enum AdminPermission: String, Sendable, CaseIterable, Comparable {
     case migrationsWrite = "migrations.write"
     case alertsRead = "alerts.read"
     case alertsWrite = "alerts.write"
+    case incidentsRead = "incidents.read"
+    case incidentsWrite = "incidents.write"
 
     public static func < (lhs: AdminPermission, rhs: AdminPermission) -> Bool { lhs.rawValue < rhs.rawValue }
 }

@@ -25,7 +25,7 @@ public struct DirectoryRole: Sendable, Equatable {
 
     private static let reads: Set<AdminPermission> = [
         .tenantRead, .applicationsRead, .managedIdentitiesRead, .hostsRead, .trustedIssuersRead, .policiesRead, .rolesRead, .logsRead,
-        .riskRead, .signingKeysRead, .reportsRead, .alertsRead,
+        .riskRead, .signingKeysRead, .reportsRead, .alertsRead, .incidentsRead,
     ]
 
     /// The built-in roles, the same in every tenant; their ids never change.
@@ -50,8 +50,8 @@ public struct DirectoryRole: Sendable, Equatable {
             description: "Reads everything an administrator can see: directory, policies, roles, logs and risk.", permissions: reads),
         DirectoryRole(
             id: "5f2222b1-57c3-48ba-8ad5-d4759f1fde6f", tenantId: nil, displayName: "Security Operator",
-            description: "Security Reader, plus managing risk and alert webhooks, and reporting leaked secrets and scan bypasses (what CI's scanner needs).",
-            permissions: reads.union([.riskManage, .alertsWrite, .secretScanningReport])),
+            description: "Security Reader, plus managing risk and alert webhooks, containing and releasing service principals, and reporting leaked secrets and scan bypasses (what CI's scanner needs).",
+            permissions: reads.union([.riskManage, .alertsWrite, .incidentsWrite, .secretScanningReport])),
         DirectoryRole(
             id: "4633e4f6-5b55-4a3e-a0d4-5f1a3e0ec8a1", tenantId: nil, displayName: "Vault Secrets User",
             description: "Reads vault secret values.", permissions: [.tenantRead, .vaultSecretsGet]),

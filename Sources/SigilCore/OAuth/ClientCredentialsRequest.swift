@@ -25,42 +25,7 @@ public struct ClientCredentialsRequest: Sendable, Equatable {
         guard let grant = form["grant_type"], !grant.isEmpty else { throw .missingParameter("grant_type") }
         guard grant == "client_credentials" else { throw .unsupportedGrantType(grant) }
 
-        var basic: (id: String, secret: String)?
-        if let authorization {
-            basic = try Self.decodeBasic(authorization)
-        }
-        var methods: [String] = []
-        if basic != nil { methods.append("client_secret_basic") }
-        if form["client_secret"] != nil { methods.append("client_secret_post") }
-        if form["client_assertion"] != nil { methods.append("client_assertion") }
-        guard methods.count <= 1 else { throw .severalClientAuthentications(methods) }
-
-        if let basic {
-            if let bodyId = form["client_id"], bodyId != basic.id { throw .clientIdMismatch() }
-            clientId = basic.id
-            credential = .secret(basic.secret, viaHeader: true)
-        } else if let secret = form["client_secret"] {
-            guard let id = form["client_id"], !id.isEmpty else { throw .missingParameter("client_id") }
-            clientId = id
-            credential = .secret(secret, viaHeader: false)
-        } else if let assertion = form["client_assertion"] {
-            guard let type = form["client_assertion_type"] else { throw .missingParameter("client_assertion_type") }
-            guard type == Self.assertionType else { throw .wrongAssertionType(type) }
-            if let id = form["client_id"], !id.isEmpty {
-                clientId = id
-            } else {
-                guard let jws = try? CompactJWS(parsing: assertion), let sub = jws.claims["sub"]?.stringValue else {
-                    throw .missingParameter("client_id")
-                }
-                clientId = sub
-            }
-            credential = .assertion(assertion)
-        } else {
-            guard form["client_id"] != nil else { throw .missingParameter("client_id") }
-            throw .noCredential()
-        }
-        guard clientId.utf8.count <= 256 else { throw .malformedRequest("client_id is longer than 256 characters.") }
-
+        (clientId, credential) = try ClientAuthentication.read(form: form, authorization: authorization)
         guard let scope = form["scope"], !scope.isEmpty else { throw .missingParameter("scope") }
         resource = try Self.resource(fromScope: scope)
     }
@@ -77,6 +42,54 @@ public struct ClientCredentialsRequest: Sendable, Equatable {
             throw .invalidScope("The provided value for the input parameter 'scope' is not valid. The scope '\(OAuthError.quoted(single))' must be RESOURCE/.default, for example api://my-api/.default.")
         }
         return String(single.dropLast("/.default".count))
+    }
+}
+
+/// The client authentication of a request to the token or introspection endpoint: exactly one
+/// of `client_secret_basic`, `client_secret_post` or a `client_assertion`, with the client id.
+public enum ClientAuthentication {
+    /// The client id and credential the form and `Authorization` header present; for an
+    /// assertion without `client_id`, the assertion's (unverified) `sub`, used only to find the
+    /// keys that then verify it.
+    public static func read(form: FormParameters, authorization: String?) throws(OAuthError) -> (clientId: String, credential: ClientCredential) {
+        var basic: (id: String, secret: String)?
+        if let authorization {
+            basic = try decodeBasic(authorization)
+        }
+        var methods: [String] = []
+        if basic != nil { methods.append("client_secret_basic") }
+        if form["client_secret"] != nil { methods.append("client_secret_post") }
+        if form["client_assertion"] != nil { methods.append("client_assertion") }
+        guard methods.count <= 1 else { throw .severalClientAuthentications(methods) }
+
+        let clientId: String
+        let credential: ClientCredential
+        if let basic {
+            if let bodyId = form["client_id"], bodyId != basic.id { throw .clientIdMismatch() }
+            clientId = basic.id
+            credential = .secret(basic.secret, viaHeader: true)
+        } else if let secret = form["client_secret"] {
+            guard let id = form["client_id"], !id.isEmpty else { throw .missingParameter("client_id") }
+            clientId = id
+            credential = .secret(secret, viaHeader: false)
+        } else if let assertion = form["client_assertion"] {
+            guard let type = form["client_assertion_type"] else { throw .missingParameter("client_assertion_type") }
+            guard type == ClientCredentialsRequest.assertionType else { throw .wrongAssertionType(type) }
+            if let id = form["client_id"], !id.isEmpty {
+                clientId = id
+            } else {
+                guard let jws = try? CompactJWS(parsing: assertion), let sub = jws.claims["sub"]?.stringValue else {
+                    throw .missingParameter("client_id")
+                }
+                clientId = sub
+            }
+            credential = .assertion(assertion)
+        } else {
+            guard form["client_id"] != nil else { throw .missingParameter("client_id") }
+            throw .noCredential()
+        }
+        guard clientId.utf8.count <= 256 else { throw .malformedRequest("client_id is longer than 256 characters.") }
+        return (clientId, credential)
     }
 
     static func decodeBasic(_ header: String) throws(OAuthError) -> (id: String, secret: String) {

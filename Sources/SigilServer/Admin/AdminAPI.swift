@@ -42,7 +42,7 @@ struct AdminAPI {
     /// Every admin operation, with the permission it needs.
     var routes: [AdminRoute] { coreRoutes + riskRoutes + federationRoutes + managedIdentityRoutes + hostRoutes + roleRoutes + appManagementPolicyRoutes
         + conditionalAccessRoutes + vaultRoutes + secretRotationRoutes + vaultEventRoutes + keyEncryptionKeyRoutes + reportRoutes
-        + migrationRoutes + alertRoutes + dashboardRoutes }
+        + migrationRoutes + alertRoutes + dashboardRoutes + incidentRoutes }
 
     /// Applications, their credentials and roles, the logs, signing keys and risk.
     var coreRoutes: [AdminRoute] {
@@ -441,20 +441,28 @@ struct AdminAPI {
             default: throw AdminError.badRequest("result must be success or failure, not '\(result)'.", target: "result")
             }
         }
-        for name in ["since", "until"] {
-            guard let text = parameters[name[...]].map(String.init) else { continue }
-            guard let date = RFC3339.date(text) else {
-                throw AdminError.badRequest("\(name) must be an ISO-8601 date-time such as 2026-01-31T12:00:00Z, not '\(text)'.", target: name)
-            }
-            if name == "since" { query.since = date } else { query.until = date }
-        }
-        if let top = parameters["top"] {
-            guard let limit = Int(top), (1...1000).contains(limit) else {
-                throw AdminError.badRequest("top must be a number from 1 to 1000.", target: "top")
-            }
-            query.limit = limit
-        }
+        query.since = try Self.queryDate(request, "since")
+        query.until = try Self.queryDate(request, "until")
+        query.limit = try Self.queryTop(request) ?? query.limit
         return query
+    }
+
+    /// The date-time query parameter `name`, if given.
+    static func queryDate(_ request: Request, _ name: String) throws -> Date? {
+        guard let text = request.uri.queryParameters[name[...]].map(String.init) else { return nil }
+        guard let date = RFC3339.date(text) else {
+            throw AdminError.badRequest("\(name) must be an ISO-8601 date-time such as 2026-01-31T12:00:00Z, not '\(OAuthError.quoted(text))'.", target: name)
+        }
+        return date
+    }
+
+    /// The `top` query parameter (1–1000), if given.
+    static func queryTop(_ request: Request) throws -> Int? {
+        guard let top = request.uri.queryParameters["top"] else { return nil }
+        guard let limit = Int(top), (1...1000).contains(limit) else {
+            throw AdminError.badRequest("top must be a number from 1 to 1000.", target: "top")
+        }
+        return limit
     }
 
     func rotateKeys(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {

@@ -26,6 +26,9 @@ public final class ServerURLs: Sendable {
     public func issuer(tenantId: String) -> String { "\(baseURL)/\(tenantId)/v2.0" }
     public func tokenEndpoint(tenantId: String) -> String { "\(baseURL)/\(tenantId)/oauth2/v2.0/token" }
     public func jwksURI(tenantId: String) -> String { "\(baseURL)/\(tenantId)/discovery/v2.0/keys" }
+    public func introspectionEndpoint(tenantId: String) -> String { "\(baseURL)/\(tenantId)/oauth2/v2.0/introspect" }
+    /// The revocation list of the tenant's tokens (a Sigil extension to the discovery document).
+    public func revocationListURI(tenantId: String) -> String { "\(baseURL)/\(tenantId)/discovery/v2.0/revocations" }
 
     /// The `aud` values a client assertion may carry: the v2.0 token endpoint (what msal and
     /// azure-identity send) and the v1 one.

@@ -55,14 +55,7 @@ struct TokenEndpoint {
         var resourceName: String?
         let result: Result<String, OAuthError>
         do throws(OAuthError) {
-            guard request.mediaType == "application/x-www-form-urlencoded" else { throw .wrongContentType(request.headers[.contentType]) }
-            let body: [UInt8]
-            do {
-                body = try await request.collectBody()
-            } catch {
-                throw .bodyTooLarge(limit: maximumBodySize)
-            }
-            let form = try FormParameters(decoding: body)
+            let form = try await Self.form(request)
             clientId = form["client_id"] ?? ""
             let grant = try ClientCredentialsRequest(form: form, authorization: request.headers[.authorization])
             clientId = grant.clientId
@@ -202,6 +195,18 @@ struct TokenEndpoint {
             logger.error("token request: store failure: \(error)")
             throw .serverError()
         }
+    }
+
+    /// The request's `application/x-www-form-urlencoded` body, at most `maximumBodySize` bytes, decoded strictly.
+    static func form(_ request: Request) async throws(OAuthError) -> FormParameters {
+        guard request.mediaType == "application/x-www-form-urlencoded" else { throw .wrongContentType(request.headers[.contentType]) }
+        let body: [UInt8]
+        do {
+            body = try await request.collectBody()
+        } catch {
+            throw .bodyTooLarge(limit: maximumBodySize)
+        }
+        return try FormParameters(decoding: body)
     }
 
     /// The client's `client-request-id` when it is a UUID (msal sends one), else a fresh one.
