@@ -139,15 +139,20 @@ import Testing
             #expect(first.value("sigil_credentials_expiring", ["type": "passwordCredential", "within": "30d"]) == 0)
             #expect(first.value("sigil_credential_next_expiry_timestamp_seconds", ["type": "passwordCredential"]) == nil)
 
-            _ = try await server.addSecret("expiring", lifetime: "P5D")
-            _ = try await server.addSecret("expiring", lifetime: "P20D")
-            _ = try await server.addSecret("expiring", lifetime: "P90D")
+            var added: [String] = []
+            for lifetime in ["P5D", "P20D", "P90D"] { added.append(try await server.addSecret("expiring", lifetime: lifetime).keyId) }
             let soon = Date().addingTimeInterval(5 * 86_400).timeIntervalSince1970
             let exposition = try await scrape(server)
             #expect(exposition.value("sigil_credentials_expiring", ["type": "passwordCredential", "within": "7d"]) == 1)
             #expect(exposition.value("sigil_credentials_expiring", ["type": "passwordCredential", "within": "30d"]) == 2)
             let next = try #require(exposition.value("sigil_credential_next_expiry_timestamp_seconds", ["type": "passwordCredential"]))
             #expect(abs(next - soon) < 60)
+
+            // The secrets go: the counts fall to zero and the next expiry leaves the exposition.
+            for keyId in added { #expect(try await server.admin("DELETE", "applications/expiring/passwordCredentials/\(keyId)").status == 204) }
+            let emptied = try await scrape(server)
+            #expect(emptied.value("sigil_credentials_expiring", ["type": "passwordCredential", "within": "30d"]) == 0)
+            #expect(emptied.value("sigil_credential_next_expiry_timestamp_seconds", ["type": "passwordCredential"]) == nil)
 
             let published = server.server.keys.published()
             let ages = exposition.series("sigil_signing_key_age_seconds")
