@@ -64,7 +64,6 @@ for round in $(seq "$rounds"); do
         if [ "$side" = none ]; then rates_none+=("$rate"); else rates_policies+=("$rate"); fi
     done
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 none=$(median "${rates_none[@]}")
 with=$(median "${rates_policies[@]}")
 ratios=()

@@ -18,12 +18,7 @@ workspace vault
 sigil="$root/.build/release/sigil"
 start vault
 
-"$sigil" policy app set --allow-secrets >/dev/null
-"$sigil" app create bench-api --identifier-uri api://bench >/dev/null
-"$sigil" app create bench-client >/dev/null
-client=$("$sigil" app show bench-client --json | json '["appId"]')
-secret=$("$sigil" app secret add bench-client --json | json '["secretText"]')
-printf 'grant_type=client_credentials&client_id=%s&client_secret=%s&scope=api%%3A%%2F%%2Fbench%%2F.default\n' "$client" "$secret" >"$work/token.body"
+secret_client "$work/token.body"
 
 "$sigil" vault create bench >/dev/null
 head -c 48 /dev/urandom | base64 | tr -d '\n' | "$sigil" vault secret set bench/db-password >/dev/null
@@ -49,7 +44,6 @@ for round in $(seq "$rounds"); do
         if [ "$side" = token ]; then rates_token+=("$rate"); p99_token+=("$p99"); else rates_vault+=("$rate"); p99_vault+=("$p99"); fi
     done
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 token=$(median "${rates_token[@]}")
 vault=$(median "${rates_vault[@]}")
 audited=$("$sigil" logs audit --top 1000 --json | python3 -c 'import json,sys; print(sum(e["activityDisplayName"] == "vault.secret.get" for e in json.load(sys.stdin)["value"]))')

@@ -51,6 +51,13 @@ public struct ServerConfiguration: Sendable {
     public var environmentKeys: EnvironmentKeys?
     /// How often deleted secrets whose retention has ended are purged (`--vault-purge-interval`).
     public var vaultPurgeInterval: Duration = .seconds(3600)
+    /// Whether the server measures itself and serves `/metrics` (`--metrics on|off`).
+    public var metrics = true
+    /// The bearer token `/metrics` wants from clients not on loopback (`--metrics-token-file`);
+    /// nil: loopback clients only.
+    public var metricsToken: String?
+    /// How long the credential expiries `/metrics` reads from the store are reused (`--metrics-refresh`).
+    public var metricsRefreshInterval: TimeInterval = 30
 
     /// The key-encryption keys given in the environment instead of `DATA/kek`: `SIGIL_KEK` seals
     /// and opens; `SIGIL_KEK_PREVIOUS`, during a rotation, only opens.
@@ -112,6 +119,7 @@ public final class SigilServer: Sendable {
     let unknownClients: UnknownClientFailures
     /// Performs secret rotation steps, for the rotation service and the admin API.
     let rotator: SecretRotator
+    let metrics: ServerMetrics
     private let serviceGroup = Mutex<ServiceGroup?>(nil)
 
     /// Opens the data folder and store, bootstraps the default tenant and the signing keys.
@@ -129,7 +137,8 @@ public final class SigilServer: Sendable {
         // in the data folder is touched. Then the key-encryption key, before any migration or
         // file: a key that does not open the store is refused with everything left as it was.
         let location = StoreLocation(argument: configuration.database ?? folder.path("sigil.sqlite"))
-        let store = try await Store.open(location, logger: logger, migrating: false)
+        let metrics = ServerMetrics(enabled: configuration.metrics)
+        let store = try await Store.open(location, logger: logger, migrating: false, metrics: metrics.factory)
         do {
             let opened = try await KeyEncryptionKeyFile.open(folder, environment: configuration.environmentKeys, store: store)
             try await store.migrate()
@@ -162,7 +171,7 @@ public final class SigilServer: Sendable {
                 keys: kek, store: store, folder: folder, fromEnvironment: configuration.environmentKeys != nil, logger: logger, tenantId: tenant.id)
             return SigilServer(
                 configuration: configuration, store: store, keys: keys, urls: urls, tenant: tenant, kek: kek, kekRotation: rotation,
-                folder: folder, tls: tls, tenantCreated: created, logger: logger)
+                folder: folder, tls: tls, tenantCreated: created, logger: logger, metrics: metrics)
         } catch {
             await store.close()
             throw error
@@ -172,7 +181,7 @@ public final class SigilServer: Sendable {
     init(
         configuration: ServerConfiguration, store: Store, keys: SigningKeyRing, urls: ServerURLs, tenant: Tenant, kek: KeyEncryptionKeys,
         kekRotation: KeyEncryptionKeyRotation, folder: DataFolder,
-        tls: (certificate: String, key: String, ca: String?), tenantCreated: Bool, logger: Logger
+        tls: (certificate: String, key: String, ca: String?), tenantCreated: Bool, logger: Logger, metrics: ServerMetrics
     ) {
         self.configuration = configuration
         self.store = store
@@ -185,7 +194,8 @@ public final class SigilServer: Sendable {
         self.tls = tls
         self.tenantCreated = tenantCreated
         self.logger = logger
-        recorder = SignInRecorder(store: store)
+        self.metrics = metrics
+        recorder = SignInRecorder(store: store, metrics: metrics.factory)
         unknownClients = UnknownClientFailures(recorder: recorder, logger: logger)
         rotator = SecretRotator(store: store, kek: kek, minimumPeriod: configuration.rotationMinimumPeriod, logger: logger)
     }
@@ -216,6 +226,16 @@ public final class SigilServer: Sendable {
         let router = Router(context: SigilRequestContext.self)
         let routes = RouteTable()
         let vaultAddressing = VaultAddressing(domain: configuration.vaultDomain, urls: urls)
+        let logsRequests = logger.logLevel <= .debug
+        if metrics.registry != nil || logsRequests {
+            router.add(middleware: RequestObserver(metrics: metrics.registry == nil ? nil : metrics, logs: logsRequests, vaults: vaultAddressing))
+        }
+        if let registry = metrics.registry {
+            MetricsEndpoint(
+                metrics: metrics, registry: registry, keys: keys, store: store, recorder: recorder, token: configuration.metricsToken,
+                refreshInterval: configuration.metricsRefreshInterval, logger: logger
+            ).register(on: router)
+        }
         router.add(middleware: ErrorShapeMiddleware(routes: routes, vaults: vaultAddressing))
         router.add(middleware: ClientAddressMiddleware(proxies: configuration.trustedProxies))
         let directory = DirectoryCache(store: store)
@@ -224,7 +244,7 @@ public final class SigilServer: Sendable {
         let risk = SignInRiskDetector(store: store, rules: SignInRiskRules(learningPeriod: configuration.riskLearningPeriod), logger: logger)
         let token = TokenEndpoint(
             directory: directory, recorder: recorder, unknownClients: unknownClients, federation: federation, risk: risk, keys: keys, urls: urls,
-            vaultDomain: configuration.vaultDomain, logger: logger)
+            vaultDomain: configuration.vaultDomain, metrics: metrics, logger: logger)
         router.post("/{tenant}/oauth2/v2.0/token") { request, context in await token.handle(request, context: context) }
         let introspection = IntrospectionEndpoint(
             directory: directory, recorder: recorder, federation: federation, verifier: AccessTokenVerifier(store: store, keys: keys, urls: urls),
@@ -252,16 +272,25 @@ public final class SigilServer: Sendable {
             store: store, keys: keys, kek: kek, addressing: vaultAddressing, urls: urls, logger: logger
         ).register(on: router)
         router.get("/healthz") { _, _ in Response.json(["status": "ok"]) }
-        router.get("/readyz") { _, _ in
-            do {
-                _ = try await self.store.tenant(id: self.tenant.id)
-                return Response.json(["status": "ready"])
-            } catch {
-                return Response.json(["status": "store unavailable"], status: .serviceUnavailable)
-            }
-        }
+        router.get("/readyz") { _, _ in await self.readiness() }
         routes.load(router.routes)
         return router
+    }
+
+    /// `/readyz`: ready when the store answers a read and a signing key of every algorithm is
+    /// loaded; otherwise `503` with which of the two is missing (never the error, which may name
+    /// the database's host).
+    func readiness() async -> Response {
+        do {
+            _ = try await store.tenant(id: tenant.id)
+        } catch {
+            logger.warning("readiness: the store does not answer: \(error)")
+            return .json(["status": "store unavailable"], status: .serviceUnavailable)
+        }
+        guard SigningKeyRing.algorithms.allSatisfy({ (try? keys.signer(for: $0)) != nil }) else {
+            return .json(["status": "signing keys not loaded"], status: .serviceUnavailable)
+        }
+        return .json(["status": "ready"])
     }
 
     /// Serves until SIGTERM / SIGINT or cancellation, then closes the store.

@@ -12,6 +12,8 @@ public final class BatchedWork<Item: Sendable, Output: Sendable>: Sendable {
     private struct Queue {
         var waiting: [(item: Item, caller: CheckedContinuation<Output, any Error>)] = []
         var working = false
+        /// Items in the batch being done now.
+        var inBatch = 0
     }
 
     private let maximumBatch: Int
@@ -23,6 +25,9 @@ public final class BatchedWork<Item: Sendable, Output: Sendable>: Sendable {
         self.maximumBatch = maximumBatch
         self.perform = perform
     }
+
+    /// Items handed in and not yet answered: those waiting and those in the batch being done.
+    public var pending: Int { queue.withLock { $0.waiting.count + $0.inBatch } }
 
     /// Hands `item` in and waits for the result of the batch it went into.
     public func submit(_ item: Item) async throws -> Output {
@@ -43,6 +48,7 @@ public final class BatchedWork<Item: Sendable, Output: Sendable>: Sendable {
             let batch = queue.withLock { queue in
                 let batch = Array(queue.waiting.prefix(maximumBatch))
                 queue.waiting.removeFirst(batch.count)
+                queue.inBatch = batch.count
                 if batch.isEmpty { queue.working = false }
                 return batch
             }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import NIOCore
@@ -43,8 +44,20 @@ public final class Store: Sendable {
     let localGeneration = Atomic<Int64>(0)
     /// PostgreSQL only: the generation query, one read shared by the requests waiting for it.
     let sharedGenerationRead: BatchedWork<Void, Int64>?
+    /// `sigil_store_query_duration_seconds`, timed where every unit of work passes (`read`,
+    /// `write`, `transaction`): from asking for a connection to giving it back.
+    let readDuration: CoreMetrics.Timer
+    let writeDuration: CoreMetrics.Timer
 
-    init(dialect: Dialect, pool: ConnectionPool, logger: Logger, threadPool: NIOThreadPool? = nil, processLock: ProcessLock? = nil) {
+    /// The metric that times the store's reads and writes.
+    public static let queryDurationMetric = "sigil_store_query_duration_seconds"
+
+    init(
+        dialect: Dialect, pool: ConnectionPool, logger: Logger, threadPool: NIOThreadPool? = nil, processLock: ProcessLock? = nil,
+        metrics: any MetricsFactory
+    ) {
+        readDuration = CoreMetrics.Timer(label: Self.queryDurationMetric, dimensions: [("operation", "read")], factory: metrics)
+        writeDuration = CoreMetrics.Timer(label: Self.queryDurationMetric, dimensions: [("operation", "write")], factory: metrics)
         self.dialect = dialect
         self.pool = pool
         self.logger = logger
@@ -60,12 +73,17 @@ public final class Store: Sendable {
 
     /// Opens the store and brings its schema up to date, or with `migrating` false leaves it as
     /// it is (a start that checks the key-encryption key before it changes anything; `migrate()` next).
-    public static func open(_ location: StoreLocation, logger: Logger, migrating: Bool = true) async throws -> Store {
-        try await open(location, logger: logger, migratingThrough: migrating ? .max : 0)
+    /// Query durations go to `metrics` (nowhere by default).
+    public static func open(
+        _ location: StoreLocation, logger: Logger, migrating: Bool = true, metrics: any MetricsFactory = NOOPMetricsHandler.instance
+    ) async throws -> Store {
+        try await open(location, logger: logger, migratingThrough: migrating ? .max : 0, metrics: metrics)
     }
 
     /// Opens the store with the migrations up to `version` applied (tests of an upgrade).
-    static func open(_ location: StoreLocation, logger: Logger, migratingThrough version: Int) async throws -> Store {
+    static func open(
+        _ location: StoreLocation, logger: Logger, migratingThrough version: Int, metrics: any MetricsFactory = NOOPMetricsHandler.instance
+    ) async throws -> Store {
         let store: Store
         switch location {
         case .sqlite(let path):
@@ -74,10 +92,12 @@ public final class Store: Sendable {
             let threads = NIOThreadPool(numberOfThreads: connections)
             threads.start()
             let pool = ConnectionPool(maximum: connections) { try await openSQLite(path: path, threadPool: threads, logger: logger) }
-            store = Store(dialect: .sqlite, pool: pool, logger: logger, threadPool: threads, processLock: lock)
+            store = Store(dialect: .sqlite, pool: pool, logger: logger, threadPool: threads, processLock: lock, metrics: metrics)
         case .postgres(let url):
             let configuration = try postgresConfiguration(url)
-            store = Store(dialect: .postgres, pool: ConnectionPool(maximum: 8) { try await openPostgres(configuration, logger: logger) }, logger: logger)
+            store = Store(
+                dialect: .postgres, pool: ConnectionPool(maximum: 8) { try await openPostgres(configuration, logger: logger) }, logger: logger,
+                metrics: metrics)
         }
         if version > 0 { try await store.migrate(through: version) }
         return store
@@ -172,21 +192,32 @@ public final class Store: Sendable {
 
     /// Runs `body` on one connection without a transaction (single statements, reads).
     func read<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        try await pool.withConnection(body)
+        try await timed(readDuration) { try await pool.withConnection(body) }
     }
 
     /// Runs a single writing statement outside a transaction, through the writer gate on SQLite.
     func write<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        guard let writerGate else { return try await read(body) }
-        return try await writerGate.run { try await read(body) }
+        try await timed(writeDuration) {
+            guard let writerGate else { return try await pool.withConnection(body) }
+            return try await writerGate.run { try await pool.withConnection(body) }
+        }
     }
 
     /// Runs `body` in a write transaction: through the writer gate and with `BEGIN IMMEDIATE` on
     /// SQLite, so writers queue instead of failing at commit. Unless told otherwise the
     /// transaction changes the directory, and bumps the directory generation with it.
     func transaction<T: Sendable>(changesDirectory: Bool = true, _ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        guard let writerGate else { return try await unguardedTransaction(changesDirectory: changesDirectory, body) }
-        return try await writerGate.run { try await unguardedTransaction(changesDirectory: changesDirectory, body) }
+        try await timed(writeDuration) {
+            guard let writerGate else { return try await unguardedTransaction(changesDirectory: changesDirectory, body) }
+            return try await writerGate.run { try await unguardedTransaction(changesDirectory: changesDirectory, body) }
+        }
+    }
+
+    /// Records how long `body` took, failed or not, waits for a connection and the writer gate included.
+    private func timed<T>(_ timer: CoreMetrics.Timer, _ body: () async throws -> T) async throws -> T {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { timer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start)) }
+        return try await body()
     }
 
     private func unguardedTransaction<T: Sendable>(changesDirectory: Bool, _ body: (any SQLDatabase) async throws -> T) async throws -> T {

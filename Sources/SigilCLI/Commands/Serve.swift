@@ -89,6 +89,17 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-connections"), help: "Client connections open at once; more are closed on accept.")
     var maxConnections = 1000
 
+    @Option(name: .customLong("metrics"), help: "on: measure and serve Prometheus metrics at /metrics; off: neither.")
+    var metrics = "on"
+
+    @Option(
+        name: .customLong("metrics-token-file"),
+        help: "A file holding the bearer token (16 to 512 characters) /metrics wants from clients not on loopback; without it only loopback clients are served.")
+    var metricsTokenFile: String?
+
+    @Option(name: .customLong("metrics-refresh"), help: "How long /metrics reuses the credential expiries it reads from the store (ISO-8601, PT0S to PT1H).")
+    var metricsRefresh = "PT30S"
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -126,6 +137,11 @@ struct Serve: AsyncParsableCommand {
         for proxy in trustedProxies where IPNetwork(proxy) == nil {
             throw ValidationError("--trusted-proxy '\(proxy)' is not an IP address or CIDR network, e.g. 10.0.0.0/8 or 127.0.0.1")
         }
+        guard ["on", "off"].contains(metrics) else { throw ValidationError("--metrics must be on or off") }
+        guard ISO8601Duration.seconds(metricsRefresh).map({ $0 >= 0 && $0 <= 3600 }) == true else {
+            throw ValidationError("--metrics-refresh must be an ISO-8601 duration from PT0S to PT1H, e.g. PT30S")
+        }
+        if metricsTokenFile != nil, metrics == "off" { throw ValidationError("--metrics-token-file needs --metrics on") }
         guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level '\(logLevel)' is not a log level") }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -148,6 +164,18 @@ struct Serve: AsyncParsableCommand {
     }
 
     private func duration(_ text: String) -> Duration { .milliseconds(Int64(ISO8601Duration.seconds(text)! * 1000)) }
+
+    /// The token in `path`, without surrounding white space: 16 to 512 printable ASCII characters.
+    static func readMetricsToken(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ServerError.configuration("--metrics-token-file \(path) cannot be read")
+        }
+        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (16...512).contains(token.count), token.unicodeScalars.allSatisfy({ (0x21...0x7e).contains($0.value) }) else {
+            throw ServerError.configuration("--metrics-token-file \(path) must hold one token of 16 to 512 printable characters without spaces")
+        }
+        return token
+    }
 
     func parseListen() -> (host: String, port: Int)? {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
@@ -187,8 +215,11 @@ struct Serve: AsyncParsableCommand {
         configuration.vaultEvents.maximumAttempts = vaultEventAttempts
         configuration.alerts.scanInterval = ISO8601Duration.seconds(alertScan)!
         configuration.vaultPurgeInterval = duration(vaultPurgeInterval)
+        configuration.metrics = metrics == "on"
+        configuration.metricsRefreshInterval = ISO8601Duration.seconds(metricsRefresh)!
         let server: SigilServer
         do {
+            configuration.metricsToken = try metricsTokenFile.map(Self.readMetricsToken)
             configuration.environmentKeys = try ServerConfiguration.EnvironmentKeys.from(ProcessInfo.processInfo.environment)
             server = try await SigilServer.prepare(configuration, logger: logger)
         } catch {

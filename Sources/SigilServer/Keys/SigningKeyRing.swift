@@ -42,10 +42,13 @@ public actor SigningKeyRing {
         self.logger = logger
     }
 
+    /// The algorithms the server signs tokens with, each with its own keys.
+    public static let algorithms: [JWSAlgorithm] = [.es256, .rs256]
+
     /// Creates the first keys of each algorithm if the store has none, then loads the cache.
     public func start() async throws {
         try await refresh()
-        for algorithm in [JWSAlgorithm.es256, .rs256] where current.withLock({ $0.signers[algorithm] }) == nil {
+        for algorithm in Self.algorithms where current.withLock({ $0.signers[algorithm] }) == nil {
             _ = try await store.rotateSigningKeys(
                 algorithm: algorithm, expectedActive: nil, fresh: try makeKey(algorithm), following: try makeKey(algorithm),
                 forgetBefore: .distantPast, now: Date())

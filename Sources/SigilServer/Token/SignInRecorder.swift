@@ -1,3 +1,4 @@
+import CoreMetrics
 import SigilCore
 import SigilStore
 
@@ -10,9 +11,21 @@ final class SignInRecorder: Sendable {
 
     private let batches: BatchedWork<SignInRecord, Bool>
 
-    init(store: Store) {
-        batches = BatchedWork(maximumBatch: Self.maximumBatch) { records in await Self.write(records, to: store) }
+    /// `sigil_signin_recorder_batch_size`: records per batch written.
+    static let batchSizeMetric = "sigil_signin_recorder_batch_size"
+    /// Its buckets: powers of two up to `maximumBatch`.
+    static let batchSizeBuckets: [Double] = (0...8).map { Double(1 << $0) }
+
+    init(store: Store, metrics: any MetricsFactory) {
+        let batchSize = Recorder(label: Self.batchSizeMetric, factory: metrics)
+        batches = BatchedWork(maximumBatch: Self.maximumBatch) { records in
+            batchSize.record(records.count)
+            return await Self.write(records, to: store)
+        }
     }
+
+    /// Sign-ins handed in and not yet committed (`sigil_signin_recorder_queue`).
+    var pending: Int { batches.pending }
 
     /// Writes `record`; returns true when its assertion had been used before (a replay).
     func record(_ record: SignInRecord) async throws -> Bool {

@@ -19,6 +19,7 @@ struct TokenEndpoint {
     let urls: ServerURLs
     /// The vault resource is also asked for as `https://VAULT_DOMAIN:PORT` (see `VaultAddressing`).
     let vaultDomain: String
+    let metrics: ServerMetrics
     let logger: Logger
 
     /// What one request produced, for the response and the sign-in log.
@@ -35,22 +36,33 @@ struct TokenEndpoint {
         var credentialAddedAt: Date?
     }
 
+    /// A response, with what `sigil_token_requests_total` counts of it: the credential type the
+    /// client presented and the OAuth error it was refused with (nil: a token was issued).
+    private typealias Answer = (response: Response, credentialType: CredentialType?, error: OAuthError?)
+
     func handle(_ request: Request, context: SigilRequestContext) async -> Response {
+        let answer = await respond(request, context: context)
+        metrics.countTokenRequest(credentialType: answer.credentialType, error: answer.error?.error)
+        return answer.response
+    }
+
+    private func respond(_ request: Request, context: SigilRequestContext) async -> Answer {
         let tenantSegment = context.parameters.get("tenant") ?? ""
         let correlationId = Self.correlationId(request)
         let now = Date()
+        var outcome = Outcome()
+        func refuse(_ error: OAuthError) -> Answer {
+            (Self.errorResponse(error, correlationId: correlationId, now: now), outcome.credentialType, error)
+        }
         let tenant: Tenant
         do {
-            guard let found = try await directory.tenant(id: tenantSegment) else {
-                return Self.errorResponse(.tenantNotFound(tenantSegment), correlationId: correlationId, now: now)
-            }
+            guard let found = try await directory.tenant(id: tenantSegment) else { return refuse(.tenantNotFound(tenantSegment)) }
             tenant = found
         } catch {
             logger.error("token request: store unavailable: \(error)")
-            return Self.errorResponse(.serverError(), correlationId: correlationId, now: now)
+            return refuse(.serverError())
         }
 
-        var outcome = Outcome()
         var clientId = ""
         var resourceName: String?
         let result: Result<String, OAuthError>
@@ -80,7 +92,7 @@ struct TokenEndpoint {
             await !unknownClients.shouldRecord(tenantId: tenant.id, address: context.clientAddress, at: now)
         {
             // Sampled out: counted towards the summary row instead (the response is the same).
-            return Self.errorResponse(error, correlationId: correlationId, now: now)
+            return refuse(error)
         }
         var record = SignInRecord(event: event(result))
         if case .success = result, let assertionId = outcome.assertionId {
@@ -93,12 +105,12 @@ struct TokenEndpoint {
         } catch {
             // A token whose sign-in cannot be recorded is not issued: the log must be complete.
             logger.error("cannot record sign-in: \(error)")
-            return Self.errorResponse(.serverError(), correlationId: correlationId, now: now)
+            return refuse(.serverError())
         }
 
         switch (result, replayed) {
         case (_, true):
-            return Self.errorResponse(.assertionReplayed(), correlationId: correlationId, now: now)
+            return refuse(.assertionReplayed())
         case (.success(let token), false):
             if let client = outcome.client, let type = outcome.credentialType {
                 await risk.observe(ObservedSignIn(
@@ -106,12 +118,13 @@ struct TokenEndpoint {
                     ipAddress: context.clientAddress, credentialType: type.rawValue, credentialId: outcome.credentialId,
                     credentialAddedAt: outcome.credentialAddedAt, correlationId: correlationId))
             }
-            return .json([
+            let response = Response.json([
                 "token_type": "Bearer", "expires_in": .integer(Int64(AccessToken.lifetime) - 1),
                 "ext_expires_in": .integer(Int64(AccessToken.lifetime) - 1), "access_token": .string(token),
             ], headers: [HTTPField.Name("Pragma")!: "no-cache"])
+            return (response, outcome.credentialType, nil)
         case (.failure(let error), false):
-            return Self.errorResponse(error, correlationId: correlationId, now: now)
+            return refuse(error)
         }
     }
 
