@@ -23,21 +23,20 @@ extension Store {
             items += try await rows("key_credentials").map { InventoryItem(try Self.keyCredential($0), of: try app($0), now: now) }
             items += try await rows("federated_credentials").map { InventoryItem(try Self.federatedCredential($0), of: try app($0)) }
 
-            // Each used credential with its sources, most used first, aggregated by the database:
-            // one row per credential whatever the number of sources. Header values cannot hold a
-            // line feed, nor can networks, so it separates them.
+            // Each used credential with its sources, most used first, aggregated by the database in
+            // one join: one row per credential whatever the number of sources. Header values cannot
+            // hold a line feed, nor can networks, so it separates them.
             var uses: [UsageSummary.Credential: (last: Date, signIns: Int, networks: [String], userAgents: [String])] = [:]
             func sources(_ kind: UsageSummary.SourceKind) -> SQLQueryString {
-                """
-                (SELECT string_agg(s.value, \(bind: "\n") ORDER BY s.sign_ins DESC, s.value) FROM credential_usage_sources s
-                 WHERE s.app_id = u.app_id AND s.credential_type = u.credential_type AND s.credential_id = u.credential_id
-                 AND s.kind = \(bind: kind.rawValue))
-                """
+                "string_agg(CASE WHEN s.kind = \(bind: kind.rawValue) THEN s.value END, \(bind: "\n") ORDER BY s.sign_ins DESC, s.value)"
             }
             for row in try await database.raw("""
                 SELECT u.app_id, u.credential_type, u.credential_id, u.last_used, u.sign_ins,
                     \(sources(.network)) AS networks, \(sources(.userAgent)) AS user_agents
-                FROM credential_usage u WHERE u.tenant_id = \(bind: tenantId)
+                FROM credential_usage u LEFT JOIN credential_usage_sources s
+                    ON s.app_id = u.app_id AND s.credential_type = u.credential_type AND s.credential_id = u.credential_id
+                WHERE u.tenant_id = \(bind: tenantId)
+                GROUP BY u.app_id, u.credential_type, u.credential_id, u.last_used, u.sign_ins
                 """).all() {
                 guard let key = try Self.usageCredential(row) else { continue }
                 func list(_ column: String) throws -> [String] { try row.optionalString(column)?.split(separator: "\n").map(String.init) ?? [] }
@@ -51,7 +50,9 @@ extension Store {
                 items[index].networks = use.networks
                 items[index].userAgents = use.userAgents
             }
-            return items.sorted { ($0.appDisplayName.lowercased(), $0.created, $0.keyId) < ($1.appDisplayName.lowercased(), $1.created, $1.keyId) }
+            return items.map { ($0.appDisplayName.lowercased(), $0) }
+                .sorted { ($0.0, $0.1.created, $0.1.keyId) < ($1.0, $1.1.created, $1.1.keyId) }
+                .map(\.1)
         }
     }
 
