@@ -14,32 +14,12 @@ versions=${1:-100000}
 runs=${2:-3}
 out="$root/bench/out"
 mkdir -p "$out"
-work=$(mktemp -d /tmp/sigil-kek-bench.XXXXXX)
-pg=/tmp/sigil-kek-pg.$$   # beside $work, which the postgres user cannot enter
-pid=
-cleanup() {
-    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; fi
-    scripts/postgres.sh stop "$pg" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/serve.sh
+workspace kek
 
 if [ -z "${SIGIL_BIN:-}" ]; then . bench/release.sh; fi
 sigil=${SIGIL_BIN:-$root/.build/release/sigil}
-export SIGIL_PROFILE="$work/profile.json"
 
-# start STORE: the server on the store's data folder, signed in to; sets tenant.
-start() {
-    "$sigil" serve --data "$work/$1" ${database:+--database "$database"} --listen 127.0.0.1:0 --log-level warning >"$work/$1.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 600); do grep -q "  tenant:" "$work/$1.log" && break; sleep 0.2; done
-    grep -q "  tenant:" "$work/$1.log" || { echo "the server did not start:" >&2; cat "$work/$1.log" >&2; exit 1; }
-    base=$(sed -n 's/^Sigil is listening on //p' "$work/$1.log")
-    tenant=$(sed -n 's/^  tenant: *//p' "$work/$1.log")
-    "$sigil" login --server "$base" --ca "$work/$1/tls/ca.pem" --key "$work/$1/admin-key.json" >/dev/null
-}
-stop() { kill "$pid"; wait "$pid" || true; pid=; }
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 # timed COMMAND…: runs it, checks it re-wrapped every version, prints its wall time in seconds.
 timed() {
     local started result
@@ -52,25 +32,21 @@ timed() {
 declare -A online offline
 for store in sqlite postgres; do
     database=
-    if [ "$store" = postgres ]; then
-        database=$(scripts/postgres.sh start "$pg")
-        psql "$database" -qc "CREATE DATABASE sigil_bench" >/dev/null
-        database=${database%/postgres}/sigil_bench
-    fi
-    start "$store"
-    stop
+    [ "$store" = postgres ] && database=$(postgres_database)
+    start "$store" ${database:+--database "$database"}
+    stop_last
     echo "$store: writing $versions secret versions…" >&2
     target="sqlite:$work/$store/sigil.sqlite"
     [ -n "$database" ] && target="postgres:$database"
     python3 bench/vault_fill.py "$target" "$tenant" "$(cat "$work/$store/kek")" "$versions"
-    start "$store"
+    start "$store" ${database:+--database "$database"}
     times=()
     for run in $(seq "$runs"); do
         times+=("$(timed "$sigil" kek rotate)")
         echo "$store online run $run: ${times[-1]} s" >&2
     done
     online[$store]="$(median "${times[@]}") s (runs: ${times[*]})"
-    stop
+    stop_last
     times=()
     for run in $(seq "$runs"); do
         times+=("$(timed "$sigil" kek rotate --data "$work/$store" ${database:+--database "$database"})")

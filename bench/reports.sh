@@ -14,42 +14,20 @@ signins=${2:-10000000}
 rounds=${3:-5}
 out="$root/bench/out"
 mkdir -p "$out"
-work=$(mktemp -d /tmp/sigil-reports-bench.XXXXXX)
-pg=/tmp/sigil-reports-pg.$$   # beside $work, which the postgres user cannot enter
-pid=
-cleanup() {
-    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; fi
-    scripts/postgres.sh stop "$pg" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/serve.sh
+workspace reports
 
 if [ -z "${SIGIL_BIN:-}" ]; then . bench/release.sh; fi
 sigil=${SIGIL_BIN:-$root/.build/release/sigil}
-export SIGIL_PROFILE="$work/profile.json"
 
-start() {
-    "$sigil" serve --data "$work/$1" ${database:+--database "$database"} --listen 127.0.0.1:0 --log-level warning >"$work/$1.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 600); do grep -q "  tenant:" "$work/$1.log" && break; sleep 0.2; done
-    grep -q "  tenant:" "$work/$1.log" || { echo "the server did not start:" >&2; cat "$work/$1.log" >&2; exit 1; }
-    base=$(sed -n 's/^Sigil is listening on //p' "$work/$1.log")
-    tenant=$(sed -n 's/^  tenant: *//p' "$work/$1.log")
-    "$sigil" login --server "$base" --ca "$work/$1/tls/ca.pem" --key "$work/$1/admin-key.json" >/dev/null
-}
-stop() { kill "$pid"; wait "$pid" || true; pid=; }
 now_ms=$(($(date +%s) * 1000))
 
 declare -A figures
 for store in sqlite postgres; do
     database=
-    if [ "$store" = postgres ]; then
-        database=$(scripts/postgres.sh start "$pg")
-        psql "$database" -qc "CREATE DATABASE sigil_bench" >/dev/null
-        database=${database%/postgres}/sigil_bench
-    fi
-    start "$store"
-    stop
+    [ "$store" = postgres ] && database=$(postgres_database)
+    start "$store" ${database:+--database "$database"}
+    stop_last
     echo "$store: writing $apps applications and $signins sign-ins…" >&2
     fill=$(sed -e "s/:tenant/$tenant/g" -e "s/:apps/$apps/g" -e "s/:now/$now_ms/g" bench/reports_fill.sql)
     started=$(date +%s)
@@ -74,12 +52,11 @@ ANALYZE;
 SQL
     fi
     echo "$store: filled in $(($(date +%s) - started)) s" >&2
-    start "$store"
+    start "$store" ${database:+--database "$database"}
     token=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["accessToken"])' "$SIGIL_PROFILE")
     figures[$store]=$(python3 bench/reports_time.py "$base" "$work/$store/tls/ca.pem" "$token" "$rounds" "$apps")
     echo "$store: ${figures[$store]}" >&2
-    stop
-    [ "$store" = postgres ] && scripts/postgres.sh stop "$pg" >/dev/null
+    stop_last
 done
 
 {

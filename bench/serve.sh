@@ -1,15 +1,31 @@
 # Sourced by the benchmarks that start their own servers. `workspace NAME` makes the scratch
-# folder $work, removed on exit with every server started in it stopped. `start NAME [FLAG…]`
-# (with `sigil` set) runs `sigil serve FLAG…` on a free port with its data in $work/NAME, waits for
-# it, logs the CLI in, and sets base, tenant, data and SIGIL_PROFILE; its process id joins `pids`.
+# folder $work, removed on exit with every server started in it stopped (and PostgreSQL, if
+# `postgres_database` started it). `start NAME [FLAG…]` (with `sigil` set) runs `sigil serve FLAG…`
+# on a free port with its data in $work/NAME, waits for it, logs the CLI in, and sets base, tenant,
+# data and SIGIL_PROFILE; its process id joins `pids`. `stop_last` stops the last one started.
 workspace() {
     work=$(mktemp -d "/tmp/sigil-$1-bench.XXXXXX")
+    pg="/tmp/sigil-$1-pg.$$"   # beside $work, which the postgres user cannot enter
     pids=()
     trap cleanup EXIT
 }
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+    scripts/postgres.sh stop "$pg" >/dev/null 2>&1 || true
     rm -rf "$work"
+}
+stop_last() {
+    kill "${pids[-1]}"
+    wait "${pids[-1]}" || true
+    unset 'pids[-1]'
+}
+# Starts PostgreSQL in $pg (scripts/postgres.sh installs it when missing), creates the database
+# sigil_bench, and prints its URL.
+postgres_database() {
+    local url
+    url=$(scripts/postgres.sh start "$pg")
+    psql "$url" -qc "CREATE DATABASE sigil_bench" >/dev/null
+    echo "${url%/postgres}/sigil_bench"
 }
 start() {
     local name=$1

@@ -7,21 +7,39 @@ extension Store {
     /// the usage summary: a handful of queries whatever the size of the sign-in log.
     public func credentialInventory(tenantId: String, now: Date) async throws -> [InventoryItem] {
         try await read { database in
-            let owner = "a.app_id AS owner_app_id, a.display_name AS owner_name, a.kind AS owner_kind"
-            func rows(_ table: String) async throws -> [any SQLRow] {
+            // Only the columns the inventory shows: a certificate's PEM, a secret's hash and the
+            // like are never read.
+            func rows(_ columns: String, from table: String) async throws -> [(any SQLRow, ReportedApp)] {
                 try await database.raw("""
-                    SELECT c.*, \(unsafeRaw: owner) FROM \(unsafeRaw: table) c JOIN applications a ON a.object_id = c.application_id
+                    SELECT \(unsafeRaw: columns), a.app_id AS owner_app_id, a.display_name AS owner_name, a.kind AS owner_kind
+                    FROM \(unsafeRaw: table) c JOIN applications a ON a.object_id = c.application_id
                     WHERE a.tenant_id = \(bind: tenantId)
-                    """).all()
+                    """).all().map { row in
+                    (row, ReportedApp(
+                        appId: try row.string("owner_app_id"), displayName: try row.string("owner_name"),
+                        kind: PrincipalKind(rawValue: try row.string("owner_kind")) ?? .application))
+                }
             }
-            func app(_ row: any SQLRow) throws -> ReportedApp {
-                ReportedApp(
-                    appId: try row.string("owner_app_id"), displayName: try row.string("owner_name"),
-                    kind: PrincipalKind(rawValue: try row.string("owner_kind")) ?? .application)
+            var items = try await rows("c.key_id, c.display_name, c.start_at, c.end_at, c.revoked_at, c.disabled_at", from: "password_credentials").map {
+                row, owner in
+                InventoryItem(
+                    .secret, owner: owner, keyId: try row.string("key_id"), displayName: try row.string("display_name"),
+                    created: try row.date("start_at"), expires: try row.date("end_at"), revokedAt: try row.optionalDate("revoked_at"),
+                    disabledAt: try row.optionalDate("disabled_at"), now: now)
             }
-            var items = try await rows("password_credentials").map { InventoryItem(try Self.passwordCredential($0), of: try app($0), now: now) }
-            items += try await rows("key_credentials").map { InventoryItem(try Self.keyCredential($0), of: try app($0), now: now) }
-            items += try await rows("federated_credentials").map { InventoryItem(try Self.federatedCredential($0), of: try app($0)) }
+            items += try await rows("c.key_id, c.kind, c.display_name, c.kid, c.x5t, c.start_at, c.end_at, c.disabled_at", from: "key_credentials").map {
+                row, owner in
+                InventoryItem(
+                    .key(KeyCredential.Kind(rawValue: try row.string("kind")) ?? .jwk, x5t: try row.optionalString("x5t"), kid: try row.string("kid")),
+                    owner: owner, keyId: try row.string("key_id"), displayName: try row.string("display_name"),
+                    created: try row.date("start_at"), expires: try row.optionalDate("end_at"), revokedAt: nil,
+                    disabledAt: try row.optionalDate("disabled_at"), now: now)
+            }
+            items += try await rows("c.id, c.name, c.created_at, c.disabled_at", from: "federated_credentials").map { row, owner in
+                InventoryItem(
+                    .federated, owner: owner, keyId: try row.string("id"), displayName: try row.string("name"),
+                    created: try row.date("created_at"), expires: nil, revokedAt: nil, disabledAt: try row.optionalDate("disabled_at"), now: now)
+            }
 
             // Each used credential with its sources, most used first, aggregated by the database in
             // one join: one row per credential whatever the number of sources. Header values cannot

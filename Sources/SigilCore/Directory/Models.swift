@@ -187,7 +187,10 @@ public struct KeyCredential: Sendable, Equatable {
     }
 
     /// The certificate's SHA-1 thumbprint in upper-case hex, as Entra shows it; nil for a bare key.
-    public var thumbprintHex: String? { x5t.flatMap { Base64URL.decode($0) }?.upperHex }
+    public var thumbprintHex: String? { Self.thumbprintHex(x5t: x5t) }
+
+    /// The upper-case hex of a base64url `x5t`.
+    public static func thumbprintHex(x5t: String?) -> String? { x5t.flatMap { Base64URL.decode($0) }?.upperHex }
 
     /// The verification key inside `material`.
     public func verificationKey() throws -> VerificationKey {

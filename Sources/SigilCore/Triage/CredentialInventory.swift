@@ -132,29 +132,35 @@ public struct SecretlessShare: Sendable, Equatable {
 }
 
 extension InventoryItem {
-    /// A client secret with its state at `now`.
-    public init(_ secret: PasswordCredential, of app: ReportedApp, now: Date) {
-        let state: State = secret.revokedAt != nil ? .revoked : secret.disabledAt != nil ? .disabled : secret.endDateTime <= now ? .expired : .enabled
-        self.init(
-            appId: app.appId, appDisplayName: app.displayName, principalKind: app.kind, type: .clientSecret, keyId: secret.keyId,
-            displayName: secret.displayName, created: secret.startDateTime, expires: secret.endDateTime, state: state)
+    /// What a listed credential is: a client secret, a key (a certificate with its `x5t`, or a
+    /// bare key), or a federated credential.
+    public enum Kind: Sendable {
+        case secret
+        case key(KeyCredential.Kind, x5t: String?, kid: String)
+        case federated
     }
 
-    /// A certificate, a bare key, or (of a host's own identity) the host's key.
-    public init(_ key: KeyCredential, of app: ReportedApp, now: Date) {
-        let type: CredentialType = app.kind == .systemAssignedIdentity ? .managedIdentity : key.kind == .certificate ? .certificate : .clientAssertion
-        let state: State = key.disabledAt != nil ? .disabled : key.endDateTime.map { $0 <= now } == true ? .expired : .enabled
+    /// A credential of `owner` as the store lists it, typed as its sign-ins name it (a host's key
+    /// is the host identity's `managedIdentity`), in its state at `now`: revoked, else disabled,
+    /// else expired, else enabled.
+    public init(
+        _ kind: Kind, owner: ReportedApp, keyId: String, displayName: String, created: Date, expires: Date?, revokedAt: Date?,
+        disabledAt: Date?, now: Date
+    ) {
+        let type: CredentialType
+        switch kind {
+        case .secret: type = .clientSecret
+        case .federated: type = .federatedIdentityCredential
+        case .key(let keyKind, _, _):
+            type = owner.kind == .systemAssignedIdentity ? .managedIdentity : keyKind == .certificate ? .certificate : .clientAssertion
+        }
+        let state: State = revokedAt != nil ? .revoked : disabledAt != nil ? .disabled : expires.map { $0 <= now } == true ? .expired : .enabled
         self.init(
-            appId: app.appId, appDisplayName: app.displayName, principalKind: app.kind, type: type, keyId: key.keyId,
-            displayName: key.displayName, created: key.startDateTime, expires: key.endDateTime, state: state)
-        usageId = type == .certificate ? key.thumbprintHex ?? key.kid : key.kid
-    }
-
-    public init(_ federated: FederatedIdentityCredential, of app: ReportedApp) {
-        self.init(
-            appId: app.appId, appDisplayName: app.displayName, principalKind: app.kind, type: .federatedIdentityCredential,
-            keyId: federated.id, displayName: federated.name, created: federated.createdAt, expires: nil,
-            state: federated.disabledAt != nil ? .disabled : .enabled)
+            appId: owner.appId, appDisplayName: owner.displayName, principalKind: owner.kind, type: type, keyId: keyId,
+            displayName: displayName, created: created, expires: expires, state: state)
+        if case .key(_, let x5t, let kid) = kind {
+            usageId = type == .certificate ? KeyCredential.thumbprintHex(x5t: x5t) ?? kid : kid
+        }
     }
 
     /// The credential as its sign-ins name it in the usage summary.
