@@ -47,14 +47,16 @@ def tenant(start_server, tmp_path_factory):
     cert_app = cli.json("app", "create", f"ledger-{suffix}")
     cert = make_certificate(folder, f"ledger-{suffix}")
     cli.run("app", "cert", "add", cert_app["appId"], "--cert", str(cert.cert_file))
-    os.environ["REQUESTS_CA_BUNDLE"] = server.ca_file
     scope = f"api://orders-{suffix}/.default"
+    # This server's CA for these clients only: the session's shared server is trusted through
+    # REQUESTS_CA_BUNDLE, which the tests after this one still need.
     for _ in range(5):
         ClientSecretCredential(server.tenant, secret_app["appId"], secret, authority=server.base_url,
-                               disable_instance_discovery=True).get_token(scope)
+                               disable_instance_discovery=True, connection_verify=server.ca_file).get_token(scope)
     for _ in range(3):
         CertificateCredential(server.tenant, cert_app["appId"], certificate_path=str(cert.combined_file),
-                              authority=server.base_url, disable_instance_discovery=True).get_token(scope)
+                              authority=server.base_url, disable_instance_discovery=True,
+                              connection_verify=server.ca_file).get_token(scope)
     detection = cli.json("risk", "confirm-compromised", secret_app["appId"])
     cli.run("vault", "create", f"vault{suffix}")
     return {"server": server, "cli": cli, "secret": secret, "detection": detection, "suffix": suffix}
