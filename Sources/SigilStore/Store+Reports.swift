@@ -3,17 +3,21 @@ import SQLKit
 import SigilCore
 
 extension Store {
-    /// Every credential of the tenant's applications and managed identities, with its use from
-    /// the usage summary: a handful of queries whatever the size of the sign-in log.
-    public func credentialInventory(tenantId: String, now: Date) async throws -> [InventoryItem] {
+    /// Every credential of the tenant's applications and managed identities (of those with
+    /// `appIds` only, when given), with its use from the usage summary: a handful of queries
+    /// whatever the size of the sign-in log.
+    public func credentialInventory(tenantId: String, appIds: [String]? = nil, now: Date) async throws -> [InventoryItem] {
         try await read { database in
+            func only(_ column: String) -> SQLQueryString {
+                appIds.map { "AND \(unsafeRaw: column) IN (\(SQLList($0.map { SQLBind($0) })))" } ?? ""
+            }
             // Only the columns the inventory shows: a certificate's PEM, a secret's hash and the
             // like are never read.
             func rows(_ columns: String, from table: String) async throws -> [(any SQLRow, ReportedApp)] {
                 try await database.raw("""
                     SELECT \(unsafeRaw: columns), a.app_id AS owner_app_id, a.display_name AS owner_name, a.kind AS owner_kind
                     FROM \(unsafeRaw: table) c JOIN applications a ON a.object_id = c.application_id
-                    WHERE a.tenant_id = \(bind: tenantId)
+                    WHERE a.tenant_id = \(bind: tenantId) \(only("a.app_id"))
                     """).all().map { row in
                     (row, ReportedApp(
                         appId: try row.string("owner_app_id"), displayName: try row.string("owner_name"),
@@ -53,7 +57,7 @@ extension Store {
                     \(sources(.network)) AS networks, \(sources(.userAgent)) AS user_agents
                 FROM credential_usage u LEFT JOIN credential_usage_sources s
                     ON s.app_id = u.app_id AND s.credential_type = u.credential_type AND s.credential_id = u.credential_id
-                WHERE u.tenant_id = \(bind: tenantId)
+                WHERE u.tenant_id = \(bind: tenantId) \(only("u.app_id"))
                 GROUP BY u.app_id, u.credential_type, u.credential_id, u.last_used, u.sign_ins
                 """).all() {
                 guard let key = try Self.usageCredential(row) else { continue }

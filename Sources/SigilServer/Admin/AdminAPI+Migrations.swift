@@ -19,8 +19,8 @@ extension AdminAPI {
 
     /// The app's client secrets that could still sign in, with their use.
     private func secrets(of app: AppRegistration, _ caller: AdminCaller, now: Date) async throws -> [InventoryItem] {
-        try await store.credentialInventory(tenantId: caller.tenant.id, now: now)
-            .filter { $0.appId == app.appId && $0.type == .clientSecret && $0.state == .enabled }
+        try await store.credentialInventory(tenantId: caller.tenant.id, appIds: [app.appId], now: now)
+            .filter { $0.type == .clientSecret && $0.state == .enabled }
     }
 
     func migrationPlan(_ request: Request, _ context: SigilRequestContext, _ caller: AdminCaller) async throws -> Response {
@@ -139,8 +139,8 @@ extension AdminAPI {
                 after: ["keyIds": .array(migration.secretKeyIds.map(JSONValue.string))]))
             return .json(AdminJSON.migration(try await self.migration(of: app)))
         }
-        let items = try await store.credentialInventory(tenantId: caller.tenant.id, now: now).filter { $0.appId == app.appId || $0.appId == migration.replacement.appId }
-        let secretsLastUsed = items.filter { $0.type == .clientSecret && migration.secretKeyIds.contains($0.keyId) }.compactMap(\.lastUsed).max()
+        let secretsLastUsed = try await store.credentialInventory(tenantId: caller.tenant.id, appIds: [app.appId], now: now)
+            .filter { $0.type == .clientSecret && migration.secretKeyIds.contains($0.keyId) }.compactMap(\.lastUsed).max()
         let replacementLastUsed = try await store.signInsPerCredential(tenantId: caller.tenant.id, appIds: [migration.replacement.appId], since: now.addingTimeInterval(-soak))
             .filter { $0.succeeded && $0.type == migration.replacement.credentialType.rawValue
                 && (migration.replacement.credentialId == nil || $0.credentialId == migration.replacement.credentialId) }
