@@ -12,7 +12,7 @@ public struct SigilCommand: AsyncParsableCommand {
         version: SigilVersion.current,
         subcommands: [
             Serve.self, Login.self, App.self, Policy.self, ManagedIdentity.self, Host.self, Issuer.self, Agent.self, Logs.self, Keys.self, Risk.self, Role.self,
-            VaultCommand.self, Scan.self, Backup.self, Kek.self, AdminKey.self, Run.self, Report.self, Migrate.self, AlertCommand.self, DashboardCommand.self, IncidentCommand.self,
+            VaultCommand.self, Scan.self, Backup.self, Kek.self, AdminKey.self, Run.self, Report.self, Migrate.self, AlertCommand.self, DashboardCommand.self, IncidentCommand.self, Assess.self,
         ])
 
     public init() {}

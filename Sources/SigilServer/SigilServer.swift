@@ -321,6 +321,7 @@ public final class SigilServer: Sendable {
         let maintenance = KeyMaintenanceService(ring: keys, store: store, refreshInterval: configuration.keyRefreshInterval, logger: logger)
         let signIns = SignInMaintenance(store: store, retention: configuration.signInRetention, unknownClients: unknownClients, logger: logger)
         let vault = RetentionMaintenance(store: store, interval: configuration.vaultPurgeInterval, logger: logger)
+        let posture = DailyPostureScore(store: store, logger: logger)
         let rotation = SecretRotationService(rotator: rotator, interval: SecretRotationService.interval(minimumPeriod: configuration.rotationMinimumPeriod))
         let addressing = VaultAddressing(domain: configuration.vaultDomain, urls: urls)
         let webhooks = WebhookDeliveryService(
@@ -329,7 +330,7 @@ public final class SigilServer: Sendable {
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 .init(service: app), .init(service: maintenance), .init(service: signIns), .init(service: rotation), .init(service: vault),
-                .init(service: webhooks), .init(service: kekRotation),
+                .init(service: webhooks), .init(service: kekRotation), .init(service: posture),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Requests in flight get this long to finish after SIGTERM; then they are cancelled, so

@@ -472,5 +472,14 @@ enum Schema {
             """,
             "CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions (expires_at)",
         ]),
+        // The security assessment's score per tenant and UTC day (the day's last assessment), so
+        // it has a trend.
+        Migration(version: 19, statements: [
+            """
+            CREATE TABLE posture_scores (
+                tenant_id TEXT NOT NULL, day BIGINT NOT NULL, score INTEGER NOT NULL, items TEXT NOT NULL,
+                PRIMARY KEY (tenant_id, day))
+            """,
+        ]),
     ]
 }

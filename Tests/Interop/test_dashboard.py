@@ -190,6 +190,18 @@ def test_the_sign_in_chart_matches_the_sign_in_log(tenant, browser):
     share = page.locator("#sign-in-share").inner_text()
     assert share == f"{report['signInShare'] * 100:.1f} %", (share, report["signInShare"])
     shoot(page, "overview-chart")
+
+    # The assessment table against `sigil assess --json`, item by item.
+    assessed = tenant["cli"].json("assess")
+    page.reload()
+    assert page.locator("#assessment-score").inner_text() == str(assessed["score"])
+    rows = page.locator("section[aria-labelledby=assessment-heading] tbody tr")
+    assert rows.count() == len(assessed["items"]) == 7
+    for index, item in enumerate(assessed["items"]):
+        row = rows.nth(index)
+        assert row.locator("th").inner_text() == item["title"]
+        assert row.locator("td").nth(1).inner_text() == item["evidence"]
+        assert row.locator("td").nth(2).inner_text() == (item["fix"] or "")
     context.close()
 
 

@@ -144,3 +144,49 @@ import Testing
         #expect(Self.migration(.deleted).finishBlocker(secretsLastUsed: nil, replacementLastUsed: working, now: now, soak: soak) != nil)
     }
 }
+
+/// The security assessment's scoring: each item weighs the same, evidence names what is wrong,
+/// and only what is wrong carries a fix.
+@Suite struct PostureAssessmentTests {
+    static func facts(
+        applications: Int = 4, withSecrets: [String] = [], rotating: [String] = [], blocks: Bool = true, covering: [String] = ["all"],
+        scanners: [String] = ["ci"], activity: Date? = Date(timeIntervalSince1970: 1_800_000_000), rotators: [String] = [], alerts: Int = 1
+    ) -> PostureFacts {
+        PostureFacts(
+            applications: applications, applicationsWithSecrets: withSecrets, applicationsRotating: rotating, defaultPolicyBlocksSecrets: blocks,
+            policiesCoveringAll: covering, scannerPrincipals: scanners, lastScannerActivity: activity, tenantWideRotators: rotators,
+            alertSubscriptions: alerts)
+    }
+
+    @Test func aTenantThatMeetsEveryItemScoresAHundredAndNeedsNoFix() {
+        let assessment = PostureAssessment(Self.facts())
+        #expect(assessment.score == 100 && assessment.items.count == 7)
+        #expect(assessment.items.allSatisfy { $0.passed && $0.fix.isEmpty })
+    }
+
+    @Test func aTenantThatMeetsNoneScoresZeroAndEachItemSaysWhatToRun() {
+        let assessment = PostureAssessment(Self.facts(
+            applications: 2, withSecrets: ["billing", "ledger"], blocks: false, covering: [], scanners: [], activity: nil, rotators: ["deployer"], alerts: 0))
+        #expect(assessment.score == 0)
+        #expect(assessment.items.allSatisfy { !$0.passed && $0.fix.hasPrefix("sigil ") })
+        let rotators = assessment.items.first { $0.id == "rotatorsLeastPrivilege" }
+        #expect(rotators?.evidence.contains("'deployer'") == true && rotators?.fix.contains("--app") == true)
+        #expect(assessment.items.first { $0.id == "appsWithoutSecrets" }?.fix == "sigil migrate plan 'billing'")
+    }
+
+    @Test func partialItemsCountInProportion() {
+        let assessment = PostureAssessment(Self.facts(withSecrets: ["a", "b"], rotating: ["a"]))
+        #expect(assessment.items.first { $0.id == "appsWithoutSecrets" }?.score == 0.5)
+        #expect(assessment.items.first { $0.id == "remainingSecretsRotating" }?.score == 0.5)
+        #expect(assessment.score == Int((6.0 / 7.0 * 100).rounded()))
+        let many = PostureAssessment(Self.facts(applications: 9, withSecrets: (1...8).map { "app\($0)" }))
+        #expect(many.items[0].evidence.hasSuffix("and 3 more"), "evidence names five and counts the rest")
+    }
+
+    @Test func aScannerCountsOnlyOnceItHasReportedOrSignedIn() {
+        let reported = PostureAssessment(Self.facts(scanners: []))
+        #expect(reported.items.first { $0.id == "scannersReporting" }?.passed == true, "a leak report by an administrator counts")
+        let silent = try? #require(PostureAssessment(Self.facts(scanners: ["ci-scan"], activity: nil)).items.first { $0.id == "scannersReporting" })
+        #expect(silent?.score == 0.5 && silent?.evidence.contains("'ci-scan'") == true && silent?.fix.contains("as 'ci-scan'") == true, "\(String(describing: silent))")
+    }
+}

@@ -22,6 +22,7 @@ public struct DirectoryRole: Sendable, Equatable {
     }
 
     public static let administratorId = "62e90394-69f5-4237-9190-012177145e10"
+    public static let credentialRotatorId = "5c7b4a2e-8d1f-4e3a-9b6c-2f0e1d3c4b5a"
 
     private static let reads: Set<AdminPermission> = [
         .tenantRead, .applicationsRead, .managedIdentitiesRead, .hostsRead, .trustedIssuersRead, .policiesRead, .rolesRead, .logsRead,
@@ -42,7 +43,7 @@ public struct DirectoryRole: Sendable, Equatable {
                 .trustedIssuersRead, .trustedIssuersWrite, .policiesRead, .logsRead, .reportsRead, .migrationsWrite,
             ]),
         DirectoryRole(
-            id: "5c7b4a2e-8d1f-4e3a-9b6c-2f0e1d3c4b5a", tenantId: nil, displayName: "Credential Rotator",
+            id: credentialRotatorId, tenantId: nil, displayName: "Credential Rotator",
             description: "Reads applications and adds and removes their credentials; nothing else. Usually scoped to one application.",
             permissions: [.tenantRead, .applicationsRead, .applicationsCredentialsUpdate]),
         DirectoryRole(

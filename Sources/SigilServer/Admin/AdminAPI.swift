@@ -42,7 +42,7 @@ struct AdminAPI {
     /// Every admin operation, with the permission it needs.
     var routes: [AdminRoute] { coreRoutes + riskRoutes + federationRoutes + managedIdentityRoutes + hostRoutes + roleRoutes + appManagementPolicyRoutes
         + conditionalAccessRoutes + vaultRoutes + secretRotationRoutes + vaultEventRoutes + keyEncryptionKeyRoutes + reportRoutes
-        + migrationRoutes + alertRoutes + dashboardRoutes + incidentRoutes }
+        + migrationRoutes + alertRoutes + dashboardRoutes + incidentRoutes + assessmentRoutes }
 
     /// Applications, their credentials and roles, the logs, signing keys and risk.
     var coreRoutes: [AdminRoute] {

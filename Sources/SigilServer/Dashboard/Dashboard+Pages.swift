@@ -22,6 +22,15 @@ extension Dashboard {
         var values: [String: Any] = [:]
         if grants.allowsTenantWide(.reportsRead) {
             values["secretlessChart"] = try await secretlessChart(tenantId: tenantId, endingOn: Date())
+            // Shown, not recorded: the day's score is what `sigil assess` last recorded.
+            let assessment = PostureAssessment(try await store.postureFacts(tenantId: tenantId, now: Date()))
+            values["assessment"] = [
+                "score": assessment.score,
+                "items": assessment.items.map { item -> [String: Any] in
+                    ["title": item.title, "met": item.passed ? "yes" : String(format: "%.0f %%", item.score * 100), "evidence": item.evidence,
+                     "fix": item.fix.isEmpty ? false : item.fix]
+                },
+            ] as [String: Any]
         }
         if grants.allowsTenantWide(.logsRead) {
             values["signInChart"] = try await signInChart(tenantId: tenantId, endingOn: Date())
