@@ -225,14 +225,16 @@ class CliError(AssertionError):
 
 
 class SigilCli:
-    """`sigil` subcommands with a profile of their own (never ~/.sigil)."""
+    """`sigil` subcommands with a profile of their own (never ~/.sigil), and `env` added to the
+    environment they run in."""
 
-    def __init__(self, profile: Path, binary: str = SIGIL_BIN):
+    def __init__(self, profile: Path, binary: str = SIGIL_BIN, env: dict[str, str] | None = None):
         self.profile = profile
         self.binary = binary
+        self.env = env or {}
 
     def run(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
-        env = dict(os.environ, SIGIL_PROFILE=str(self.profile))
+        env = dict(os.environ, **self.env, SIGIL_PROFILE=str(self.profile))
         result = subprocess.run([self.binary, *args], capture_output=True, text=True, env=env, timeout=timeout)
         if check and result.returncode != 0:
             raise CliError(f"sigil {' '.join(args)} exited {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}")

@@ -56,12 +56,14 @@ class Certificate:
 
 
 def make_certificate(directory: Path, name: str, lifetime: dt.timedelta = dt.timedelta(days=30),
-                     key_size: int = 2048) -> Certificate:
+                     key_size: int = 2048, backdate: dt.timedelta = dt.timedelta(minutes=5)) -> Certificate:
+    """A self-signed RSA certificate valid from `backdate` ago for `lifetime`, written as PEM (the
+    certificate alone, and key + certificate) and PKCS#12."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = dt.datetime.now(dt.timezone.utc)
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .serial_number(x509.random_serial_number()).not_valid_before(now - backdate)
             .not_valid_after(now + lifetime)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
