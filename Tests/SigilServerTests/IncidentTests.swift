@@ -103,6 +103,9 @@ import Testing
             #expect(try await setup.introspect(ordersToken).json == ["active": false])
             // New token requests, with every credential it has.
             #expect(try await setup.credentialStatuses() == [400, 400, 400])
+            let refused = try await server.token(setup.world.secretForm).json
+            #expect(refused["error_codes"] == [7000112] && refused["error_description"]?.stringValue?.contains("sigil incident release") == true,
+                    "the error names the way back: \(refused)")
 
             // The rotation is due now (or the service has already minted since).
             let ops = try #require(try await server.store.vault(named: "ops"))

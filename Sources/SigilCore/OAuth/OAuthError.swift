@@ -64,7 +64,10 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         )
     }
     public static func disabledClient(_ clientId: String) -> OAuthError {
-        OAuthError(error: "unauthorized_client", code: 7000112, message: "Application '\(quoted(clientId))' is disabled.")
+        OAuthError(
+            error: "unauthorized_client", code: 7000112,
+            message: "Application '\(quoted(clientId))' is disabled. An administrator disabled it (sigil app enable lets it sign in again) or contained it in an incident (sigil incident show, then sigil incident release)."
+        )
     }
     public static func noCredential() -> OAuthError {
         OAuthError(
