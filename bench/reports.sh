@@ -2,7 +2,7 @@
 # Triage reports at scale, release build, SQLite and PostgreSQL: APPS applications (each with a
 # client secret, half with a key) and SIGNINS sign-ins over 30 days are written straight into the
 # store (bench/reports_fill.sql), the usage summaries rebuilt from them; then each report
-# (inventory, stale, stages, secretless) is requested ROUNDS times through the admin API and the
+# (inventory, stale, stages, secretless) and the assessment are requested ROUNDS times through the admin API and the
 # median and slowest wall times are printed, also to bench/out/reports.md. Target: 1 s each.
 # SIGIL_BIN=PATH runs a release binary built elsewhere instead of building one here.
 # Usage: bench/reports.sh [APPS] [SIGNINS] [ROUNDS]

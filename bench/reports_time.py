@@ -40,13 +40,17 @@ def rows(name: str, answer: dict) -> int:
         bench = [row for row in answer["value"] if row["appDisplayName"].startswith("bench-app-")]
         assert len(bench) == apps and answer["stages"]["secret-only"] >= apps // 2, answer["stages"]
         return len(answer["value"])
+    if name == "assessment":
+        secrets = next(item for item in answer["items"] if item["id"] == "appsWithoutSecrets")
+        assert 0 <= answer["score"] <= 100 and len(answer["items"]) == 7 and not secrets["passed"], answer
+        return len(answer["items"])
     assert 0 < answer["signInShare"] < 1 and 0 < answer["appShare"] < 1 and len(answer["daily"]) >= 29, answer
     return answer["signIns"]
 
 
 # `baseline` is the cheapest admin call (the tenant): what any admin request costs.
 reports = {"baseline": "tenant", "inventory": "reports/credentials", "stale": "reports/stale", "stages": "reports/stages?days=30",
-           "secretless": "reports/secretless?days=30"}
+           "secretless": "reports/secretless?days=30", "assessment": "assessment"}
 for name, path in reports.items():
     times, count = [], 0
     for _ in range(rounds):
