@@ -23,9 +23,10 @@ public enum AgentEnrollment {
         guard let ca = FileManager.default.contents(atPath: caFile) else { throw AgentStateError("cannot read the CA file \(caFile)") }
         try state.create()
         try AtomicFile.write(state.caPath, String(decoding: ca, as: UTF8.self), mode: 0o644)
-        let client = try ServerClient(server: server, caFile: state.caPath)
         let (key, proposedKid) = HostKey.generate()
         try state.writeKey(key, to: state.pendingKeyPath)
+        // Nothing may throw between making the client and the block that shuts it down.
+        let client = try ServerClient(server: server, caFile: state.caPath)
         let enrollment: Enrollment
         do {
             enrollment = try await client.enroll(joinToken: joinToken, key: key, kid: proposedKid, hostname: hostname)

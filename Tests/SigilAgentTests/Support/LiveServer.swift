@@ -35,13 +35,23 @@ final class LiveServer: Sendable {
         }
         // The admin signs in the way the CLI does: an assertion signed with the admin key.
         let adminKey = try JSONDecoder().decode(AdminKeyFile.self, from: Data(contentsOf: URL(fileURLWithPath: keyFile)))
-        let client = try ServerClient(server: readiness.baseURL, caFile: caFile)
-        let token = try await client.token(
-            identity: adminKey.clientId, resource: "api://sigil-admin", caller: nil, tokenEndpoint: readiness.authority + "/oauth2/v2.0/token",
-            hostKey: HostKey(key: try SigningKey(pem: adminKey.privateKey), kid: adminKey.kid))
-        await client.shutdown()
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+        let client = try ServerClient(server: readiness.baseURL, caFile: caFile)
+        let token: IssuedToken
+        do {
+            token = try await client.token(
+                identity: adminKey.clientId, resource: "api://sigil-admin", caller: nil, tokenEndpoint: readiness.authority + "/oauth2/v2.0/token",
+                hostKey: HostKey(key: try SigningKey(pem: adminKey.privateKey), kid: adminKey.kid))
+        } catch {
+            // An HTTP client dropped without shutdown is a crash (a slow machine times this
+            // request out): shut it and the server down before giving up.
+            await client.shutdown()
+            await server.shutdown()
+            _ = await task.result
+            throw error
+        }
+        await client.shutdown()
         return LiveServer(
             server: server, task: task, baseURL: readiness.baseURL, caFile: caFile, folder: folder,
             http: HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls)), adminToken: token.accessToken)

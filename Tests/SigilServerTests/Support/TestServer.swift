@@ -46,11 +46,11 @@ final class TestServer: Sendable {
 
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(folder.appendingPathComponent("tls/ca.pem").path))
+        let adminKey = try JSONDecoder().decode(AdminKeyFile.self, from: Data(contentsOf: folder.appendingPathComponent(AdminKeyFile.fileName)))
+        // Nothing may throw between making the HTTP client and handing it to the server value,
+        // whose stop() shuts it down: a client dropped without shutdown is a crash.
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
-        let keyData = try Data(contentsOf: folder.appendingPathComponent(AdminKeyFile.fileName))
-        let started = TestServer(
-            server: server, task: task, baseURL: readiness.baseURL, folder: folder,
-            adminKey: try JSONDecoder().decode(AdminKeyFile.self, from: keyData), http: http)
+        let started = TestServer(server: server, task: task, baseURL: readiness.baseURL, folder: folder, adminKey: adminKey, http: http)
         guard allowSecrets else { return started }
         let allowed: Reply
         do {
