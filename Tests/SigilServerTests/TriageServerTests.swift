@@ -144,11 +144,14 @@ import Testing
             let applied = try await server.admin("POST", "migrations/billing/apply", json: ["kind": "certificate", "credentialId": .string(certificate.keyId)])
             #expect(applied.status == 201, "\(applied.json)")
             #expect(applied.json["secretKeyIds"] == [.string(world.secretKeyId)])
-            try await Task.sleep(for: .milliseconds(1100))
+            // The soak must outlast the secret's last use and still cover the replacement's sign-in
+            // when a loaded machine takes seconds between that sign-in and the finish (at PT1S it
+            // did, on PostgreSQL with the whole suite running).
+            try await Task.sleep(for: .milliseconds(5100))
             let assertion = try Assertions.sign(
                 clientId: world.clientId, audience: server.tokenEndpoint, key: world.ecKey, header: ["x5t": .string(Assertions.x5t(world.ecCertificate.der))])
             #expect(try await server.token(world.assertionForm(assertion)).status == 200)
-            let finished = try await server.admin("POST", "migrations/billing/finish", json: ["soak": "PT1S", "retention": "PT1H"])
+            let finished = try await server.admin("POST", "migrations/billing/finish", json: ["soak": "PT5S", "retention": "PT1H"])
             #expect(finished.status == 200 && finished.json["state"] == "finished", "\(finished.json)")
 
             let maintenance = RetentionMaintenance(store: server.store, interval: .seconds(1), logger: server.server.logger)
