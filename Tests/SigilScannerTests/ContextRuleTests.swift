@@ -46,6 +46,7 @@ private let certificate = "-----BEGIN CERTIFICATE-----\n\(pemBody)-----END CERTI
             "secrets:\n  db_password:\n    file: ./secrets/db_password.txt\n",
             "credentials:\n  username: deploy-bot\n  region: eu-west-1\n",
             "api_token: |\n  line one of a text\n  line two of a text\n",
+            "api_key:\n  first: one\n  second: two\n", "api_key:\n  two words\n",
         ] {
             #expect(found(text, path: "main.tf").isEmpty, "\(text)")
         }
@@ -60,6 +61,9 @@ private let certificate = "-----BEGIN CERTIFICATE-----\n\(pemBody)-----END CERTI
         #expect(found("api_token: >-\n  \(secret)\n", path: "values.yaml") == ["generic-secret:2"])
         #expect(found("Parameters:\n  DBPassword:\n    Type: String\n    NoEcho: true\n    Default: \(password)\n", path: "stack.yaml") == ["generic-password:5"])
         #expect(found("db_password = <<EOT\n\(password)\nEOT\n", path: "main.tf") == ["generic-password:2"])
+        #expect(found("api_key:\n  \(secret)\nregion: eu-west-1\n", path: "values.yaml") == ["generic-secret:2"])
+        #expect(found("smtp:\n  password:\n    plain: \(password)\n", path: "values.yaml") == ["generic-password:3"])
+        #expect(found("[{\"ParameterKey\": \"DBPassword\", \"ParameterValue\": \"\(password)\"}]\n", path: "params.json") == ["generic-password:1"])
         // ECS task definitions: the sibling on the same line and on the next.
         #expect(found("{\"name\": \"DB_PASSWORD\", \"value\": \"\(password)\"}\n", path: "task.json") == ["generic-password:1"])
         #expect(found("{\n  \"name\": \"API_TOKEN\",\n  \"value\": \"\(secret)\"\n}\n", path: "task.json") == ["generic-secret:3"])
@@ -152,6 +156,7 @@ private let certificate = "-----BEGIN CERTIFICATE-----\n\(pemBody)-----END CERTI
         #expect(found("curl -H \"Authorization: Bearer \(githubToken("ghp_"))\" https://api.github.com/\n", path: "run.sh") == ["github-pat:1"])
         #expect(found("curl -H \"X-Api-Key: \(secret)\" https://api.internal/\n", path: "run.sh") == ["generic-secret:1"])
         #expect(found("echo \"Hk3v9Qm2Lr7T\" | docker login -u ci --password-stdin registry.internal\n", path: "ci.sh") == ["generic-password:1"])
+        #expect(found("az login --service-principal -u http://orders-ci -p Hk3v9Qm2Lr7T --tenant acme\n", path: "ci.sh") == ["generic-password:1"])
         #expect(found("keytool -importkeystore -srcstorepass \(password) -deststorepass \(password)X\n", path: "ci.sh").count == 2)
         // In code, a command line is a string.
         #expect(found("subprocess.run([\"mysql\", \"--password=\(password)\", \"orders\"])\n", path: "backup.py") == ["generic-password:1"])
@@ -254,6 +259,7 @@ private let certificate = "-----BEGIN CERTIFICATE-----\n\(pemBody)-----END CERTI
             "sk_live_abcdefghijklmnopqrstuvwx", "AKIAABCDEFGHIJKLMNOP", "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH",
             "sk_live_51Habc123" + randomish(20, seed: 37), "glc_" + randomish(30, seed: 38) + "xyz" + randomish(30, seed: 39),
             "api_key = \"a1b2c3d4e5f6g7h8i9j0k1l2\"", "api_key = \"1a2b3C4d5E6f7G8h9I0j\"",
+            "sk_live_abcd1234efgh5678ijkl9012", "api_key = \"deadbeefdeadbeefdeadbeefdeadbeef\"",
         ] {
             #expect(found("value: \(text)\n").isEmpty, "\(text)")
         }

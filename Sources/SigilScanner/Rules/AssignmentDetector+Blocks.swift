@@ -17,7 +17,7 @@ extension AssignmentDetector {
 
     /// Keys whose value is the value of the block or item they are in (`value:`, `default =`).
     static let valueKeys: Set<String> = [
-        "value", "default", "defaultvalue", "default_value", "plaintext", "plain_text", "parametervalue", "parameter_value",
+        "value", "default", "defaultvalue", "default_value", "plain", "plaintext", "plain_text", "parametervalue", "parameter_value",
     ]
 
     /// Keys whose value names the item they are in (`- name: DB_PASSWORD`).
@@ -102,7 +102,14 @@ extension AssignmentDetector {
             let content = start + ind
             if content >= end || text[content] == UInt8(ascii: "#") || text[content] == UInt8(ascii: "\r") { continue }
             if ind <= indent { break }
-            if childIndent == nil { childIndent = ind }
+            if childIndent == nil {
+                childIndent = ind
+                // `api_key:` and, indented below, a plain scalar alone: the key's value.
+                if Self.key(at: content, in: text) == nil, text[content] != UInt8(ascii: "-"),
+                   let scalar = plainScalar(from: content, end: end, indent: indent, in: text) {
+                    return [(scalar, false, nil)]
+                }
+            }
             guard ind == childIndent, let (key, valueStart) = Self.key(at: content, in: text) else { continue }
             let keyString = text.string(key)
             if Self.valueKeys.contains(keyString.lowercased()) {
@@ -118,6 +125,16 @@ extension AssignmentDetector {
             results.append((range, quoted, childWords))
         }
         return results
+    }
+
+    /// A plain scalar continued on the line below its key: one word from `start` to the line's
+    /// end, and nothing more in the block.
+    private func plainScalar(from start: Int, end: Int, indent: Int, in text: ScanText) -> Range<Int>? {
+        var last = end
+        while last > start, text[last - 1] == UInt8(ascii: "\r") || ASCII.isBlank(text[last - 1]) { last -= 1 }
+        guard last > start, !(start..<last).contains(where: { ASCII.isBlank(text[$0]) || text[$0] == UInt8(ascii: "#") }) else { return nil }
+        if let (following, _) = nextContentLine(after: end, in: text), Self.indentation(at: following.lowerBound, in: text) > indent { return nil }
+        return start..<last
     }
 
     /// A block scalar (`|`, `>-`, `|+2` at `header`) holding exactly one line: that line.

@@ -326,8 +326,9 @@ public struct AssignmentDetector: Detector {
         var cursor = position
         let quote = text.at(cursor)
         if quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'") { cursor += 1 }
-        guard text.find("value", in: cursor..<min(text.count, cursor + 5), ignoringCase: true) == cursor else { return nil }
-        cursor += 5
+        let keyStart = cursor
+        while Self.nameBytes.contains(text.at(cursor)), cursor - keyStart < 32 { cursor += 1 }
+        guard cursor > keyStart, Self.valueKeys.contains(text.string(keyStart..<cursor).lowercased()) else { return nil }
         if quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'") {
             guard text.at(cursor) == quote else { return nil }
             cursor += 1

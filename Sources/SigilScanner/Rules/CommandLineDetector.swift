@@ -17,11 +17,11 @@ public struct CommandLineDetector: Detector {
         ("sshpass", "-p", false), ("mysql", "-p", true), ("mariadb", "-p", true), ("docker", "-p", false),
         ("podman", "-p", false), ("buildah", "-p", false), ("skopeo", "-p", false), ("helm", "-p", false),
         ("redis-cli", "-a", false), ("mongo", "-p", false), ("sqlcmd", "-P", false), ("bcp", "-P", false),
-        ("curl", "-u", false),
+        ("curl", "-u", false), ("az", "-p", false),
     ].map { Tool(name: $0.0, option: $0.1, attachedOnly: $0.2) }
 
     /// Subcommands a registry tool's `-p` needs before it is a password (`docker run -p` is a port).
-    static let loginTools: Set<String> = ["docker", "podman", "buildah", "skopeo", "helm"]
+    static let loginTools: Set<String> = ["docker", "podman", "buildah", "skopeo", "helm", "az"]
 
     /// The options looked at, each after a blank or an opening quote; the tool is found before
     /// them on the command (a tool's name is a common word, its password option is not).

@@ -19,7 +19,7 @@ public enum ValueJudgement {
         "changeit", "your_", "your-", "yourpass", "yoursecret", "yourtoken", "yourkey", "yourapi",
         "<your", "<insert", "<replace", "${", "{{", "}}", "\\(", "#{", "%(", "%s", "$(", "dummy", "fake", "sample", "redacted",
         "replace", "insert", "foobar", "lorem", "todo", "fixme", "_here", "-here", "not-a-real",
-        "notreal", "not_real", "secretsmanager", "keyvault", "vault:", "env:", "ssm:",
+        "notreal", "not_real", "secretsmanager", "keyvault", "vault:", "env:", "ssm:", "deadbeef", "cafebabe",
     ]
 
     /// Whole values that are words, not secrets, lowercase.
@@ -63,10 +63,14 @@ public enum ValueJudgement {
         guard bytes.count >= 6 else { return false }
         var ascending = 1
         var descending = 1
+        // Runs of four in order (`abcd1234…`): two of them are a filler too.
+        var runsOfFour = 0
         for index in 1..<bytes.count {
             ascending = bytes[index] == bytes[index - 1] &+ 1 && ASCII.isAlphanumeric(bytes[index]) ? ascending + 1 : 1
             descending = bytes[index] &+ 1 == bytes[index - 1] && ASCII.isAlphanumeric(bytes[index]) ? descending + 1 : 1
             if ascending >= 6 || descending >= 6 { return true }
+            if ascending == 4 || descending == 4 { runsOfFour += 1 }
+            if runsOfFour >= 2 { return true }
         }
         // Interleaved: two ascending runs sharing eight positions, one of letters and one of digits.
         if bytes.count >= 8 {
