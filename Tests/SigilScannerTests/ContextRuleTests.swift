@@ -170,6 +170,10 @@ private let certificate = "-----BEGIN CERTIFICATE-----\n\(pemBody)-----END CERTI
         #expect(found("```python\npassword = get_password()\nAPI_KEY=load_key\n```\n", path: "README.md").isEmpty)
         #expect(found("2024-05-01 12:00:01 [INFO] token=%s refreshed\n", path: "app.log").isEmpty)
         #expect(found("if [ \"$DB_PASSWORD\" == \"\" ]; then exit 1; fi\n", path: "run.sh").isEmpty)
+        // Template fields and escapes inside a quoted `NAME=value`.
+        #expect(found("run(\"--secret\", f\"DB_PASSWORD={vault}/run-db\")\n", path: "t.py").isEmpty)
+        #expect(found("lines = [f'SLACK_BOT_TOKEN=\"xoxb-{pick(rng, DIGITS, 12)}\"']\n", path: "t.py").isEmpty)
+        #expect(found("printf 'DB_PASSWORD=correct-horse-battery-staple\\nLOG_LEVEL=info\\n' > app.env\n", path: "run.sh").isEmpty)
     }
 
     @Test func assignmentsInsideLines() {
@@ -180,6 +184,8 @@ private let certificate = "-----BEGIN CERTIFICATE-----\n\(pemBody)-----END CERTI
         #expect(found("Run it with `API_TOKEN=\(secret) make deploy`.\n", path: "README.md") == ["generic-secret:1"])
         #expect(found("env DB_PASSWORD=\(password) ./migrate\n", path: "Makefile") == ["generic-password:1"])
         #expect(found("environment:\n  - \"DB_PASSWORD=\(password)\"\n", path: "compose.yaml") == ["generic-password:2"])
+        #expect(found("environment:\n  - \"DB_PASSWORD=Zq7#Lm2vT9xK\"\n", path: "compose.yaml") == ["generic-password:2"])
+        #expect(found("docker run -e \"API_TOKEN=\(secret)\" orders\n", path: "run.sh") == ["generic-secret:1"])
     }
 }
 

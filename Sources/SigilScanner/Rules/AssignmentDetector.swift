@@ -296,6 +296,13 @@ public struct AssignmentDetector: Detector {
         let operatorAt = position
         while ASCII.isBlank(text.at(afterOperator)) { afterOperator += 1 }
         position = afterOperator
+        // `"DB_PASSWORD=…"` (a compose environment item, `docker run -e "…"`): the value is the
+        // rest of the string, `#` and all, up to a blank or an escape (`printf 'A=b\nC=d'`).
+        if quotedName, operatorAt == name.upperBound, text.at(operatorAt) == UInt8(ascii: "="), position == operatorAt + 1 {
+            var end = position
+            while end < text.count, end - position < 1024, text[end] != before, text[end] > 32, text[end] != UInt8(ascii: "\\") { end += 1 }
+            if end > position { return (position..<end, true) }
+        }
         // `= <<EOT` (a heredoc) and `: |` / `: >-` (a block scalar): the value is on the next line.
         if text.at(position) == UInt8(ascii: "<"), text.at(position + 1) == UInt8(ascii: "<") { return nil }
         if text.at(position) == UInt8(ascii: "|") || text.at(position) == UInt8(ascii: ">") {

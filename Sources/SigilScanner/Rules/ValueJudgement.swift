@@ -159,6 +159,9 @@ public enum ValueJudgement {
     /// lookups, template references, member chains and calls.
     static func isReference(_ value: String, quoted: Bool = false) -> Bool {
         guard let first = value.utf8.first else { return true }
+        // `{api_key}`, `{self.token}`, `{vault}/db`: a template's field (f-strings, str.format,
+        // Rust, C#).
+        if hasTemplateField(value) { return true }
         // Quoted, only `$X` and `%X%` refer to something; `(`, `.` and the rest are characters.
         if quoted { return first == UInt8(ascii: "$") || first == UInt8(ascii: "%") || value.contains("://") }
         // Unquoted, these start YAML anchors and tags, shell expansions, lists and maps.
@@ -171,6 +174,20 @@ public enum ValueJudgement {
         if isIdentifierChain, value.contains(".") { return true }
         if isIdentifierChain, value.utf8.allSatisfy({ !(97...122).contains($0) }), value.contains("_") { return true }
         return false
+    }
+
+    /// Whether the value holds a template's field: `{` and an identifier, a member chain, a call
+    /// or a subscript.
+    static func hasTemplateField(_ value: String) -> Bool {
+        let bytes = Array(value.utf8)
+        guard let open = bytes.firstIndex(of: UInt8(ascii: "{")) else { return false }
+        var index = open + 1
+        guard index < bytes.count, (65...90).contains(bytes[index]) || (97...122).contains(bytes[index]) || bytes[index] == UInt8(ascii: "_") else { return false }
+        while index < bytes.count, ASCII.isAlphanumeric(bytes[index]) || bytes[index] == UInt8(ascii: "_") || bytes[index] == UInt8(ascii: ".") {
+            index += 1
+        }
+        // `{name}`, `{call(…`, `{items[…`, or a field cut off where the value was (`"{pick(rng, …"`).
+        return index == bytes.count || "}([".utf8.contains(bytes[index])
     }
 
     /// Words joined by separators (`prod-db-password`, `should-not-be-issued`): a name or a
