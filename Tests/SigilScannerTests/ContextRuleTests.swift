@@ -66,6 +66,7 @@ private let certificate = "-----BEGIN CERTIFICATE-----\n\(pemBody)-----END CERTI
         #expect(found("[{\"ParameterKey\": \"DBPassword\", \"ParameterValue\": \"\(password)\"}]\n", path: "params.json") == ["generic-password:1"])
         // ECS task definitions: the sibling on the same line and on the next.
         #expect(found("{\"name\": \"DB_PASSWORD\", \"value\": \"\(password)\"}\n", path: "task.json") == ["generic-password:1"])
+        #expect(found("env:\n  - {name: SMTP_PASSWORD, value: \"\(password)\"}\n  - {name: LOG_LEVEL, value: debug}\n", path: "pod.yaml") == ["generic-password:2"])
         #expect(found("{\n  \"name\": \"API_TOKEN\",\n  \"value\": \"\(secret)\"\n}\n", path: "task.json") == ["generic-secret:3"])
         // A value in a known format keeps its own rule.
         #expect(found("env:\n  - name: GITHUB_TOKEN\n    value: \(githubToken("ghp_"))\n", path: "deploy.yaml") == ["github-pat:3"])

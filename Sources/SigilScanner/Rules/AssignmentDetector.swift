@@ -264,6 +264,12 @@ public struct AssignmentDetector: Detector {
                 return value(in: text, from: cursor, bareAllowed: false)
             }
         }
+        // `{name: DB_PASSWORD, value: "…"}` (a YAML flow mapping).
+        if !quotedName, text.at(position) == UInt8(ascii: ","), position == name.upperBound {
+            var cursor = position + 1
+            while ASCII.isBlank(text.at(cursor)) { cursor += 1 }
+            if let sibling = siblingValueKey(in: text, at: cursor) { return value(in: text, from: sibling, bareAllowed: true) }
+        }
         // `define('DB_PASSWORD', '…')`, `setenv("API_TOKEN", "…")`; `{"name": "DB_PASSWORD", "value": "…"}`.
         if quotedName, text.at(position) == UInt8(ascii: ",") {
             var cursor = position + 1
