@@ -287,12 +287,12 @@ def test_json_report_has_every_documented_field(tmp_path):
     assert set(report) >= {"findings", "errors"}
     (f,) = report["findings"]
     assert set(f) == {"rule", "description", "file", "line", "column", "commit", "author", "date", "fingerprint",
-                      "redacted", "validity"}
+                      "redacted", "validity", "severity"}
     assert f["rule"] == "github-pat" and f["description"]
     assert (f["file"], f["line"], f["column"]) == ("a.txt", 1, 3)
     assert f["commit"] is None and f["author"] is None and f["date"] is None
     assert len(f["fingerprint"]) == 32 and int(f["fingerprint"], 16) >= 0
-    assert f["redacted"] == "ghp_*****" and f["validity"] == "unknown"
+    assert f["redacted"] == "ghp_*****" and f["validity"] == "unknown" and f["severity"] == "high"
     assert report["errors"] == [{"file": "big.txt", "message": report["errors"][0]["message"]}]
 
 

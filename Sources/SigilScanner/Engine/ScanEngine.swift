@@ -14,7 +14,12 @@ public struct ScanEngine: Sendable {
 
     /// The detections in `bytes`, ordered by position, with overlaps resolved.
     public func detections(in bytes: UnsafeBufferPointer<UInt8>, isConfiguration: Bool = true) -> [Detection] {
-        let text = ScanText(bytes, isConfiguration: isConfiguration)
+        detections(in: bytes, format: isConfiguration ? .configuration : .code)
+    }
+
+    /// The detections in `bytes` of a file of `format`, ordered by position, with overlaps resolved.
+    public func detections(in bytes: UnsafeBufferPointer<UInt8>, format: ScanText.Format) -> [Detection] {
+        let text = ScanText(bytes, format: format)
         var detections: [Detection] = []
         // A keyword inside what a detector has just reported is part of that finding: asking the
         // detector again would report the same bytes once per keyword (`glpat-glpat-…`).
@@ -28,7 +33,10 @@ public struct ScanEngine: Sendable {
             }
         }
         for detector in everyLine { detector.detectEveryLine(in: text, into: &detections) }
-        return Self.resolveOverlaps(detections)
+        let resolved = Self.resolveOverlaps(detections)
+        // A value a context rule judged not to be a secret hides what other rules saw in it, and
+        // is not reported itself.
+        return resolved.contains { $0.rule == BuiltinRules.notASecret } ? resolved.filter { $0.rule != BuiltinRules.notASecret } : resolved
     }
 
     /// Keeps, of detections whose secrets overlap, the one with the highest precedence (the

@@ -55,7 +55,7 @@ public struct SecretScanner: Sendable {
     /// The findings in `bytes`; with `reportingBefore`, only those whose match starts before that
     /// offset (the rest belong to the next piece of a file read in pieces).
     public func findings(in bytes: UnsafeBufferPointer<UInt8>, source: ScanSource, reportingBefore limit: Int? = nil) -> [Finding] {
-        let detections = engine.detections(in: bytes, isConfiguration: ScanText.isConfiguration(path: source.path))
+        let detections = engine.detections(in: bytes, format: ScanText.Format(path: source.path))
         guard !detections.isEmpty else { return [] }
         let text = ScanText(bytes)
         let isTestVectors = Self.isTestVectorFile(source.path)

@@ -79,7 +79,13 @@ public struct ScanReport: Sendable {
             "fingerprint": .string(finding.fingerprint),
             "redacted": .string(finding.redacted),
             "validity": .string(finding.validity.rawValue),
+            "severity": .string(finding.rule.severity.rawValue),
         ])
+    }
+
+    /// SARIF's level for a rule's findings: `note` for a low-severity rule.
+    static func sarifLevel(_ rule: Rule) -> String {
+        rule.severity == .low ? "note" : "error"
     }
 
     // MARK: SARIF 2.1.0
@@ -101,7 +107,7 @@ public struct ScanReport: Sendable {
                     "name": .string(Self.pascalCase(rule.id)),
                     "shortDescription": .object(["text": .string(rule.description)]),
                     "fullDescription": .object(["text": .string("\(rule.description) committed to source. Revoke or rotate it, then remove it from the code and its history.")]),
-                    "defaultConfiguration": .object(["level": .string("error")]),
+                    "defaultConfiguration": .object(["level": .string(Self.sarifLevel(rule))]),
                     "helpUri": .string(Self.informationURI),
                     "properties": .object(["tags": .array([.string("security"), .string("secret")])]),
                 ])
@@ -117,7 +123,7 @@ public struct ScanReport: Sendable {
             return .object([
                 "ruleId": .string(finding.rule.id),
                 "ruleIndex": .number(Double(ruleIndex[finding.rule.id] ?? 0)),
-                "level": .string("error"),
+                "level": .string(Self.sarifLevel(finding.rule)),
                 "message": .object(["text": .string("\(finding.rule.description) (\(finding.redacted))")]),
                 "locations": .array([.object([
                     "physicalLocation": .object([
@@ -179,6 +185,7 @@ public struct ScanReport: Sendable {
                 currentFile = finding.file
             }
             var line = "  \(finding.file):\(finding.line):\(finding.column)  \(paint("31", finding.rule.id))  \(finding.redacted)"
+            if finding.rule.severity == .low { line += "  (low severity)" }
             if finding.validity != .unknown { line += "  validity: \(finding.validity.rawValue)" }
             lines.append(line)
             if let commit = finding.commit {

@@ -9,7 +9,8 @@ public struct AssignmentDetector: Detector {
     static let nameKeywords = ["pass", "pwd", "secret", "token", "key", "credential"]
 
     public var keywords: [Keyword] {
-        (Self.nameKeywords + ["bearer"]).map { Keyword($0, caseSensitive: false) }
+        // `Basic ` as written (a case-insensitive `basic` would stop at every "basic" in prose).
+        (Self.nameKeywords + ["bearer"]).map { Keyword($0, caseSensitive: false) } + [Keyword("Basic ")]
     }
 
     enum Kind { case password, secret }
@@ -29,6 +30,8 @@ public struct AssignmentDetector: Detector {
         "is", "has", "should", "use", "get", "generate", "create", "validate", "verify", "check",
         "size", "bits", "algorithm", "alg", "usage", "index", "limit", "timeout", "interval", "at",
         "issuer", "audience", "refresh_url", "location", "secretref", "selector",
+        // Pagination and anti-forgery tokens are not credentials.
+        "page", "cursor", "continuation", "pagination", "csrf", "xsrf",
     ]
 
     /// Words that, last in a name, make it a setting about a credential (`password_encryption`).
@@ -45,37 +48,82 @@ public struct AssignmentDetector: Detector {
 
     public func detect(in text: ScanText, at keyword: Range<Int>, into detections: inout [Detection]) {
         if text.at(keyword.lowerBound) | 0x20 == UInt8(ascii: "b") {
-            detectBearer(in: text, at: keyword, into: &detections)
+            detectAuthorization(in: text, at: keyword, into: &detections)
             return
         }
         guard let name = identifier(around: keyword, in: text) else { return }
         // Cheap byte checks first: most names are not assigned a literal.
-        guard var (value, quoted) = assignedValue(to: name, in: text) else { return }
-        // Each name is judged once, from its first keyword.
-        guard firstKeyword(in: text, name: name) == keyword.lowerBound else { return }
+        if let (value, quoted) = assignedValue(to: name, in: text) {
+            // Each name is judged once, from its first keyword.
+            guard firstKeyword(in: text, name: name) == keyword.lowerBound else { return }
+            let words = Self.words(of: text.string(name))
+            // `?key=…` in a query string is an API key.
+            let isQueryKey = words == ["key"] && (text.at(name.lowerBound - 1) == UInt8(ascii: "?") || text.at(name.lowerBound - 1) == UInt8(ascii: "&"))
+            guard let kind = Self.kind(of: words) ?? (isQueryKey ? Kind.secret : nil) else { return }
+            report(value, quoted: quoted, name: name, words: words, kind: kind, match: name.lowerBound..<value.upperBound, in: text, into: &detections)
+            return
+        }
+        // No value on the name's line: a block, a sibling `value:` or the next list item may hold it.
+        let split = splitValues(of: name, in: text)
+        guard !split.isEmpty, firstKeyword(in: text, name: name) == keyword.lowerBound else { return }
         let words = Self.words(of: text.string(name))
         guard let kind = Self.kind(of: words) else { return }
+        for (value, quoted, childWords) in split {
+            // A child named like a credential itself is judged by its own name.
+            let ownKind = childWords.flatMap(Self.kind(of:)) ?? kind
+            report(value, quoted: quoted, name: name, words: childWords ?? words, kind: ownKind, match: value, in: text, into: &detections)
+        }
+    }
+
+    /// Judges `value`, assigned to a name of `words` and `kind`, and reports it if it is a credential.
+    private func report(
+        _ value: Range<Int>, quoted: Bool, name: Range<Int>, words: [String], kind: Kind, match: Range<Int>,
+        in text: ScanText, into detections: inout [Detection]
+    ) {
+        var value = value, quoted = quoted, match = match
         var string = text.string(value)
         if let special = Self.vendorRule(words: words, value: string) {
-            detections.append(Detection(rule: special, secret: value, match: name.lowerBound..<value.upperBound))
+            detections.append(Detection(rule: special, secret: value, match: match))
             return
         }
         // In source code an unquoted value is an expression (`aws_secret = …` above is the
         // exception: name and shape together are specific enough); the literal it falls back to,
         // if any, is the value.
-        if !quoted && !text.isConfiguration {
+        if !quoted && !text.isConfiguration(at: value.lowerBound) {
             guard let fallback = fallbackLiteral(in: text, after: value.lowerBound) else { return }
             (value, quoted) = fallback
+            if match.upperBound < value.upperBound { match = match.lowerBound..<value.upperBound }
+            string = text.string(value)
+        }
+        // `-passin pass:…`: OpenSSL's password argument.
+        if string.hasPrefix("pass:"), string.utf8.count > 5 {
+            value = (value.lowerBound + 5)..<value.upperBound
             string = text.string(value)
         }
         // A checksummed lookalike or a JWT is its own rule's to judge, and it said no; a value
         // that repeats its own name is a label.
-        if Self.checksummedPrefixes.contains(where: string.hasPrefix) || string.contains(text.string(name)) { return }
+        if Self.checksummedPrefixes.contains(where: string.hasPrefix) || (name.upperBound <= value.lowerBound && string.contains(text.string(name))) { return }
+        // A base64 value under a credential's name is decoded: a token or URL inside keeps its own rule.
+        if let rule = Self.decodedRule(string) {
+            detections.append(Detection(rule: rule, secret: value, match: match))
+            return
+        }
         let plausible = kind == .password
             ? ValueJudgement.isPlausiblePassword(string, quoted: quoted) : ValueJudgement.isPlausibleSecret(string, quoted: quoted)
         guard plausible else { return }
         let rule = kind == .password ? BuiltinRules.genericPassword : BuiltinRules.genericSecret
-        detections.append(Detection(rule: rule, secret: value, match: name.lowerBound..<value.upperBound))
+        detections.append(Detection(rule: rule, secret: value, match: match))
+    }
+
+    /// The rule of what a base64 value decodes to, when that is text holding a credential of
+    /// another rule (a token, a URL with a password, a key).
+    static func decodedRule(_ value: String) -> Rule? {
+        let bytes = Array(value.utf8)
+        guard bytes.count >= 20, bytes.count <= 64 * 1024, Base64Text.isBase64(bytes[...]),
+              let decoded = Base64Text.decode(bytes[...]), Base64Text.isText(decoded)
+        else { return nil }
+        guard let rule = DecodedText.strongestRule(in: decoded), rule.precedence > BuiltinRules.genericSecret.precedence else { return nil }
+        return rule
     }
 
     static let checksummedPrefixes = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "npm_", "sgs_", "sgj_", "eyJ"]
@@ -134,15 +182,22 @@ public struct AssignmentDetector: Detector {
         return words
     }
 
+    /// Words ending in `pass` that are not a password (`requirepass`, `storepass` and `keypass` are).
+    static let notPasswordPassWords: Set<String> = [
+        "bypass", "compass", "surpass", "overpass", "underpass", "trespass", "encompass", "multipass", "onepass",
+        "singlepass", "firstpass", "secondpass", "twopass", "subpass", "renderpass", "mainpass", "shadowpass", "askpass",
+    ]
+
     static func kind(of words: [String]) -> Kind? {
         guard let last = words.last, !refusedLastWords.contains(last), !words.contains(where: refusedWords.contains) else { return nil }
         var kind: Kind?
         for (index, word) in words.enumerated() {
-            if ["password", "passwd", "pwd", "pass", "passphrase", "passwort", "pw"].contains(word)
-                || word.hasSuffix("password") || word.hasSuffix("passwd") {
+            if ["password", "passwd", "pwd", "pass", "passphrase", "passwort", "pw", "passwords", "passwds"].contains(word)
+                || word.hasSuffix("password") || word.hasSuffix("passwd")
+                || (word.hasSuffix("pass") && !notPasswordPassWords.contains(word)) {
                 return .password
             }
-            if ["secret", "token", "apikey", "credential", "credentials", "secrets"].contains(word)
+            if ["secret", "token", "apikey", "credential", "credentials", "secrets", "tokens", "apikeys"].contains(word)
                 || word.hasSuffix("secret") || word.hasSuffix("token") || word.hasSuffix("apikey")
                 || word.hasSuffix("accesskey") || word.hasSuffix("secretkey") || word.hasSuffix("privatekey") {
                 kind = .secret
@@ -159,8 +214,17 @@ public struct AssignmentDetector: Detector {
     func assignedValue(to name: Range<Int>, in text: ScanText) -> (Range<Int>, Bool)? {
         var position = name.upperBound
         let before = text.at(name.lowerBound - 1)
+        let isQuote = { (byte: UInt8) in byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") }
+        // `"X-Api-Key: …"`: a header inside a string (`curl -H`, a header list), its value up to the quote.
+        if isQuote(before), text.at(position) == UInt8(ascii: ":"), ASCII.isBlank(text.at(position + 1)) {
+            var start = position + 1
+            while ASCII.isBlank(text.at(start)) { start += 1 }
+            var end = start
+            while end < text.count, end - start < 1024, text[end] != before, text[end] != UInt8(ascii: "\n"), !ASCII.isBlank(text[end]) { end += 1 }
+            if end > start, text.at(end) == before, !isQuote(text[start]) { return (start..<end, true) }
+        }
         // `"password": …` / `'password' => …`: step over the key's closing quote.
-        if before == UInt8(ascii: "\"") || before == UInt8(ascii: "'"), text.at(position) == before { position += 1 }
+        if isQuote(before), text.at(position) == before { position += 1 }
         // `<password>value</password>`
         if before == UInt8(ascii: "<"), text.at(position) == UInt8(ascii: ">") {
             let start = position + 1
@@ -168,11 +232,27 @@ public struct AssignmentDetector: Detector {
             while end < text.count, text[end] != UInt8(ascii: "<"), text[end] != UInt8(ascii: "\n") { end += 1 }
             return end > start && text.at(end) == UInt8(ascii: "<") ? (start..<end, true) : nil
         }
-        // `--password value` on a command line.
-        if before == UInt8(ascii: "-"), text.at(name.lowerBound - 2) == UInt8(ascii: "-"), text.at(position) == UInt8(ascii: " ") {
-            return value(in: text, from: position + 1, bareAllowed: true)
+        if before == UInt8(ascii: "-") {
+            let dashes = text.at(name.lowerBound - 2) == UInt8(ascii: "-") ? 2 : 1
+            let lead = text.at(name.lowerBound - dashes - 1)
+            let isFlag = dashes == 2 || (name.count >= 4 && (lead == 0 || ASCII.isBlank(lead) || isQuote(lead) || lead == UInt8(ascii: "\n")))
+            // `--password value` on a command line (`-storepass value` too).
+            if isFlag, text.at(position) == UInt8(ascii: " ") {
+                return value(in: text, from: position + 1, bareAllowed: true)
+            }
+            // `["redis-server", "--requirepass", "…"]`, `[--password, …]`: the next element of an array.
+            if isFlag {
+                var cursor = position
+                if isQuote(lead), text.at(cursor) == lead { cursor += 1 }
+                while ASCII.isBlank(text.at(cursor)) { cursor += 1 }
+                if text.at(cursor) == UInt8(ascii: ",") {
+                    cursor += 1
+                    while ASCII.isBlank(text.at(cursor)) { cursor += 1 }
+                    return value(in: text, from: cursor, bareAllowed: true, allowQuoteEnd: false)
+                }
+            }
         }
-        let quotedName = before == UInt8(ascii: "\"") || before == UInt8(ascii: "'")
+        let quotedName = isQuote(before)
         while ASCII.isBlank(text.at(position)) { position += 1 }
         // `<add key="SmtpPassword" value="…"/>`
         if quotedName, text.find("value", in: position..<min(text.count, position + 5), ignoringCase: true) == position {
@@ -184,25 +264,162 @@ public struct AssignmentDetector: Detector {
                 return value(in: text, from: cursor, bareAllowed: false)
             }
         }
-        // `define('DB_PASSWORD', '…')`, `setenv("API_TOKEN", "…")`
+        // `{name: DB_PASSWORD, value: "…"}` (a YAML flow mapping).
+        if !quotedName, text.at(position) == UInt8(ascii: ","), position == name.upperBound {
+            var cursor = position + 1
+            while ASCII.isBlank(text.at(cursor)) { cursor += 1 }
+            if let sibling = siblingValueKey(in: text, at: cursor) { return value(in: text, from: sibling, bareAllowed: true) }
+        }
+        // `define('DB_PASSWORD', '…')`, `setenv("API_TOKEN", "…")`; `{"name": "DB_PASSWORD", "value": "…"}`.
         if quotedName, text.at(position) == UInt8(ascii: ",") {
             var cursor = position + 1
             while ASCII.isBlank(text.at(cursor)) { cursor += 1 }
+            if let sibling = siblingValueKey(in: text, at: cursor) { return value(in: text, from: sibling, bareAllowed: false) }
             return value(in: text, from: cursor, bareAllowed: false)
         }
-        // SQL `PASSWORD '…'` / `IDENTIFIED BY '…'`, `.netrc` `password …`: a bare keyword and its value.
-        if position > name.upperBound, name.count <= 8, text.string(name).lowercased() == "password" {
+        // SQL `PASSWORD '…'` / `IDENTIFIED BY '…'`, `.netrc` `password …`, redis.conf `requirepass …`:
+        // a bare keyword and its value.
+        if position > name.upperBound, name.count <= 11, ["password", "requirepass", "masterauth"].contains(text.string(name).lowercased()) {
             if text.at(position) == UInt8(ascii: "'") { return value(in: text, from: position, bareAllowed: false) }
-            if text.isConfiguration, ASCII.isAlphanumeric(text.at(position)) || "!#%^*-_.+~@".utf8.contains(text.at(position)) {
+            if text.isConfiguration(at: position), startsLine(name, in: text) || text.string(name).lowercased() == "password",
+               ASCII.isAlphanumeric(text.at(position)) || "!#%^*-_.+~@".utf8.contains(text.at(position)) {
                 return value(in: text, from: position, bareAllowed: true)
             }
         }
-        guard let afterOperator = skipOperator(in: text, at: position) else { return nil }
+        // `aws configure set aws_secret_access_key …`, `npm config set …`: a setter's name and value.
+        if position > name.upperBound, isSetterArgument(name, in: text), text.at(position) != UInt8(ascii: "=") {
+            return value(in: text, from: position, bareAllowed: true)
+        }
+        guard var afterOperator = skipOperator(in: text, at: position) else {
+            // `.properties`: `password==x` is the value `=x`.
+            if text.format == .properties || (text.isConfiguration && startsLine(name, in: text)),
+               position == name.upperBound, text.at(position) == UInt8(ascii: "="), text.at(position + 1) == UInt8(ascii: "="),
+               text.at(position + 2) > 32 {
+                return value(in: text, from: position + 1, bareAllowed: true)
+            }
+            return nil
+        }
+        let operatorAt = position
+        while ASCII.isBlank(text.at(afterOperator)) { afterOperator += 1 }
         position = afterOperator
-        while ASCII.isBlank(text.at(position)) { position += 1 }
+        // `"DB_PASSWORD=…"` (a compose environment item, `docker run -e "…"`): the value is the
+        // rest of the string, `#` and all, up to a blank or an escape (`printf 'A=b\nC=d'`).
+        if quotedName, operatorAt == name.upperBound, text.at(operatorAt) == UInt8(ascii: "="), position == operatorAt + 1 {
+            var end = position
+            while end < text.count, end - position < 1024, text[end] != before, text[end] > 32, text[end] != UInt8(ascii: "\\") { end += 1 }
+            if end > position { return (position..<end, true) }
+        }
+        // `= <<EOT` (a heredoc) and `: |` / `: >-` (a block scalar): the value is on the next line.
+        if text.at(position) == UInt8(ascii: "<"), text.at(position + 1) == UInt8(ascii: "<") { return nil }
+        if text.at(position) == UInt8(ascii: "|") || text.at(position) == UInt8(ascii: ">") {
+            var cursor = position + 1
+            while "-+0123456789".utf8.contains(text.at(cursor)) || ASCII.isBlank(text.at(cursor)) { cursor += 1 }
+            if Self.isLineEnd(text.at(cursor)) { return nil }
+        }
+        if startsLine(name, in: text) {
+            return value(in: text, from: position, bareAllowed: true, allowQuoteEnd: quotedName)
+                ?? fallbackLiteral(in: text, after: position)
+        }
+        // `[DEBUG] Using API_KEY=…`, `?access_token=…`, `--password=…`: a bare value inside a line.
+        if let context = inlineContext(name, operatorAt: operatorAt, in: text) {
+            guard let (range, quoted) = value(in: text, from: position, bareAllowed: true, allowQuoteEnd: true, stopAtAmpersand: context == .query, inline: true)
+            else { return fallbackLiteral(in: text, after: position) }
+            // In code, a query or a flag is inside a string, and so is an assignment in Markdown
+            // prose: its value is a literal.
+            let inString = !text.isConfiguration(at: position)
+                && (context != .line || text.format == .markdown || "\"'`".utf8.contains(text.at(range.upperBound)))
+            return (range, quoted || inString)
+        }
         // An expression such as `Env.get("X") ?? "fallback"` has no value of its own here.
-        return value(in: text, from: position, bareAllowed: startsLine(name, in: text)) ?? fallbackLiteral(in: text, after: position)
+        return value(in: text, from: position, bareAllowed: false) ?? fallbackLiteral(in: text, after: position)
     }
+
+    /// After `"name": "X",` (at `position`): where the value of a following `"value":` key starts.
+    func siblingValueKey(in text: ScanText, at position: Int) -> Int? {
+        var cursor = position
+        let quote = text.at(cursor)
+        if quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'") { cursor += 1 }
+        let keyStart = cursor
+        while Self.nameBytes.contains(text.at(cursor)), cursor - keyStart < 32 { cursor += 1 }
+        guard cursor > keyStart, Self.valueKeys.contains(text.string(keyStart..<cursor).lowercased()) else { return nil }
+        if quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'") {
+            guard text.at(cursor) == quote else { return nil }
+            cursor += 1
+        }
+        while ASCII.isBlank(text.at(cursor)) { cursor += 1 }
+        guard text.at(cursor) == UInt8(ascii: ":") || text.at(cursor) == UInt8(ascii: "=") else { return nil }
+        cursor += 1
+        while ASCII.isBlank(text.at(cursor)) { cursor += 1 }
+        return cursor
+    }
+
+    /// Whether the name is the argument of a setter command: `aws configure set NAME`, `config set NAME`.
+    private func isSetterArgument(_ name: Range<Int>, in text: ScanText) -> Bool {
+        var position = name.lowerBound
+        while position > 0, ASCII.isBlank(text[position - 1]) { position -= 1 }
+        guard position < name.lowerBound, position >= 10, text[position - 1] == UInt8(ascii: "t"), text[position - 2] == UInt8(ascii: "e"),
+              text[position - 3] == UInt8(ascii: "s"), ASCII.isBlank(text[position - 4])
+        else { return false }
+        let lead = max(0, position - 14)..<(position - 4)
+        return text.find("config", in: lead, ignoringCase: false) != nil
+    }
+
+    enum InlineContext { case query, flag, line }
+
+    /// Where a `name=value` inside a line is an assignment with a bare value: a URL's query in any
+    /// file; a command-line flag; in configuration, Markdown shell blocks and log lines, any name
+    /// after a separator; in Markdown prose, an environment variable's name (`API_KEY=…`).
+    func inlineContext(_ name: Range<Int>, operatorAt position: Int, in text: ScanText) -> InlineContext? {
+        let before = text.at(name.lowerBound - 1)
+        let op = text.at(position)
+        if op == UInt8(ascii: ":") {
+            // `token: …` inside a line only in a log line (of a log, a configuration file or a document).
+            guard position == name.upperBound, text.format != .code, Self.inlineLeads.contains(before), isLogLine(name, in: text) else { return nil }
+            return .line
+        }
+        guard op == UInt8(ascii: "="), position == name.upperBound, text.at(position + 1) != UInt8(ascii: "="),
+              !ASCII.isBlank(text.at(position + 1))
+        else { return nil }
+        if before == UInt8(ascii: "?") || before == UInt8(ascii: "&") || (before == UInt8(ascii: ";") && text.at(name.lowerBound - 2) == UInt8(ascii: "p")) {
+            return .query
+        }
+        if before == UInt8(ascii: "-") { return .flag }
+        guard Self.inlineLeads.contains(before) else { return nil }
+        if text.isConfiguration(at: name.lowerBound) { return .line }
+        guard text.format == .markdown else { return nil }
+        return isEnvironmentName(name, in: text) || isLogLine(name, in: text) ? .line : nil
+    }
+
+    /// Bytes after which a name inside a line starts.
+    static let inlineLeads = ByteSet(ranges: " \t[({,;|\"'`=:/")
+
+    /// `API_KEY`, `DB_PASSWORD`: capitals, digits and underscores.
+    private func isEnvironmentName(_ name: Range<Int>, in text: ScanText) -> Bool {
+        var index = name.lowerBound
+        while index < name.upperBound {
+            let byte = text[index]
+            guard (65...90).contains(byte) || (48...57).contains(byte) || byte == UInt8(ascii: "_") else { return false }
+            index += 1
+        }
+        return true
+    }
+
+    /// A log or trace line: a level (`[DEBUG]`, `INFO`, `level=`) or a timestamp before the name.
+    private func isLogLine(_ name: Range<Int>, in text: ScanText) -> Bool {
+        let lineStart = text.lineStart(before: name.lowerBound)
+        let lead = lineStart..<name.lowerBound
+        guard lead.count >= 4 else { return false }
+        var start = lineStart
+        while ASCII.isBlank(text.at(start)) || text.at(start) == UInt8(ascii: "[") { start += 1 }
+        // `2024-05-01…`, `12:01:33…`
+        if (48...57).contains(text.at(start)), (48...57).contains(text.at(start + 1)),
+           text.at(start + 4) == UInt8(ascii: "-") || text.at(start + 2) == UInt8(ascii: ":") {
+            return true
+        }
+        return Self.logLevels.contains { text.contains($0, in: lead, ignoringCase: false) }
+    }
+
+    static let logLevels = ["DEBUG", "INFO", "WARN", "ERROR", "TRACE", "FATAL", "level=", "[debug]", "[info]", "[warn]", "[error]", "[trace]"]
 
     /// `os.environ.get("X", "fallback")`, `env("X") ?? "fallback"`, `cond ? undefined : "fallback"`:
     /// the literal a lookup falls back to is in the code, so it is the value.
@@ -279,7 +496,7 @@ public struct AssignmentDetector: Detector {
 
     /// Whether the name is the first thing on its line (`KEY=value` files, YAML, INI, Dockerfile
     /// `ENV`, shell `export`), where a value needs no quotes.
-    private func startsLine(_ name: Range<Int>, in text: ScanText) -> Bool {
+    func startsLine(_ name: Range<Int>, in text: ScanText) -> Bool {
         var position = name.lowerBound
         let quote = text.at(position - 1)
         if quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'") { position -= 1 }
@@ -298,7 +515,13 @@ public struct AssignmentDetector: Detector {
     /// keywords.
     static let lineLeads: Set<[UInt8]> = Set(["", "-", "export", "ENV", "ARG", "set", "SET", "setx", "$env:"].map { Array($0.utf8) })
 
-    private func value(in text: ScanText, from start: Int, bareAllowed: Bool) -> (Range<Int>, Bool)? {
+    /// The literal at `start`: quoted, or bare when allowed. A bare value inside a line (`inline`)
+    /// also ends at an `=` that is not its padding, so a run of `key=key=…` costs each name a few
+    /// bytes, not the 1 KiB a value may have.
+    func value(
+        in text: ScanText, from start: Int, bareAllowed: Bool, allowQuoteEnd: Bool = false, stopAtAmpersand: Bool = false,
+        inline: Bool = false
+    ) -> (Range<Int>, Bool)? {
         var position = start
         var quote = text.at(position)
         // Python's r"", b"", u"" prefixes; f-strings are templates.
@@ -322,27 +545,54 @@ public struct AssignmentDetector: Detector {
         var end = position
         while end < text.count, end - position < 1024 {
             let byte = text[end]
-            if byte <= 32 || ";,#\"'`)}]([".utf8.contains(byte) { break }
+            if byte <= 32 || ";,#\"'`)}]([".utf8.contains(byte) || (stopAtAmpersand && byte == UInt8(ascii: "&")) { break }
+            if inline, byte == UInt8(ascii: "=") {
+                // Base64 padding ends the value; any other `=` starts another assignment.
+                var padding = end
+                while text.at(padding) == UInt8(ascii: "=") { padding += 1 }
+                let after = text.at(padding)
+                if after <= 32 || ";,#\"'`)}]&".utf8.contains(after) { end = padding }
+                break
+            }
             end += 1
         }
-        // `os.environ["X"]`, `getenv("X")`, `value.strip()`: code, not a literal.
-        if "([\"'`".utf8.contains(text.at(end)) { return nil }
+        // `os.environ["X"]`, `getenv("X")`, `value.strip()`: code, not a literal. A value inside a
+        // string (`"--password=…"`, `"API_KEY=…"`) ends at its closing quote.
+        let next = text.at(end)
+        if next == UInt8(ascii: "(") || next == UInt8(ascii: "[") { return nil }
+        if "\"'`".utf8.contains(next), !allowQuoteEnd { return nil }
         return end > position ? (position..<end, false) : nil
     }
 
-    private func detectBearer(in text: ScanText, at keyword: Range<Int>, into detections: inout [Detection]) {
-        guard keyword.count == 6, text.at(keyword.upperBound) == UInt8(ascii: " "),
-              !ASCII.isAlphanumeric(text.at(keyword.lowerBound - 1)),
+    /// `Authorization: Bearer …` / `Basic …` (in a command, a CI file, an HTTP file or a header
+    /// map): a credential whatever its format; a Basic value must decode to `user:password`.
+    private func detectAuthorization(in text: ScanText, at keyword: Range<Int>, into detections: inout [Detection]) {
+        let isBasic = text.at(keyword.lowerBound + 1) | 0x20 == UInt8(ascii: "a")
+        let wordEnd = isBasic ? keyword.upperBound - 1 : keyword.upperBound
+        guard text.at(wordEnd) == UInt8(ascii: " "), !ASCII.isAlphanumeric(text.at(keyword.lowerBound - 1)),
               text.contains("authorization", in: text.lineStart(before: keyword.lowerBound)..<keyword.lowerBound)
         else { return }
-        let start = keyword.upperBound + 1
+        let start = wordEnd + 1
         var end = start
-        while end < text.count, ByteSet.base64URL.contains(text[end]) || "+/=.~".utf8.contains(text[end]) { end += 1 }
-        guard end > start else { return }
+        while end < text.count, end - start < 8192, ByteSet.base64URL.contains(text[end]) || "+/=.~".utf8.contains(text[end]) { end += 1 }
+        guard end > start, !ASCII.isAlphanumeric(text.at(end)) else { return }
         let value = text.string(start..<end)
-        // A JWT is reported by its own rule.
-        guard !value.hasPrefix("eyJ"), ValueJudgement.isPlausibleSecret(value) else { return }
-        detections.append(Detection(rule: BuiltinRules.genericSecret, secret: start..<end, match: keyword.lowerBound..<end))
+        // A JWT or a checksummed token is reported by its own rule.
+        guard !Self.checksummedPrefixes.contains(where: value.hasPrefix) else { return }
+        if isBasic {
+            guard let decoded = Base64Text.decode(Array(value.utf8)[...]), Base64Text.isText(decoded),
+                  let colon = decoded.firstIndex(of: UInt8(ascii: ":")), colon > 0
+            else { return }
+            let password = String(decoding: decoded[(colon + 1)...], as: UTF8.self)
+            guard password.utf8.count >= 6, !ValueJudgement.isKnownExampleOrPlaceholder(password),
+                  !ValueJudgement.stopWords.contains(password.lowercased()), !ValueJudgement.isReference(password, quoted: true),
+                  ValueJudgement.isPlausiblePassword(password, quoted: true) || ValueJudgement.isPlausibleSecret(password, quoted: true)
+                    || DecodedText.strongestRule(in: Array(password.utf8)) != nil
+            else { return }
+        } else {
+            guard ValueJudgement.isPlausibleSecret(value) else { return }
+        }
+        detections.append(Detection(rule: BuiltinRules.httpAuthorizationHeader, secret: start..<end, match: keyword.lowerBound..<end))
     }
 
     /// Vendors' keys recognised by their name and shape.

@@ -1,8 +1,8 @@
 /// The built-in rules and the detectors that report them; docs/scanner-rules.md is the
 /// user-facing table and must list the same ids.
 public enum BuiltinRules {
-    private static func rule(_ id: String, _ description: String, _ precedence: Int = 3) -> Rule {
-        Rule(id: id, description: description, precedence: precedence)
+    private static func rule(_ id: String, _ description: String, _ precedence: Int = 3, severity: Rule.Severity = .high) -> Rule {
+        Rule(id: id, description: description, precedence: precedence, severity: severity)
     }
 
     // Rules several detectors report, or that detectors other than `TokenDetector` report.
@@ -22,9 +22,18 @@ public enum BuiltinRules {
     public static let connectionStringPassword = rule("connection-string-password", "Password in a connection string", 2)
     public static let genericPassword = rule("generic-password", "Password assigned in code or configuration", 1)
     public static let genericSecret = rule("generic-secret", "Secret, token or API key assigned in code or configuration", 1)
+    public static let httpAuthorizationHeader = rule("http-authorization-header", "Credential in an HTTP Authorization header (Bearer or Basic)", 2)
+    public static let awsPresignedURL = rule("aws-presigned-url", "AWS presigned URL (signature and credential)", 4)
+    public static let dockerRegistryAuth = rule("docker-registry-auth", "Docker registry login in config.json (`auth`)")
+    public static let sidekiqCredential = rule("sidekiq-credential", "Sidekiq Pro / Enterprise licence credentials")
+    /// Not a rule: a context rule's judgement that a value is not a secret, which hides what other
+    /// rules found in the same bytes and is never reported.
+    static let notASecret = Rule(id: "-not-a-secret", description: "judged not to be a secret", precedence: 100)
 
     /// Tokens with a shape of their own: (rule id, description, [(before, keyword, after)], check).
-    private static let tokenFormats: [(String, String, [(String?, String, String)], TokenDetector.Check)] = [
+    private static let tokenFormats: [(String, String, [(String?, String, String)], TokenDetector.Check)] = baseFormats + contextFormats
+
+    private static let baseFormats: [(String, String, [(String?, String, String)], TokenDetector.Check)] = [
         ("sigil-client-secret", "Sigil client secret", [(nil, "sgs_", "[0-9A-Za-z]{46}")], .sigilSecret),
         ("sigil-join-token", "Sigil agent join token", [(nil, "sgj_", "[0-9A-Za-z]{46}")], .sigilSecret),
         ("aws-access-key-id", "AWS access key id", ["AKIA", "ASIA", "ABIA", "ACCA"].map { (nil, $0, "[A-Z2-7]{16}") }, .none),
@@ -84,11 +93,40 @@ public enum BuiltinRules {
         ("jwt", "JSON Web Token", [(nil, "eyJ", "[0-9A-Za-z_\\-]{10,1024}.eyJ[0-9A-Za-z_\\-]{10,8192}.[0-9A-Za-z_\\-]{16,1024}")], .jwtHeader),
     ]
 
+    /// The formats of issue 13.
+    private static let contextFormats: [(String, String, [(String?, String, String)], TokenDetector.Check)] = [
+        ("slack-legacy-token", "Slack legacy token (two-segment bot, xoxs, xoxo, xoxa, xoxr)",
+         [(nil, "xoxb-", "[0-9]{8,14}-[0-9A-Za-z]{18,26}")]
+            + ["xoxs-", "xoxo-", "xoxa-", "xoxr-"].map { (nil, $0, "[0-9A-Za-z\\-]{10,250}") }, .slackLegacy),
+        ("slack-config-token", "Slack app configuration token (access or refresh)",
+         ["xoxe.xoxp-", "xoxe.xoxb-", "xoxe-"].map { (nil, $0, "[0-9]-[0-9A-Za-z]{100,250}") }, .none),
+        ("huggingface-org-token", "Hugging Face organisation token", [("api", "_org_", "[A-Za-z]{34}")], .none),
+        ("sourcegraph-token", "Sourcegraph access token",
+         [(nil, "sgp_", "[0-9a-fA-F]{40}"), (nil, "sgp_", "[0-9a-fA-F]{16}_[0-9a-fA-F]{40}"), (nil, "sgp_local_", "[0-9a-fA-F]{40}")], .none),
+        ("notion-token", "Notion integration token", [("n", "tn_", "[0-9A-Za-z]{40,56}")], .none),
+        ("sentry-token", "Sentry organisation or user auth token",
+         [(nil, "sntrys_", "eyJ[0-9A-Za-z+/]{20,2000}={0,2}_[0-9A-Za-z+/]{43}"), (nil, "sntryu_", "[0-9a-f]{64}")],
+         .embeddedJSON(prefix: "sntrys_", keys: ["iat", "org", "url", "region_url"], secretAfterUnderscore: true)),
+        ("cloudflare-origin-ca-key", "Cloudflare origin CA key", [(nil, "v1.0-", "[0-9a-f]{24}-[0-9a-f]{146}")], .none),
+        ("onepassword-service-account-token", "1Password service-account token",
+         [(nil, "ops_", "eyJ[0-9A-Za-z+/_\\-]{60,8000}={0,3}")], .embeddedJSON(prefix: "ops_", keys: [])),
+        ("jenkins-encrypted-secret", "Jenkins encrypted secret (credentials.xml); needs the server's master key",
+         [(nil, "{AQAAABAAAA", "[0-9A-Za-z+/]{20,8000}={0,2}\\}")], .none),
+        ("databricks-token", "Databricks personal access token",
+         [(nil, "dapi", "[0-9a-f]{32}"), (nil, "dapi", "[0-9a-f]{32}-[0-9]")], .none),
+        ("grafana-api-key", "Grafana API key (legacy)", [(nil, "eyJrIjoi", "[0-9A-Za-z+/]{30,400}={0,2}")], .embeddedJSON(prefix: "", keys: ["k"])),
+        ("grafana-cloud-token", "Grafana Cloud access policy token", [(nil, "glc_", "[0-9A-Za-z+/]{32,400}={0,2}")], .none),
+        ("grafana-service-account-token", "Grafana service account token", [(nil, "glsa_", "[0-9A-Za-z]{32}_[0-9a-fA-F]{8}")], .none),
+    ]
+
+    /// Rules whose findings are of low severity.
+    static let lowSeverity: Set<String> = ["jenkins-encrypted-secret"]
+
     /// Every built-in detector.
     public static let detectors: [any Detector] = {
         var detectors: [any Detector] = []
         for (id, description, formats, check) in tokenFormats {
-            let rule = rule(id, description)
+            let rule = rule(id, description, severity: lowSeverity.contains(id) ? .low : .high)
             for (before, keyword, after) in formats {
                 detectors.append(TokenDetector(rule, before: before, keyword: keyword, after: after, check: check))
             }
@@ -96,17 +134,20 @@ public enum BuiltinRules {
         detectors += [
             PrivateKeyDetector(), PuTTYKeyDetector(), ServiceAccountKeyDetector(), URLPasswordDetector(),
             ConnectionStringPasswordDetector(), AzureConnectionStringDetector(), SASTokenDetector(), AssignmentDetector(),
+            CommandLineDetector(), EncodedKeyDetector(), DockerAuthDetector(), KubernetesSecretDetector(),
+            PresignedURLDetector(), SidekiqCredentialDetector(),
         ]
         return detectors
     }()
 
     /// Every built-in rule id with its description, in the order of docs/scanner-rules.md.
     public static let rules: [Rule] = {
-        let tokenRules = tokenFormats.map { rule($0.0, $0.1) }
+        let tokenRules = tokenFormats.map { rule($0.0, $0.1, severity: lowSeverity.contains($0.0) ? .low : .high) }
         return tokenRules + [
             awsSecretAccessKey, awsSessionToken, azureStorageAccountKey, azureStorageConnectionString, azureServiceBusKey,
             azureCosmosDBKey, azureSASToken, gcpServiceAccountKey, privateKey, opensshPrivateKey, puttyPrivateKey,
             pgpPrivateKey, urlPassword, connectionStringPassword, genericPassword, genericSecret,
+            httpAuthorizationHeader, awsPresignedURL, dockerRegistryAuth, sidekiqCredential,
         ]
     }()
 }

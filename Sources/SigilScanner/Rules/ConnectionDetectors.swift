@@ -1,4 +1,4 @@
-/// `scheme://user:password@host`: a password embedded in a URL.
+/// `scheme://user:password@host` (or `scheme://:password@host`): a password embedded in a URL.
 public struct URLPasswordDetector: Detector {
     public var keywords: [Keyword] { [Keyword("://")] }
 
@@ -22,7 +22,8 @@ public struct URLPasswordDetector: Detector {
             if byte == UInt8(ascii: "@") { at = position }
             position += 1
         }
-        guard let colon, let at, colon < at, colon > keyword.upperBound, at + 1 < text.count,
+        // `rediss://:password@host`: the user may be empty.
+        guard let colon, let at, colon < at, colon >= keyword.upperBound, at + 1 < text.count,
               ASCII.isAlphanumeric(text[at + 1]) || text[at + 1] == UInt8(ascii: "[")
         else { return }
         let password = (colon + 1)..<at

@@ -5,11 +5,19 @@ public struct Rule: Sendable, Hashable {
     /// When two findings cover the same bytes, the one with the higher precedence is kept: a
     /// format-specific rule beats a context rule, which beats a generic assignment.
     public let precedence: Int
+    /// How urgent a finding is: `low` for credentials that are useless without another secret
+    /// (an encrypted blob that needs its server's master key).
+    public let severity: Severity
 
-    public init(id: String, description: String, precedence: Int) {
+    public enum Severity: String, Sendable, Hashable {
+        case high, low
+    }
+
+    public init(id: String, description: String, precedence: Int, severity: Severity = .high) {
         self.id = id
         self.description = description
         self.precedence = precedence
+        self.severity = severity
     }
 }
 
@@ -54,10 +62,92 @@ public struct ScanText {
     /// Whether the text is configuration (`.env`, YAML, INI, shell…), where a value needs no
     /// quotes. In source code an unquoted value is an expression, never a literal secret.
     public let isConfiguration: Bool
+    public let format: Format
+    /// In Markdown: the fenced blocks of shell, dotenv and other configuration (and untagged
+    /// fences), whose text is read as configuration.
+    let configurationBlocks: [Range<Int>]
+
+    /// What kind of file the text is, as far as the rules care.
+    public enum Format: Sendable, Equatable {
+        case code, configuration, markdown, properties
+
+        /// The format of a file at `path`, judged by its extension.
+        public init(path: String) {
+            let name = path.split(separator: "/").last.map(String.init) ?? path
+            guard let dot = name.lastIndex(of: "."), dot != name.startIndex else {
+                self = .configuration
+                return
+            }
+            let ext = name[name.index(after: dot)...].lowercased()
+            switch ext {
+            case "md", "markdown": self = .markdown
+            case "properties": self = .properties
+            default: self = ScanText.codeExtensions.contains(ext) ? .code : .configuration
+            }
+        }
+    }
 
     public init(_ bytes: UnsafeBufferPointer<UInt8>, isConfiguration: Bool = true) {
+        self.init(bytes, format: isConfiguration ? .configuration : .code)
+    }
+
+    public init(_ bytes: UnsafeBufferPointer<UInt8>, format: Format) {
         self.bytes = bytes
-        self.isConfiguration = isConfiguration
+        self.format = format
+        self.isConfiguration = format == .configuration || format == .properties
+        self.configurationBlocks = format == .markdown ? Self.fencedConfigurationBlocks(bytes) : []
+    }
+
+    /// Whether the byte at `index` is in configuration: a configuration file, or a Markdown
+    /// fence of shell or dotenv.
+    public func isConfiguration(at index: Int) -> Bool {
+        if isConfiguration { return true }
+        for block in configurationBlocks where block.contains(index) { return true }
+        return false
+    }
+
+    /// Info strings of Markdown fences whose contents are configuration rather than code. An
+    /// untagged fence counts: it is most often a command or an environment file.
+    static let configurationFences: Set<String> = [
+        "", "sh", "bash", "shell", "zsh", "fish", "console", "terminal", "shell-session", "shellsession", "session",
+        "env", "dotenv", ".env", "ini", "toml", "yaml", "yml", "properties", "conf", "cfg", "config", "text", "txt",
+        "plaintext", "plain", "powershell", "ps1", "pwsh", "cmd", "bat", "batch", "dockerfile", "docker", "http", "nginx",
+        "hcl", "terraform", "tf", "log",
+    ]
+
+    /// The fenced blocks (``` or ~~~) of a Markdown text whose info string is configuration.
+    static func fencedConfigurationBlocks(_ bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
+        var blocks: [Range<Int>] = []
+        var open: (start: Int, fence: UInt8, isConfiguration: Bool)?
+        var lineStart = 0
+        let count = bytes.count
+        while lineStart < count {
+            var lineEnd = lineStart
+            while lineEnd < count, bytes[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+            var position = lineStart
+            while position < lineEnd, position - lineStart < 4, bytes[position] == UInt8(ascii: " ") { position += 1 }
+            let byte = position + 2 < lineEnd ? bytes[position] : 0
+            if (byte == UInt8(ascii: "`") || byte == UInt8(ascii: "~")), bytes[position + 1] == byte, bytes[position + 2] == byte {
+                if let current = open {
+                    if current.fence == byte {
+                        if current.isConfiguration { blocks.append(current.start..<lineStart) }
+                        open = nil
+                    }
+                } else {
+                    var infoStart = position + 3
+                    while infoStart < lineEnd, bytes[infoStart] == byte { infoStart += 1 }
+                    while infoStart < lineEnd, ASCII.isBlank(bytes[infoStart]) { infoStart += 1 }
+                    var infoEnd = infoStart
+                    while infoEnd < lineEnd, !ASCII.isBlank(bytes[infoEnd]), bytes[infoEnd] != UInt8(ascii: "\r"),
+                          bytes[infoEnd] != UInt8(ascii: "{"), bytes[infoEnd] != UInt8(ascii: ",") { infoEnd += 1 }
+                    let info = String(decoding: UnsafeBufferPointer(rebasing: bytes[infoStart..<infoEnd]), as: UTF8.self).lowercased()
+                    open = (min(count, lineEnd + 1), byte, configurationFences.contains(info))
+                }
+            }
+            lineStart = lineEnd + 1
+        }
+        if let current = open, current.isConfiguration { blocks.append(current.start..<count) }
+        return blocks
     }
 
     /// File extensions of programming languages, whose unquoted values are code.

@@ -14,6 +14,12 @@ public struct TokenDetector: Detector {
         case sigilSecret
         /// A JWT: the header decodes to a JSON object with `alg`.
         case jwtHeader
+        /// Slack's legacy tokens: dash-separated segments with a digit, none empty.
+        case slackLegacy
+        /// After `prefix`, base64 (up to the last `_` when `secretAfterUnderscore`, else the end)
+        /// that decodes to a JSON object with one of `keys` (any object when `keys` is empty). A
+        /// token without the prefix passes.
+        case embeddedJSON(prefix: String, keys: [String], secretAfterUnderscore: Bool = false)
     }
 
     public let rule: Rule
@@ -49,7 +55,12 @@ public struct TokenDetector: Detector {
         if boundedEnd, ASCII.isAlphanumeric(text.at(end)) { return }
         let range = start..<end
         guard passes(text, range) else { return }
-        if check.isChecksum == false, ValueJudgement.isKnownExampleOrPlaceholder(text.string(range)) { return }
+        if check.isChecksum == false {
+            // A made-up stem (`xyz`, `abc123`) marks a short token as an example; long structured
+            // ones are judged by their fillers only.
+            let value = text.string(range)
+            if range.count <= 100 ? ValueJudgement.isExampleToken(value) : ValueJudgement.isKnownExampleOrPlaceholder(value) { return }
+        }
         detections.append(Detection(rule: rule, secret: range))
     }
 
@@ -66,6 +77,20 @@ public struct TokenDetector: Detector {
             return false
         case .jwtHeader:
             return JWTShape.isPlausible(text.string(range))
+        case .slackLegacy:
+            let token = Array(text.bytes[range])
+            let body = token.dropFirst(5)
+            guard body.count >= 10, body.last != UInt8(ascii: "-"), body.first != UInt8(ascii: "-"),
+                  body.contains(where: { (48...57).contains($0) })
+            else { return false }
+            return !zip(body, body.dropFirst()).contains { $0 == UInt8(ascii: "-") && $1 == UInt8(ascii: "-") }
+        case .embeddedJSON(let prefix, let keys, let secretAfterUnderscore):
+            let token = Array(text.bytes[range])
+            guard token.starts(with: prefix.utf8) else { return true }
+            var body = token.dropFirst(prefix.utf8.count)
+            if secretAfterUnderscore, let underscore = body.lastIndex(of: UInt8(ascii: "_")) { body = body[..<underscore] }
+            guard let decoded = Base64Text.decode(body), let object = try? JSONParser.parseObject(decoded) else { return false }
+            return keys.isEmpty || keys.contains { object[$0] != nil }
         }
     }
 }
@@ -74,7 +99,7 @@ extension TokenDetector.Check {
     var isChecksum: Bool {
         switch self {
         case .base62CRC32, .sigilSecret: true
-        case .none, .jwtHeader: false
+        case .none, .jwtHeader, .slackLegacy, .embeddedJSON: false
         }
     }
 }

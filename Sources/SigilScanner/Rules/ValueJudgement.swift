@@ -19,7 +19,7 @@ public enum ValueJudgement {
         "changeit", "your_", "your-", "yourpass", "yoursecret", "yourtoken", "yourkey", "yourapi",
         "<your", "<insert", "<replace", "${", "{{", "}}", "\\(", "#{", "%(", "%s", "$(", "dummy", "fake", "sample", "redacted",
         "replace", "insert", "foobar", "lorem", "todo", "fixme", "_here", "-here", "not-a-real",
-        "notreal", "not_real", "secretsmanager", "keyvault", "vault:", "env:", "ssm:",
+        "notreal", "not_real", "secretsmanager", "keyvault", "vault:", "env:", "ssm:", "deadbeef", "cafebabe",
     ]
 
     /// Whole values that are words, not secrets, lowercase.
@@ -28,6 +28,10 @@ public enum ValueJudgement {
         "default", "none", "null", "nil", "true", "false", "empty", "string", "undefined", "qwerty",
         "letmein", "123456", "12345678", "123456789", "password1", "secret123", "bearer", "basic",
         "required", "optional", "hidden", "masked", "unset", "changeme", "postgres", "mysql", "redis",
+        // The example passwords of tutorials and documentation.
+        "p@ssw0rd", "p@ssword", "passw0rd", "pa$$w0rd", "pa$$word", "p4ssw0rd", "p4$$w0rd", "p@ssw0rd!", "p@ssw0rd1",
+        "passw0rd!", "passw0rd1", "hunter2", "welcome1", "welcome123", "letmein123", "s3cr3t", "s3cret", "sup3rs3cr3t",
+        "admin123", "password!", "password123!",
     ]
 
     public static func isKnownExampleOrPlaceholder(_ value: String) -> Bool {
@@ -50,11 +54,56 @@ public enum ValueJudgement {
         return false
     }
 
-    /// `123456789…`, `abcdefgh…` and the like.
+    /// `123456789…`, `abcdefgh…`, `987654…` (six or more in a row, anywhere in the value, case
+    /// ignored) and interleaved runs such as `a1b2c3d4` or `1a2b3C4d`: the fillers of example
+    /// values. In random text of 62 characters a run of six has odds of about one in a billion
+    /// per position.
     static func isSequence(_ value: String) -> Bool {
-        let bytes = Array(value.utf8)
+        let bytes = value.utf8.map(ASCII.lowercase)
         guard bytes.count >= 6 else { return false }
-        return zip(bytes, bytes.dropFirst()).allSatisfy { $1 == $0 &+ 1 }
+        var ascending = 1
+        var descending = 1
+        // Runs of four in order (`abcd1234…`): two of them are a filler too.
+        var runsOfFour = 0
+        for index in 1..<bytes.count {
+            ascending = bytes[index] == bytes[index - 1] &+ 1 && ASCII.isAlphanumeric(bytes[index]) ? ascending + 1 : 1
+            descending = bytes[index] &+ 1 == bytes[index - 1] && ASCII.isAlphanumeric(bytes[index]) ? descending + 1 : 1
+            if ascending >= 6 || descending >= 6 { return true }
+            if ascending == 4 || descending == 4 { runsOfFour += 1 }
+            if runsOfFour >= 2 { return true }
+        }
+        // Interleaved: two ascending runs sharing eight positions, one of letters and one of digits.
+        if bytes.count >= 8 {
+            for start in 0...(bytes.count - 8) {
+                var interleaved = true
+                for offset in stride(from: start + 2, to: start + 8, by: 1) where bytes[offset] != bytes[offset - 2] &+ 1 {
+                    interleaved = false
+                    break
+                }
+                if interleaved, isLetter(bytes[start]) != isLetter(bytes[start + 1]),
+                   ASCII.isAlphanumeric(bytes[start]), ASCII.isAlphanumeric(bytes[start + 1]) {
+                    return true
+                }
+            }
+        }
+        return false
+    }
+
+    @inline(__always) static func isLetter(_ byte: UInt8) -> Bool { (97...122).contains(byte) }
+
+    /// Stems of made-up values inside a token of a known format (`sk_live_abc123…`,
+    /// `xoxb-…-xyz…`). Only token formats use these: a password may well end in `xyz`.
+    /// `abc123` and its kin are matched ignoring case, `xyz` as written (`xyz` or `XYZ`), which
+    /// random text spells about once in 240,000 positions.
+    static let tokenFillerStems = ["abc123", "123abc", "xyz123"]
+
+    /// Whether a token of a known format is an example: a placeholder, or a real shape filled
+    /// with a made-up stem.
+    public static func isExampleToken(_ value: String) -> Bool {
+        if isKnownExampleOrPlaceholder(value) { return true }
+        if value.contains("xyz") || value.contains("XYZ") { return true }
+        let lower = value.lowercased()
+        return tokenFillerStems.contains(where: lower.contains)
     }
 
     /// Shannon entropy in bits per character.
@@ -110,6 +159,9 @@ public enum ValueJudgement {
     /// lookups, template references, member chains and calls.
     static func isReference(_ value: String, quoted: Bool = false) -> Bool {
         guard let first = value.utf8.first else { return true }
+        // `{api_key}`, `{self.token}`, `{vault}/db`: a template's field (f-strings, str.format,
+        // Rust, C#).
+        if hasTemplateField(value) { return true }
         // Quoted, only `$X` and `%X%` refer to something; `(`, `.` and the rest are characters.
         if quoted { return first == UInt8(ascii: "$") || first == UInt8(ascii: "%") || value.contains("://") }
         // Unquoted, these start YAML anchors and tags, shell expansions, lists and maps.
@@ -122,6 +174,20 @@ public enum ValueJudgement {
         if isIdentifierChain, value.contains(".") { return true }
         if isIdentifierChain, value.utf8.allSatisfy({ !(97...122).contains($0) }), value.contains("_") { return true }
         return false
+    }
+
+    /// Whether the value holds a template's field: `{` and an identifier, a member chain, a call
+    /// or a subscript.
+    static func hasTemplateField(_ value: String) -> Bool {
+        let bytes = Array(value.utf8)
+        guard let open = bytes.firstIndex(of: UInt8(ascii: "{")) else { return false }
+        var index = open + 1
+        guard index < bytes.count, (65...90).contains(bytes[index]) || (97...122).contains(bytes[index]) || bytes[index] == UInt8(ascii: "_") else { return false }
+        while index < bytes.count, ASCII.isAlphanumeric(bytes[index]) || bytes[index] == UInt8(ascii: "_") || bytes[index] == UInt8(ascii: ".") {
+            index += 1
+        }
+        // `{name}`, `{call(…`, `{items[…`, or a field cut off where the value was (`"{pick(rng, …"`).
+        return index == bytes.count || "}([".utf8.contains(bytes[index])
     }
 
     /// Words joined by separators (`prod-db-password`, `should-not-be-issued`): a name or a
@@ -143,7 +209,7 @@ public enum ValueJudgement {
     /// Fragments that make a value assigned to a credential name a stand-in (`testpassword123`,
     /// `access-token-123`, `newSecret`), lowercase. Only the generic rules use these: a random
     /// token of a known format may contain anything.
-    static let standInFragments = ["password", "passwd", "secret", "token", "test", "12345", "abcdef", "qwerty"]
+    static let standInFragments = ["password", "passwd", "secret", "token", "test", "12345", "abcdef", "qwerty", "abc123"]
 
     /// Stored password hashes: `md5` + hex (PostgreSQL), `{SHA}…`, `$2b$…` and kin.
     static func isPasswordHash(_ value: String) -> Bool {
@@ -162,7 +228,9 @@ public enum ValueJudgement {
         guard length >= 6, length <= 128, !value.utf8.contains(where: { $0 <= 32 }) else { return false }
         let lower = value.lowercased()
         if stopWords.contains(lower) || isKnownExampleOrPlaceholder(value) || isReference(value, quoted: quoted) || isStandIn(value) { return false }
-        if isUUID(value) || isHexDigest(value) || isWords(value) || isPasswordHash(value) { return false }
+        // Hex of a digest's length is kept: under a password name (`ClearTextPassword`) it is a
+        // generated password, and names that hold digests are refused by name.
+        if isUUID(value) || isWords(value) || isPasswordHash(value) { return false }
         let classes = characterClasses(value)
         if classes >= 3 { return true }
         // Letters only: camel-case identifiers and words (`makesTheBananaEdible`) have few
