@@ -19,7 +19,8 @@ struct LabeledFile {
 /// The labelled scanner corpus (Tests/SigilScannerTests/Corpus, see its README.md).
 ///
 /// Every `⟦rule-id⟧` in a file becomes a fresh value from `SecretFactory`, and every
-/// `⟦rule-id|literal⟧` becomes `literal`; each one is one expected finding. A multi-line value
+/// `⟦rule-id|literal⟧` becomes `literal` (its base64 for a name ending in `-base64`); each one is one
+/// expected finding. A multi-line value
 /// keeps the indentation of the line it starts on, so keys inside YAML block scalars stay valid.
 enum Corpus {
     struct LoadError: Error, CustomStringConvertible {
@@ -102,6 +103,7 @@ enum Corpus {
                     if value.isEmpty {
                         throw LoadError(file: path, line: sourceLine, message: "empty literal in ⟦\(body)⟧")
                     }
+                    value = SecretFactory.literal(value, placeholder: name)
                 } else {
                     name = body
                     value = ""

@@ -5,10 +5,17 @@ import Foundation
 /// so a seeded generator gives the same corpus every run.
 ///
 /// The values only have to look real to a scanner: private-key bodies are random bytes behind a
-/// realistic DER prefix, signatures are random, and so on. Checksummed formats (GitHub, npm, Sigil)
-/// carry a correct checksum, because a scanner must drop a lookalike whose checksum is wrong.
+/// realistic DER prefix, signatures are random, and so on. Checksummed formats (GitHub, npm, Sigil,
+/// Grafana service-account tokens) carry a correct checksum, because a scanner must drop a lookalike
+/// whose checksum is wrong; formats with an inner structure carry it too (Sentry's, 1Password's and
+/// Grafana's base64 JSON, Jenkins' versioned cipher blob, Slack's configuration tokens).
+///
+/// A placeholder name ending in `-base64` (`private-key-base64`, `github-pat-base64`,
+/// `generic-password-base64|literal`) stands for the standard base64 of what the name without the
+/// suffix gives, and is labelled with that name's rule: the finding is on the encoded line.
 enum SecretFactory {
-    /// Every rule id of docs/scanner-rules.md, in the order of that table.
+    /// Every rule id of docs/scanner-rules.md, in the order of that table; the ids added by issue 13
+    /// come last, in the order of the issue's contract.
     static let ruleIDs: [String] = [
         "sigil-client-secret", "sigil-join-token",
         "aws-access-key-id", "aws-secret-access-key", "aws-session-token",
@@ -29,14 +36,36 @@ enum SecretFactory {
         "doppler-token", "vault-token", "terraform-cloud-token",
         "private-key", "openssh-private-key", "putty-private-key", "pgp-private-key",
         "jwt", "url-password", "connection-string-password", "generic-password", "generic-secret",
+        "slack-legacy-token", "slack-config-token", "huggingface-org-token", "sourcegraph-token", "notion-token",
+        "sentry-token", "cloudflare-origin-ca-key", "onepassword-service-account-token", "sidekiq-credential",
+        "jenkins-encrypted-secret", "databricks-token", "grafana-api-key", "grafana-cloud-token",
+        "grafana-service-account-token", "docker-registry-auth", "http-authorization-header", "aws-presigned-url",
     ]
 
     /// Placeholder names that are not rule ids but expand to a value of an existing rule:
     /// `private-key-escaped` is a PKCS#8 key on one line with literal `\n` escapes (for JSON strings),
     /// and `url-password-<kind>` / `connection-string-password-<kind>` pin the database where the
     /// context needs one (a Redis client setting must not get a MySQL URL, `SqlConnection` wants a
-    /// SQL Server string); the plain rule ids pick any kind.
+    /// SQL Server string); the plain rule ids pick any kind. The issue-13 aliases pin a variant the
+    /// same way: `slack-legacy-token-bot` (the two-segment `xoxb-`), `slack-config-token-refresh`
+    /// (`xoxe-1-`), `sentry-token-org` / `sentry-token-user`, `http-authorization-header-basic`
+    /// (base64 of `user:password` for a `Basic` header; the plain id is an opaque bearer value),
+    /// `docker-config-json` (a whole `config.json` whose `auth` is a credential, for
+    /// `.dockerconfigjson` with `-base64`), `private-key-rsa4096` (a 4096-bit PKCS#1 key, whose base64
+    /// makes a line of 4,000+ characters), `generic-password-hex` (40 hex digits, sometimes 32 or 64:
+    /// a password that looks like a digest), `generic-password-eq` (a password that begins with `=`)
+    /// and `url-password-redis-nouser` (`redis://:password@host`, userinfo with an empty user).
     static let aliases: [String: String] = [
+        "slack-legacy-token-bot": "slack-legacy-token",
+        "slack-config-token-refresh": "slack-config-token",
+        "sentry-token-org": "sentry-token",
+        "sentry-token-user": "sentry-token",
+        "http-authorization-header-basic": "http-authorization-header",
+        "docker-config-json": "docker-registry-auth",
+        "private-key-rsa4096": "private-key",
+        "generic-password-hex": "generic-password",
+        "generic-password-eq": "generic-password",
+        "url-password-redis-nouser": "url-password",
         "private-key-escaped": "private-key",
         "url-password-postgres": "url-password",
         "url-password-sqlalchemy": "url-password",
@@ -54,7 +83,29 @@ enum SecretFactory {
     /// The rule a placeholder name is labelled with, or nil when the name is unknown.
     static func labelRule(for placeholder: String) -> String? {
         if let rule = aliases[placeholder] { return rule }
+        if let inner = encodedInner(placeholder) { return labelRule(for: inner) }
         return knownRules.contains(placeholder) ? placeholder : nil
+    }
+
+    static let base64Suffix = "-base64"
+
+    /// The placeholder name inside an encoded one (`github-pat` for `github-pat-base64`), or nil.
+    private static func encodedInner(_ placeholder: String) -> String? {
+        guard placeholder.hasSuffix(base64Suffix), placeholder.count > base64Suffix.count else { return nil }
+        return String(placeholder.dropLast(base64Suffix.count))
+    }
+
+    /// The text a literal placeholder inserts: the literal itself, or its base64 when the name ends
+    /// in `-base64` (`⟦generic-password-base64|Harbor!2024⟧` inserts `SGFyYm9yITIwMjQ=`).
+    static func literal(_ text: String, placeholder: String) -> String {
+        encodedInner(placeholder) == nil ? text : encodeBase64(text)
+    }
+
+    /// Standard base64 of a value as a tool would encode the file or string: a multi-line value
+    /// (a PEM file, a key file) gets the final newline that file has.
+    private static func encodeBase64(_ value: String) -> String {
+        let text = value.contains("\n") && !value.hasSuffix("\n") ? value + "\n" : value
+        return base64(Array(text.utf8))
     }
 
     private static let knownRules = Set(ruleIDs)
@@ -71,10 +122,13 @@ enum SecretFactory {
         }
     }
 
-    /// Substrings that make a value a documented non-secret (docs/scanner-rules.md, "Not secrets").
-    private static let notSecretMarkers = ["example", "xxxx", "****", "placeholder", "changeme", "your"]
+    /// Substrings that make a value a documented non-secret (docs/scanner-rules.md, "Not secrets"),
+    /// and the filler runs and stems of issue 13 (shape 8), which mark a placeholder.
+    private static let notSecretMarkers = ["example", "xxxx", "****", "placeholder", "changeme", "your",
+                                           "abcdef", "123456", "xyz", "abc123", "a1b2c3", "1a2b3c", "qwerty"]
 
     private static func makeOnce(rule: String, using rng: inout some RandomNumberGenerator) -> String {
+        if let inner = encodedInner(rule) { return encodeBase64(make(rule: inner, using: &rng)) }
         switch rule {
         case "sigil-client-secret": return checksummed("sgs_", bodyLength: 40, using: &rng)
         case "sigil-join-token": return checksummed("sgj_", bodyLength: 40, using: &rng)
@@ -228,6 +282,68 @@ enum SecretFactory {
         case "connection-string-password-oracle": return connectionString(kind: 3, using: &rng)
         case "generic-password": return humanPassword(using: &rng)
         case "generic-secret": return genericSecret(using: &rng)
+        case "generic-password-hex":
+            return draw(lowerHex, weighted([("40", 6), ("32", 1), ("64", 1)], using: &rng) == "40" ? 40 : pick([32, 64], using: &rng), using: &rng)
+        case "generic-password-eq": return "=" + humanPassword(using: &rng)
+        case "url-password-redis-nouser":
+            return pick(["redis", "rediss"], using: &rng) + "://:" + urlSafePassword(using: &rng) + "@"
+                + pick(["redis-master.cache.svc.cluster.local:6379/0", "cache.prod.acme-corp.io:6380", "10.30.1.12:6379/3"], using: &rng)
+        case "private-key-rsa4096":
+            let body = der([0x30, 0x82, 0x09, 0x28, 0x02, 0x01, 0x00, 0x02, 0x82, 0x02, 0x01, 0x00], total: 0x928 + 4, using: &rng)
+            return pem(label: "RSA PRIVATE KEY", der: body)
+
+        case "slack-legacy-token": return slackLegacyToken(bot: int(in: 0..<3, using: &rng) == 0, using: &rng)
+        case "slack-legacy-token-bot": return slackLegacyToken(bot: true, using: &rng)
+        case "slack-config-token": return slackConfigToken(refresh: int(in: 0..<3, using: &rng) == 0, using: &rng)
+        case "slack-config-token-refresh": return slackConfigToken(refresh: true, using: &rng)
+        case "huggingface-org-token": return "api_org_" + draw(letters, 34, using: &rng)
+        case "sourcegraph-token":
+            switch int(in: 0..<3, using: &rng) {
+            case 0: return "sgp_" + draw(lowerHex, 16, using: &rng) + "_" + draw(lowerHex, 40, using: &rng)
+            case 1: return "sgp_local_" + draw(lowerHex, 40, using: &rng)
+            default: return "sgp_" + draw(lowerHex, 40, using: &rng)
+            }
+        case "notion-token": return "ntn_" + draw(digits, 11, using: &rng) + draw(alnum, 35, using: &rng)
+        case "sentry-token": return Bool.random(using: &rng) ? sentryOrgToken(using: &rng) : "sntryu_" + draw(lowerHex, 64, using: &rng)
+        case "sentry-token-org": return sentryOrgToken(using: &rng)
+        case "sentry-token-user": return "sntryu_" + draw(lowerHex, 64, using: &rng)
+        case "cloudflare-origin-ca-key": return "v1.0-" + draw(lowerHex, 24, using: &rng) + "-" + draw(lowerHex, 146, using: &rng)
+        case "onepassword-service-account-token": return onePasswordServiceAccountToken(using: &rng)
+        case "sidekiq-credential": return draw(lowerHex, 8, using: &rng) + ":" + draw(lowerHex, 8, using: &rng)
+        case "jenkins-encrypted-secret":
+            let length = 16 * int(in: 1...3, using: &rng)
+            let blob: [UInt8] = [0x01] + uint32(16) + uint32(length) + randomBytes(16 + length, using: &rng)
+            return "{" + base64(blob) + "}"
+        case "databricks-token":
+            return "dapi" + draw(lowerHex, 32, using: &rng) + (int(in: 0..<3, using: &rng) == 0 ? "-" + String(int(in: 2...9, using: &rng)) : "")
+        case "grafana-api-key":
+            let name = pick(["deploy", "terraform", "ci-dashboards", "alert-sync", "admin"], using: &rng)
+            let json = "{\"k\":\"" + draw(alnum, 32, using: &rng) + "\",\"n\":\"\(name)\",\"id\":\(int(in: 1...40, using: &rng))}"
+            return base64(Array(json.utf8))
+        case "grafana-cloud-token":
+            let name = pick(["acme-prod", "acme-metrics", "orders-stack"], using: &rng) + "-" + pick(["alloy", "terraform", "ci-publisher", "otlp-writer"], using: &rng)
+            let region = pick(["prod-eu-west-0", "prod-us-east-0", "prod-ap-southeast-1", "prod-us-central-0"], using: &rng)
+            let json = "{\"o\":\"" + draw(nonZeroDigits, 1, using: &rng) + draw(digits, 6, using: &rng) + "\",\"n\":\"\(name)\",\"k\":\""
+                + draw(alnum, 24, using: &rng) + "\",\"m\":{\"r\":\"\(region)\"}}"
+            return "glc_" + base64(Array(json.utf8))
+        case "grafana-service-account-token":
+            let secret = draw(alnum, 32, using: &rng)
+            let crc = crc32(Array(("glsa_" + secret).utf8))
+            // Grafana writes the CRC32 of prefix and secret as its four bytes, least significant first, in hex.
+            return "glsa_" + secret + "_" + hex([UInt8(crc & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 24)])
+        case "docker-registry-auth": return dockerAuth(using: &rng)
+        case "docker-config-json":
+            let registry = pick(["registry.acme-corp.io", "ghcr.io", "https://index.docker.io/v1/", "acme.jfrog.io", "harbor.internal:5000"], using: &rng)
+            return "{\"auths\":{\"\(registry)\":{\"auth\":\"" + dockerAuth(using: &rng) + "\"}}}"
+        case "http-authorization-header":
+            switch int(in: 0..<3, using: &rng) {
+            case 0: return draw(alnum, int(in: 32...48, using: &rng), using: &rng)
+            case 1: return draw(base64URL, 43, using: &rng)
+            default: return draw(lowerHex, 48, using: &rng)
+            }
+        case "http-authorization-header-basic":
+            return base64(Array((pick(["deploy", "ci-bot", "admin", "svc-reports", "jenkins"], using: &rng) + ":" + humanPassword(using: &rng)).utf8))
+        case "aws-presigned-url": return draw(lowerHex, 64, using: &rng)
 
         default:
             preconditionFailure("SecretFactory: unknown rule id \(rule)")
@@ -284,7 +400,9 @@ enum SecretFactory {
 
     /// Substrings a random value must not contain: they would turn a positive into a documented
     /// non-secret (docs/scanner-rules.md, "Not secrets") or just read as a word.
-    private static let forbidden = ["example", "xxxx", "****", "placeholder", "changeme", "your", "test", "dummy", "fake", "sample", "secret", "token", "passw"]
+    /// Runs and stems that read as fillers (issue 13, shape 8) are forbidden too.
+    private static let forbidden = ["example", "xxxx", "****", "placeholder", "changeme", "your", "test", "dummy", "fake", "sample", "secret", "token", "passw",
+                                    "abcdef", "123456", "xyz", "abc123", "a1b2c3", "1a2b3c", "qwerty"]
 
     /// `count` characters drawn uniformly from `alphabet`, redrawn if they spell a forbidden word.
     static func draw(_ alphabet: [UInt8], _ count: Int, using rng: inout some RandomNumberGenerator) -> String {
@@ -421,6 +539,69 @@ enum SecretFactory {
 
     private static func slackNumber(using rng: inout some RandomNumberGenerator) -> String {
         draw(nonZeroDigits, 1, using: &rng) + draw(digits, int(in: 9...12, using: &rng), using: &rng)
+    }
+
+    /// The two-segment legacy bot token `xoxb-<digits>-<alnum>`, or a legacy user (`xoxs-`, `xoxo-`)
+    /// or workspace-app (`xoxa-2-`, `xoxr-`) token.
+    private static func slackLegacyToken(bot: Bool, using rng: inout some RandomNumberGenerator) -> String {
+        if bot { return "xoxb-" + slackNumber(using: &rng) + "-" + draw(alnum, 24, using: &rng) }
+        switch int(in: 0..<4, using: &rng) {
+        case 0, 1:
+            return pick(["xoxs-", "xoxo-"], using: &rng) + slackNumber(using: &rng) + "-" + slackNumber(using: &rng) + "-"
+                + slackNumber(using: &rng) + "-" + draw(lowerHex, pick([32, 64], using: &rng), using: &rng)
+        case 2:
+            return "xoxa-2-" + slackNumber(using: &rng) + "-" + slackNumber(using: &rng) + "-" + slackNumber(using: &rng) + "-" + draw(lowerHex, 64, using: &rng)
+        default:
+            return "xoxr-" + slackNumber(using: &rng) + "-" + slackNumber(using: &rng) + "-" + draw(alnum, 36, using: &rng)
+        }
+    }
+
+    /// An app configuration access token (`xoxe.xoxp-1-` or `xoxe.xoxb-1-` + 163–166 characters) or
+    /// refresh token (`xoxe-1-` + 146): the body is unpadded base64 of `2-<ids>-<hex>`, alphanumeric.
+    private static func slackConfigToken(refresh: Bool, using rng: inout some RandomNumberGenerator) -> String {
+        let rawLength = refresh ? 109 : int(in: 122...124, using: &rng)
+        while true {
+            var raw = "2-" + slackNumber(using: &rng) + "-" + slackNumber(using: &rng) + "-" + slackNumber(using: &rng) + "-"
+            raw += draw(lowerHex, rawLength - raw.count, using: &rng)
+            let body = base64(Array(raw.utf8)).replacingOccurrences(of: "=", with: "")
+            guard body.utf8.allSatisfy({ alnum.contains($0) }), isClean(body) else { continue }
+            return (refresh ? "xoxe-1-" : "xoxe." + pick(["xoxp", "xoxp", "xoxb"], using: &rng) + "-1-") + body
+        }
+    }
+
+    /// `sntrys_` + base64 of the token's JSON claims (`iat`, `url`, `region_url`, `org`) + `_` + the
+    /// unpadded base64 of 32 random bytes, as Sentry issues organisation tokens.
+    private static func sentryOrgToken(using rng: inout some RandomNumberGenerator) -> String {
+        let iat = String(int(in: 1_690_000_000...1_760_000_000, using: &rng)) + "." + draw(digits, 6, using: &rng)
+        let (url, region) = pick([("https://sentry.io", "https://us.sentry.io"), ("https://sentry.io", "https://de.sentry.io"),
+                                  ("https://sentry.acme-corp.io", "https://sentry.acme-corp.io")], using: &rng)
+        let org = pick(["acme-corp", "acme", "orders-team", "acme-mobile"], using: &rng)
+        let json = "{\"iat\":\(iat),\"url\":\"\(url)\",\"region_url\":\"\(region)\",\"org\":\"\(org)\"}"
+        return "sntrys_" + base64(Array(json.utf8)) + "_" + randomBase64(32, using: &rng).replacingOccurrences(of: "=", with: "")
+    }
+
+    /// `ops_` + base64 of the service account's sign-in JSON (address, SRP parameters, email, MUK,
+    /// secret key), the layout 1Password service-account tokens have.
+    private static func onePasswordServiceAccountToken(using rng: inout some RandomNumberGenerator) -> String {
+        let address = pick(["acme-corp.1password.com", "my.1password.com", "acme.1password.eu"], using: &rng)
+        let secretKey = "A3-" + draw(upperDigits, 6, using: &rng) + "-" + draw(upperDigits, 6, using: &rng) + "-"
+            + (0..<4).map { _ in draw(upperDigits, 5, using: &rng) }.joined(separator: "-")
+        var json = "{\"signInAddress\":\"\(address)\",\"userAuth\":{\"method\":\"SRPg-4096\",\"alg\":\"PBES2g-HS256\","
+        json += "\"iterations\":650000,\"salt\":\"" + draw(base64URL, 22, using: &rng) + "\"},"
+        json += "\"email\":\"" + draw(chars("abcdefghijklmnopqrstuvwxyz234567"), 13, using: &rng) + "@1passwordserviceaccounts.com\","
+        json += "\"srpX\":\"" + draw(lowerHex, 64, using: &rng) + "\","
+        json += "\"muk\":{\"alg\":\"A256GCM\",\"ext\":true,\"k\":\"" + draw(base64URL, 43, using: &rng)
+        json += "\",\"key_ops\":[\"encrypt\",\"decrypt\"],\"kty\":\"oct\",\"kid\":\"mp\"},"
+        json += "\"secretKey\":\"\(secretKey)\",\"throttleSecret\":{\"seed\":\"" + draw(lowerHex, 64, using: &rng)
+        json += "\",\"uuid\":\"" + draw(upperDigits, 26, using: &rng) + "\"},\"deviceUuid\":\"" + draw(lowerDigits, 26, using: &rng) + "\"}"
+        return "ops_" + base64(Array(json.utf8)).replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Base64 of `user:password`, as `docker login` writes it into `config.json`.
+    private static func dockerAuth(using rng: inout some RandomNumberGenerator) -> String {
+        let user = pick(["ci-bot", "deploy", "acme-ci", "robot$orders+puller", "jenkins"], using: &rng)
+        let password = Bool.random(using: &rng) ? humanPassword(using: &rng) : draw(alnum, int(in: 20...32, using: &rng), using: &rng)
+        return base64(Array("\(user):\(password)".utf8))
     }
 
     private static func stripeKey(prefix: String, using rng: inout some RandomNumberGenerator) -> String {
@@ -584,7 +765,7 @@ enum SecretFactory {
         header += "}"
         let iat = int(in: 1_700_000_000...1_760_000_000, using: &rng)
         let exp = iat + pick([900, 3600, 86_400, 2_592_000], using: &rng)
-        let issuer = pick(["https://login.acme-corp.io/", "https://auth.orders.internal", "https://sts.windows.net/3c1d4e2f-8a9b-4c7d-9e0f-1a2b3c4d5e6f/",
+        let issuer = pick(["https://login.acme-corp.io/", "https://auth.orders.internal", "https://sts.windows.net/9b7e3c2a-5f14-4d8e-b6a1-0c3e7d92f548/",
                            "https://accounts.acme-corp.io/realms/prod", "sigil://acme/prod"], using: &rng)
         let audience = pick(["api://orders", "https://api.acme-corp.io", "billing-service", "account", "urn:acme:reporting"], using: &rng)
         let subject = pick(["svc-", "user-", "app-"], using: &rng) + draw(lowerDigits, 12, using: &rng)
