@@ -1,4 +1,4 @@
-"""Times sigil scan against ripgrep and detect-secrets, side by side, and prints the summary.
+"""Times sigil scan against ripgrep, detect-secrets and CredSweeper, side by side, and prints the summary.
 
 The tools compared run back to back in rounds (order rotating), so each round's ratio is taken
 under the same machine load; the table reports medians of times and of per-round ratios. Each
@@ -139,13 +139,17 @@ def main():
     p.add_argument("--sigil", required=True)
     p.add_argument("--rg", default="rg")
     p.add_argument("--detect-secrets", required=True)
+    p.add_argument("--cs-runs", type=int, default=3)
+    p.add_argument("--credsweeper", help="required when --cs-runs is not 0")
     p.add_argument("--regex", required=True)
     p.add_argument("--corpus", required=True)
     p.add_argument("--history", required=True)
-    p.add_argument("--sample", default="vapor", help="subdirectory of the tree given to detect-secrets")
+    p.add_argument("--sample", default="vapor", help="subdirectory of the tree given to detect-secrets and CredSweeper")
     p.add_argument("--work", required=True)
     p.add_argument("--report", required=True)
     args = p.parse_args()
+    if args.cs_runs and not args.credsweeper:
+        p.error("--credsweeper is required unless --cs-runs is 0")
 
     corpus, history = args.corpus, args.history
     stats = json.load(open(f"{corpus}/stats.json"))
@@ -170,6 +174,13 @@ def main():
     ds = Bench("detect-secrets", [args.detect_secrets, "scan", "--all-files", args.sample], sample_bytes, tree)
     sigil_sample = Bench("sigil-sample", [args.sigil, "scan", args.sample, "--no-ignore", "--format", "json"],
                          sample_bytes, tree)
+    # CredSweeper with its defaults (ML validation on) and both cores (--jobs 2, as rg -j2 and sigil);
+    # its findings go to a JSON file of their own. sigil gets a Bench of its own for these rounds, so
+    # each ratio pairs runs of one round.
+    cs_json = os.path.join(args.work, "credsweeper.json")
+    cs = Bench("credsweeper", [args.credsweeper or "credsweeper", "--path", args.sample, "--jobs", "2",
+                               "--save-json", cs_json, "--no-stdout", "--log", "error"], sample_bytes, tree)
+    sigil_sample_cs = Bench("sigil-sample-cs", sigil_sample.cmd, sample_bytes, tree)
     patch = hstats["patch_bytes"]
     rg_pipe = f"git --git-dir={shlex.quote(repo)} log -p --all | {shlex.join([args.rg, *rg_search])} || [ $? = 1 ]"
     rg_git = Bench("rg-history", rg_pipe, patch, history)
@@ -185,6 +196,9 @@ def main():
         print(f"detect-secrets on tree/{args.sample}: {args.ds_runs} round(s) (no warm-up pass: the files are "
               "cached by the runs above, and one run takes a minute)…", file=sys.stderr)
         rounds([ds, sigil_sample], args.ds_runs, work, warm=False)
+    if args.cs_runs:
+        print(f"CredSweeper on tree/{args.sample}: {args.cs_runs} round(s) (no warm-up pass)…", file=sys.stderr)
+        rounds([cs, sigil_sample_cs], args.cs_runs, work, warm=False)
     load_after = os.getloadavg()[0]
 
     # Recall on the planted secrets, from the last run of each tool.
@@ -209,7 +223,8 @@ def main():
         return (f"| {name} | {b.size / MB:,.1f} | {b.median():.2f} | {min(b.times):.2f} | {b.mbps():,.1f} "
                 f"| {cores:.2f} | {own} | {max(b.rss) / MB:,.0f} | {extra} |")
 
-    sigils = [sigil_tree, sigil_git] + ([sigil_sample] if args.ds_runs else [])
+    sigils = [sigil_tree, sigil_git] + ([sigil_sample] if args.ds_runs else []) + \
+        ([sigil_sample_cs] if args.cs_runs else [])
     rss = max(max(b.own_rss) for b in sigils) / MB
     rss_children = max(max(b.rss) for b in sigils) / MB
     tree_ratio = ratio(rg_tree, sigil_tree)
@@ -218,7 +233,7 @@ def main():
 
     lines = [
         f"Sigil secret scanner, {time.strftime('%Y-%m-%d', time.gmtime())}, {os.cpu_count()} cores, "
-        f"{args.runs} runs (detect-secrets {args.ds_runs}), medians; MB = 10^6 bytes; "
+        f"{args.runs} runs (detect-secrets {args.ds_runs}, CredSweeper {args.cs_runs}), medians; MB = 10^6 bytes; "
         f"load average {load_before:.1f} before, {load_after:.1f} after",
         f"tree: {stats['bytes'] / MB:,.1f} MB in {stats['files']:,} files from {stats['distinct_mirrors']} distinct "
         f"package mirrors" + (f", replicated x{stats['copies'] + 1}" if stats["copies"] else "")
@@ -228,7 +243,7 @@ def main():
         f"pack {hstats['pack_bytes'] / MB:,.1f} MB, "
         f"`git log -p --all` {patch / MB:,.1f} MB; {len(hmanifest)} planted secrets, each removed "
         f"within 40 commits",
-        f"detect-secrets sample: tree/{args.sample}, {sample_bytes / MB:,.1f} MB of text, "
+        f"detect-secrets and CredSweeper sample: tree/{args.sample}, {sample_bytes / MB:,.1f} MB of text, "
         f"{len(sample_manifest)} planted",
         "",
         "| run | MB | median s | best s | MB/s (median) | CPU cores | peak RSS MB | with children | findings |",
@@ -238,18 +253,26 @@ def main():
         row("sigil scan, tree", sigil_tree, f"{len(tree_findings):,}; planted {found}/{len(manifest)} "
             f"({rule_ok} with the planted rule id)"),
     ]
+    def sample_rows(name, tool, places, sigil_run, sigil_name):
+        """A tool's row on the sample (places: its findings as file and line) and the row of sigil's
+        runs in the same rounds, with how many planted secrets each found."""
+        tool_found, _ = recall(sample_manifest, places, lambda f: f["file"])
+        findings = sigil_findings(sigil_run.out)
+        s_found, _ = recall(sample_manifest, findings, lambda f: tree_file(f, tree, sample))
+        return [row(f"{name}, tree/{args.sample}", tool,
+                    f"{len(places):,}; planted {tool_found}/{len(sample_manifest)}"),
+                row(sigil_name, sigil_run, f"{len(findings):,}; planted {s_found}/{len(sample_manifest)}")]
+
     if args.ds_runs:
         ds_flat = [{"file": os.path.normpath(name), "line": r["line_number"]}
                    for name, rs in json.load(open(ds.out))["results"].items() for r in rs]
-        ds_found, _ = recall(sample_manifest, ds_flat, lambda f: f["file"])
-        sample_findings = sigil_findings(sigil_sample.out)
-        s_found, _ = recall(sample_manifest, sample_findings, lambda f: tree_file(f, tree, sample))
-        lines += [
-            row(f"detect-secrets, tree/{args.sample}", ds, f"{len(ds_flat):,}; planted "
-                f"{ds_found}/{len(sample_manifest)}"),
-            row(f"sigil scan, tree/{args.sample}", sigil_sample, f"{len(sample_findings):,}; planted "
-                f"{s_found}/{len(sample_manifest)}"),
-        ]
+        lines += sample_rows("detect-secrets", ds, ds_flat, sigil_sample, f"sigil scan, tree/{args.sample}")
+    if args.cs_runs:
+        # One place per line CredSweeper names (a rule that pairs two lines names both).
+        cs_flat = [{"file": os.path.normpath(place["path"]), "line": place["line_num"]}
+                   for candidate in json.load(open(cs_json)) for place in candidate["line_data_list"]]
+        lines += sample_rows("CredSweeper", cs, cs_flat, sigil_sample_cs,
+                             f"sigil scan, tree/{args.sample} (CredSweeper's rounds)")
     lines += [
         row("git log -p --all | rg, history", rg_git, f"{rg_count(rg_git.out):,} matches (+, - and context lines)"),
         row("sigil scan --git, history", sigil_git, f"{len(git_findings):,}; planted {hfound}/{len(hmanifest)} "
@@ -268,6 +291,11 @@ def main():
         lines += [
             f"| sigil >= 50 x detect-secrets (same sample) | {ds_ratio:.1f} x | {met(ds_ratio >= 50)} |",
             f"| (sigil on the whole tree vs detect-secrets on the sample) | {sigil_tree.mbps() / ds.mbps():.1f} x | |",
+        ]
+    if args.cs_runs:
+        lines += [
+            f"| (sigil vs CredSweeper, same sample) | {ratio(cs, sigil_sample_cs):.1f} x | |",
+            f"| (sigil on the whole tree vs CredSweeper on the sample) | {sigil_tree.mbps() / cs.mbps():.1f} x | |",
         ]
     lines += [
         f"| history >= 0.5 x `git log -p --all \\| rg` | {git_ratio:.2f} x | {met(git_ratio >= 0.5)} |",
