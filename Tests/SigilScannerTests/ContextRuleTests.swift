@@ -47,12 +47,27 @@ private let certificate = "-----BEGIN CERTIFICATE-----\n\(pemBody)-----END CERTI
             "credentials:\n  username: deploy-bot\n  region: eu-west-1\n",
             "api_token: |\n  line one of a text\n  line two of a text\n",
             "api_key:\n  first: one\n  second: two\n", "api_key:\n  two words\n",
+            "{\n  \"sqlAdminPassword\": {\n    \"reference\": {\n      \"secretName\": \"sql-admin\"\n    }\n  }\n}\n",
+            "{\n  \"redisPassword\": {\n    \"value\": \"[parameters('redisPrimaryKey')]\"\n  }\n}\n",
+            "<key>PasswordMinLength</key>\n<integer>10</integer>\n", "<key>APIToken</key>\n<string>$(API_TOKEN)</string>\n",
+            "env:\n  - value: \"\(password)\"\n    name: LOG_LEVEL\n", "partnerApiKeys:\n  - ${PARTNER_KEY_ONE}\n  - two words\n",
+            "spec:\n  encryptedData:\n    JWT_SECRET: AgCa\(secret)\(secret)\n    DB_PASSWORD: AgBd\(secret)\n",
         ] {
             #expect(found(text, path: "main.tf").isEmpty, "\(text)")
         }
     }
 
     @Test func valuesBelowTheirNameAreReportedOnTheirOwnLine() {
+        // A JSON object of its own (an ARM parameter), the value below its key, the value before
+        // its name, the items of a list of keys, a property list.
+        #expect(found("{\n  \"vmAdminPassword\": {\n    \"value\": \"\(password)\"\n  }\n}\n", path: "azuredeploy.parameters.json") == ["generic-password:3"])
+        #expect(found("{\n  \"hostApiKey\": {\n    \"value\":\n      \"\(secret)\"\n  }\n}\n", path: "azuredeploy.parameters.json") == ["generic-secret:4"])
+        #expect(found("env:\n  - name: SHIPPO_API_TOKEN\n    value:\n      \(secret)\n", path: "deploy.yaml") == ["generic-secret:4"])
+        #expect(found("env:\n  - value: \"\(password)\"\n    name: WAREHOUSE_PASSWORD\n", path: "cronjob.yaml") == ["generic-password:2"])
+        #expect(found("[\n  {\n    \"value\": \"\(password)\",\n    \"name\": \"SMTP_PASSWORD\"\n  }\n]\n", path: "task-definition.json") == ["generic-password:3"])
+        #expect(found("partnerApiKeys:\n  - \(secret)\n  - \(secret)Q\n", path: "values.yaml") == ["generic-secret:2", "generic-secret:3"])
+        #expect(found("<dict>\n\t<key>SupportPassword</key>\n\t<string>\(password)</string>\n</dict>\n", path: "Config.plist") == ["generic-password:3"])
+        #expect(found("<dict>\n\t<key>RevenueCatAPIKey</key>\n\t<string>\n\t\t\(secret)\n\t</string>\n</dict>\n", path: "Config.plist") == ["generic-secret:4"])
         #expect(found("variable \"db_password\" {\n  description = \"Database password\"\n  type        = string\n  sensitive   = true\n  default     = \"\(password)\"\n}\n", path: "variables.tf") == ["generic-password:5"])
         #expect(found("env:\n  - name: SESSION_SECRET\n    value: \"\(secret)\"\n  - name: LOG_LEVEL\n    value: debug\n", path: "deploy.yaml") == ["generic-secret:3"])
         #expect(found("env:\n- name: DB_PASSWORD\n  value: \(password)\n", path: "deploy.yaml") == ["generic-password:3"])
@@ -108,6 +123,12 @@ private let certificate = "-----BEGIN CERTIFICATE-----\n\(pemBody)-----END CERTI
         let pullSecret = Self.secretManifest([(".dockerconfigjson", "{\"auths\":{\"r.internal\":{\"auth\":\"\(base64("ci:" + secret))\"}}}")])
         #expect(found(pullSecret, path: "pull.yaml") == ["docker-registry-auth:3"])
         #expect(found("GITHUB_TOKEN_B64=\(base64(githubToken("ghp_")))\n", path: ".env") == ["github-pat:1"])
+        // A vendor's key known by its name, decoded; a name that says base64 has its value decoded.
+        let awsSecret = "K2pHqv8Zr3mT9xW4bN7cL1sD6fJ0gY5eUoPiaQtV"
+        #expect(found(Self.secretManifest([("AWS_SECRET_ACCESS_KEY", awsSecret)]), path: "secret.yaml") == ["aws-secret-access-key:3"])
+        let serviceAccount = "{\n  \"type\": \"service_account\",\n  \"project_id\": \"orders\",\n  \"private_key\": \"\(pem.replacingOccurrences(of: "\n", with: "\\n"))\",\n  \"client_email\": \"ci@orders.iam.gserviceaccount.com\"\n}\n"
+        #expect(found("variables:\n  GCP_SA_KEY_BASE64: \"\(base64(serviceAccount))\"\n", path: ".gitlab-ci.yml") == ["gcp-service-account-key:2"])
+        #expect(found("variables:\n  BANNER_KEY_BASE64: \(base64("Deploys run from the main branch only."))\n", path: ".gitlab-ci.yml").isEmpty)
     }
 
     @Test func longLinesAreDecodedToo() {
@@ -136,6 +157,8 @@ private let certificate = "-----BEGIN CERTIFICATE-----\n\(pemBody)-----END CERTI
             "healthcheck:\n  test: [\"CMD\", \"mysqladmin\", \"ping\", \"-uroot\", \"-p${MYSQL_ROOT_PASSWORD}\"]\n",
             "sshpass -p 'P@ssw0rd' ssh admin@host\n", "redis-cli -h cache -p 6379 ping\n", "ssh -p 2222 deploy@host\n",
             "sshpass -p \"$PASS\" scp -P 2222 dump.sql deploy@host:/tmp\n", "mongo -u admin -p --authenticationDatabase admin\n",
+            "grep -w password /etc/app.conf\n", "twine upload -u __token__ -p \"$PYPI_TOKEN\" dist/*\n",
+            "ldapsearch -x -D \"cn=admin\" -W -b \"dc=acme\"\n", "ldapsearch -x -w \"$LDAP_PASSWORD\" -b \"dc=acme\"\n",
         ] {
             #expect(found(text, path: "deploy.sh").isEmpty, "\(text)")
         }
@@ -161,6 +184,15 @@ private let certificate = "-----BEGIN CERTIFICATE-----\n\(pemBody)-----END CERTI
         #expect(found("keytool -importkeystore -srcstorepass \(password) -deststorepass \(password)X\n", path: "ci.sh").count == 2)
         // In code, a command line is a string.
         #expect(found("subprocess.run([\"mysql\", \"--password=\(password)\", \"orders\"])\n", path: "backup.py") == ["generic-password:1"])
+        // Passwords of words, a number and a dot are literal words on a command line, not member chains.
+        #expect(found("twine upload -u release-bot -p meadow3199Dahlia_ dist/*\n", path: "release.yml") == ["generic-password:1"])
+        #expect(found("ldapsearch -x -D \"cn=erp\" -w nimbus3713Raven! -b \"dc=acme\"\n", path: "restore.sh") == ["generic-password:1"])
+        #expect(found("sqlcmd -S erp,1433 -U sa -P Saffron8346.willow -Q \"SELECT 1\"\n", path: "restore.sh") == ["generic-password:1"])
+        #expect(found("mongorestore --username restore --password walnut4125Quartz. --drop\n", path: "restore.sh") == ["generic-password:1"])
+        #expect(found("sshpass -p Velvet.Falcon27 ssh deploy@host\n", path: "deploy.sh") == ["generic-password:1"])
+        #expect(found("    command:\n      - --db-password=Quartz5114.otter\n", path: "compose.yaml") == ["generic-password:2"])
+        // In code an unquoted argument may be an expression.
+        #expect(found("subprocess.run([\"sshpass\", \"-p\", settings.deploy_pw, \"ssh\", host])\n", path: "deploy.py").isEmpty)
     }
 }
 
@@ -171,10 +203,15 @@ private let certificate = "-----BEGIN CERTIFICATE-----\n\(pemBody)-----END CERTI
         #expect(found("```python\npassword = get_password()\nAPI_KEY=load_key\n```\n", path: "README.md").isEmpty)
         #expect(found("2024-05-01 12:00:01 [INFO] token=%s refreshed\n", path: "app.log").isEmpty)
         #expect(found("if [ \"$DB_PASSWORD\" == \"\" ]; then exit 1; fi\n", path: "run.sh").isEmpty)
+        #expect(found("Basic auth is off; see the authorization docs.\n", path: "README.md").isEmpty)
+        // Pusher's app key is published in the browser; its secret is not.
+        #expect(found("PUSHER_APP_KEY=5f772d01e2d5cf093ce0\nPUSHER_APP_SECRET=\(secret)\n", path: ".env") == ["generic-secret:2"])
         // Template fields and escapes inside a quoted `NAME=value`.
         #expect(found("run(\"--secret\", f\"DB_PASSWORD={vault}/run-db\")\n", path: "t.py").isEmpty)
         #expect(found("lines = [f'SLACK_BOT_TOKEN=\"xoxb-{pick(rng, DIGITS, 12)}\"']\n", path: "t.py").isEmpty)
         #expect(found("printf 'DB_PASSWORD=correct-horse-battery-staple\\nLOG_LEVEL=info\\n' > app.env\n", path: "run.sh").isEmpty)
+        #expect(found("password = settings.DB_PASSWORD\n", path: "app.py").isEmpty)
+        #expect(found("database:\n  password: config.db.password\n", path: "app.yaml").isEmpty)
     }
 
     @Test func assignmentsInsideLines() {
@@ -187,6 +224,10 @@ private let certificate = "-----BEGIN CERTIFICATE-----\n\(pemBody)-----END CERTI
         #expect(found("environment:\n  - \"DB_PASSWORD=\(password)\"\n", path: "compose.yaml") == ["generic-password:2"])
         #expect(found("environment:\n  - \"DB_PASSWORD=Zq7#Lm2vT9xK\"\n", path: "compose.yaml") == ["generic-password:2"])
         #expect(found("docker run -e \"API_TOKEN=\(secret)\" orders\n", path: "run.sh") == ["generic-secret:1"])
+        #expect(found("+ DB_PASSWORD=Pioneer.Dahlia1832\n", path: "deploy-trace.txt") == ["generic-password:1"])
+        #expect(found("ENV REPORTS_DB_PASSWORD=Lantern.indigo.294\n", path: "Dockerfile") == ["generic-password:1"])
+        #expect(found("git -c http.extraheader=\"AUTHORIZATION: basic \(base64("ci:" + password))\" submodule update\n", path: "release.yml") == ["http-authorization-header:1"])
+        #expect(found("RABBITMQ_ERLANG_COOKIE: \"\(secret)\"\n", path: "compose.yaml") == ["generic-secret:1"])
     }
 }
 
@@ -199,6 +240,8 @@ private let certificate = "-----BEGIN CERTIFICATE-----\n\(pemBody)-----END CERTI
         #expect(found("https://bucket.s3.amazonaws.com/a.csv?X-Amz-Signature=\(Self.signature)\n").isEmpty)
         #expect(found("https://maps.orders.io/?key=${MAPS_KEY}\n").isEmpty)
         #expect(found("https://api.orders.io/v1/items?page_token=\(secret)&size=50\n").isEmpty)
+        // Words joined by underscores are a name, not a password.
+        #expect(found("DATABASE_URL=postgres://orders:orders_db_user@db:5432/orders\n", path: ".env").isEmpty)
     }
 
     @Test func credentialsInURLs() {
@@ -206,8 +249,12 @@ private let certificate = "-----BEGIN CERTIFICATE-----\n\(pemBody)-----END CERTI
         #expect(found("fetch(\"https://api.orders.io/v1/items?api_key=\(secret)\")\n", path: "app.js") == ["generic-secret:1"])
         #expect(found("url: https://hooks.orders.io/in?token=\(secret)\n", path: "ci.yml") == ["generic-secret:1"])
         let presigned = "https://reports.s3.amazonaws.com/q3.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAQ3EGRZXKMPT7HLWB%2F20241201%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20241201T000000Z&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=\(Self.signature)"
-        #expect(found("link: \(presigned)\n") == ["aws-presigned-url:1"])
+        // The signature, and the access key id that deactivating revokes the URL with.
+        #expect(Set(found("link: \(presigned)\n")) == ["aws-presigned-url:1", "aws-access-key-id:1"])
         #expect(found("REDIS_URL=rediss://:Xk9mQ2vLp7zR@cache.internal:6380/0\n", path: ".env") == ["url-password:1"])
+        #expect(found("REDIS_URL=rediss://:PSyLkcWqSF_DeOB@cache.internal:6380/0\n", path: ".env") == ["url-password:1"])
+        #expect(found("DATABASE_URL=postgres://orders:FYNCSX_NnM_TFxRaZMpWzkb@db:5432/orders\n", path: ".env") == ["url-password:1"])
+        #expect(found("CLICKHOUSE_URL=https://ch.internal:8443/?user=reporting&password=Indigo.willow.1879&database=events\n", path: ".env") == ["generic-password:1"])
     }
 }
 
@@ -221,14 +268,18 @@ private let certificate = "-----BEGIN CERTIFICATE-----\n\(pemBody)-----END CERTI
 
     @Test func propertiesValueStartingWithEquals() {
         #expect(found("spring.datasource.password==\(password)\n", path: "application.properties") == ["generic-password:1"])
+        #expect(found("app.reports.sftp.password ==Emb3r*Velvet9139@\n", path: "application.properties") == ["generic-password:1"])
+        // In configuration `key: Word=x` is a value, not a typed declaration.
+        #expect(found("secrets:\n  db_password: Indigo8512=willow\n", path: "staging.yaml") == ["generic-password:2"])
         #expect(found("if (password == \"\(password)\") {}\n", path: "Login.java").isEmpty)
     }
 }
 
 @Suite struct NewTokenFormatTests {
     static let sentryPayload = base64("{\"iat\":1733400000.5,\"url\":\"https://sentry.io\",\"region_url\":\"https://us.sentry.io\",\"org\":\"acme-orders\"}")
-    static let onePasswordPayload = base64("{\"signInAddress\":\"acme.1password.com\",\"userAuth\":{\"method\":\"SRPg-4096\",\"alg\":\"PBES2g-HS256\",\"iterations\":650000,\"salt\":\"\(randomish(22, seed: 9))\"},\"email\":\"svc@acme.com\",\"srpX\":\"\(randomish(64, seed: 10, alphabet: "0123456789abcdef"))\"}")
+    static let onePasswordPayload = base64("{\"signInAddress\":\"acme.1password.com\",\"userAuth\":{\"method\":\"SRPg-4096\",\"alg\":\"PBES2g-HS256\",\"iterations\":650000,\"salt\":\"\(randomish(22, seed: 9))\"},\"email\":\"svc@acme.com\",\"srpX\":\"\(randomish(64, seed: 10, alphabet: "0123456789abcdef"))\",\"muk\":{\"alg\":\"A256GCM\",\"k\":\"\(randomish(43, seed: 25))\"},\"secretKey\":\"A3-\(randomish(6, seed: 26, alphabet: "ABCDEFGHJKLMNPQRSTVWXYZ23456789"))-\(randomish(6, seed: 27, alphabet: "ABCDEFGHJKLMNPQRSTVWXYZ23456789"))\"}")
     static let grafanaPayload = base64("{\"k\":\"\(randomish(32, seed: 11))\",\"n\":\"deploy\",\"id\":1}")
+    static let grafanaCloudPayload = base64("{\"o\":\"1183042\",\"n\":\"orders-alloy\",\"k\":\"\(randomish(24, seed: 22))\",\"m\":{\"r\":\"prod-eu-west-0\"}}")
 
     static var positives: [(String, String)] {
         [
@@ -250,7 +301,7 @@ private let certificate = "-----BEGIN CERTIFICATE-----\n\(pemBody)-----END CERTI
             ("databricks-token", "dapi" + randomish(32, seed: 20, alphabet: "0123456789abcdef")),
             ("databricks-token", "dapi" + randomish(32, seed: 21, alphabet: "0123456789abcdef") + "-2"),
             ("grafana-api-key", grafanaPayload),
-            ("grafana-cloud-token", "glc_" + randomish(80, seed: 22)),
+            ("grafana-cloud-token", "glc_" + grafanaCloudPayload),
             ("grafana-service-account-token", "glsa_" + randomish(32, seed: 23) + "_" + randomish(8, seed: 24, alphabet: "0123456789abcdef")),
         ]
     }
@@ -267,9 +318,22 @@ private let certificate = "-----BEGIN CERTIFICATE-----\n\(pemBody)-----END CERTI
             "sk_live_51Habc123" + randomish(20, seed: 37), "glc_" + randomish(30, seed: 38) + "xyz" + randomish(30, seed: 39),
             "api_key = \"a1b2c3d4e5f6g7h8i9j0k1l2\"", "api_key = \"1a2b3C4d5E6f7G8h9I0j\"",
             "sk_live_abcd1234efgh5678ijkl9012", "api_key = \"deadbeefdeadbeefdeadbeefdeadbeef\"",
+            // Structure without the fields the format writes, or with filler in them.
+            "glc_" + base64("{\"o\":\"1225371\",\"n\":\"docs\"}"),
+            "glc_" + base64("{\"o\":\"123456\",\"n\":\"stack\",\"k\":\"abcdefghijklmnopqrstuvwx\",\"m\":{\"r\":\"us\"}}"),
+            "eyJrIjoi" + base64("{\"k\":\"a6c197b1-348b\",\"t\":\"72f988bf\",\"c\":5}").dropFirst(8),
+            "sntrys_" + base64("{\"org\":\"acme-corp\",\"note\":\"rotated 2024-02\"}") + "_" + randomish(43, seed: 40),
+            "ops_" + base64("{\"note\":\"1Password Connect server token goes in OP_CONNECT_TOKEN\"}"),
+            "ops_" + base64("{\"signInAddress\":\"my.1password.com\",\"email\":\"a@b.c\",\"srpX\":\"0123456789abcdef0123456789abcdef\",\"muk\":{},\"secretKey\":\"A3-ABCDEF-GHIJKL\"}"),
         ] {
             #expect(found("value: \(text)\n").isEmpty, "\(text)")
         }
+    }
+
+    @Test func vendorKeysKnownByTheirNameAreNotFillers() {
+        #expect(found("AWS_SECRET_ACCESS_KEY=abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN\n", path: ".env.example").isEmpty)
+        #expect(found("aws:\n  secret_access_key: \"0123456789abcdefghijklmnopqrstuvwxyzABCD\"\n", path: "credentials.yaml").isEmpty)
+        #expect(found("AWS_SECRET_ACCESS_KEY=K2pHqv8Zr3mT9xW4bN7cL1sD6fJ0gY5eUoPiaQtV\n", path: ".env") == ["aws-secret-access-key:1"])
     }
 
     @Test func everyNewFormatIsFoundWithItsStructure() {

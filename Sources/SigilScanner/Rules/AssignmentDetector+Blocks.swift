@@ -56,6 +56,10 @@ extension AssignmentDetector {
             if Self.isLineEnd(after) || (after == UInt8(ascii: "#") && cursor > position + 1) {
                 return blockChildren(of: name, indent: indent, after: text.lineEnd(after: cursor), in: text)
             }
+            // `"vmAdminPassword": {` (an ARM parameter, a JSON object of its own): its children.
+            if after == UInt8(ascii: "{"), quote != 0, Self.isLineEnd(text.at(cursor + 1 + Self.blanks(after: cursor + 1, in: text))) {
+                return blockChildren(of: name, indent: indent, after: text.lineEnd(after: cursor), in: text)
+            }
             // `password: |` / `>-`: a block scalar of one line.
             if after == UInt8(ascii: "|") || after == UInt8(ascii: ">") {
                 return Self.single(blockScalar(indent: indent, header: cursor + 1, in: text).map { ($0, true) })
@@ -73,6 +77,9 @@ extension AssignmentDetector {
             while ASCII.isBlank(text.at(cursor)) { cursor += 1 }
             guard text.at(cursor) == UInt8(ascii: "<"), text.at(cursor + 1) == UInt8(ascii: "<") else { return [] }
             return Self.single(heredoc(from: cursor + 2, in: text).map { ($0, true) })
+        case UInt8(ascii: "<"):
+            // `<key>ApiToken</key>` and `<string>…</string>` below it (a property list).
+            return Self.single(plistString(afterKey: name, in: text))
         default:
             guard Self.isLineEnd(next) || (next == UInt8(ascii: ",") && Self.isLineEnd(text.at(position + 1 + Self.blanks(after: position + 1, in: text))))
             else { return [] }
@@ -101,6 +108,13 @@ extension AssignmentDetector {
             let ind = Self.indentation(at: start, in: text)
             let content = start + ind
             if content >= end || text[content] == UInt8(ascii: "#") || text[content] == UInt8(ascii: "\r") { continue }
+            // `partnerApiKeys:` and its items, `- <key>` (indented, or level with the key).
+            if isCollection, text[content] == UInt8(ascii: "-"), ASCII.isBlank(text.at(content + 1)),
+               ind > indent || (ind == indent && (childIndent ?? ind) == ind) {
+                childIndent = ind
+                if let item = listItemScalar(at: content + 2, end: end, in: text) { results.append((item.0, item.1, nil)) }
+                continue
+            }
             if ind <= indent { break }
             if childIndent == nil {
                 childIndent = ind
@@ -113,7 +127,7 @@ extension AssignmentDetector {
             guard ind == childIndent, let (key, valueStart) = Self.key(at: content, in: text) else { continue }
             let keyString = text.string(key)
             if Self.valueKeys.contains(keyString.lowercased()) {
-                if let (range, quoted) = value(in: text, from: valueStart, bareAllowed: true) { results.append((range, quoted, nil)) }
+                if let (range, quoted) = valueOrValueBelow(from: valueStart, keyIndent: ind, in: text) { results.append((range, quoted, nil)) }
                 break
             }
             guard isCollection else { continue }
@@ -221,9 +235,78 @@ extension AssignmentDetector {
             let keyString = text.string(key).lowercased()
             if keyString.hasPrefix("valuefrom") || keyString.hasPrefix("value_from") || Self.labelKeys.contains(keyString) { break }
             guard Self.valueKeys.contains(keyString) else { continue }
-            return value(in: text, from: valueStart, bareAllowed: true)
+            return valueOrValueBelow(from: valueStart, keyIndent: ind, in: text)
+        }
+        return valueBefore(nameLine: lineStart, keyColumn: keyColumn, in: text)
+    }
+
+    /// The item's `value:` on the lines above its label (`- value: "…"` then `name: DB_PASSWORD`,
+    /// or `"value"` before `"name"` in a JSON object), up to the item's start.
+    private func valueBefore(nameLine: Int, keyColumn: Int, in text: ScanText) -> (Range<Int>, Bool)? {
+        var lineStart = nameLine
+        var lines = 0
+        while lineStart > 0, lines < 6 {
+            lineStart = text.lineStart(before: lineStart - 1)
+            lines += 1
+            let end = text.lineEnd(after: lineStart)
+            var content = lineStart + Self.indentation(at: lineStart, in: text)
+            if content >= end || text[content] == UInt8(ascii: "#") || text[content] == UInt8(ascii: "\r") { continue }
+            // `- value: …` starts the item: its key is level with the label's.
+            let startsItem = text[content] == UInt8(ascii: "-") && ASCII.isBlank(text.at(content + 1))
+            if startsItem { content += 1 + Self.blanks(after: content + 1, in: text) }
+            guard content - lineStart == keyColumn, let (key, valueStart) = Self.key(at: content, in: text, operators: ":=") else { return nil }
+            let keyString = text.string(key).lowercased()
+            if Self.valueKeys.contains(keyString) {
+                return valueOrValueBelow(from: valueStart, keyIndent: content - lineStart, in: text)
+            }
+            if startsItem || Self.labelKeys.contains(keyString) || keyString.hasPrefix("valuefrom") || keyString.hasPrefix("value_from") { return nil }
         }
         return nil
+    }
+
+    /// The value at `start` after a key, or, when the key ends its line, the one value alone on
+    /// the next line, indented further (`value:` / `"value":` and the value below).
+    private func valueOrValueBelow(from start: Int, keyIndent: Int, in text: ScanText) -> (Range<Int>, Bool)? {
+        guard Self.isLineEnd(text.at(start)) else { return value(in: text, from: start, bareAllowed: true) }
+        guard let (line, _) = nextContentLine(after: text.lineEnd(after: start), in: text),
+              Self.indentation(at: line.lowerBound, in: text) > keyIndent
+        else { return nil }
+        return listItemScalar(at: line.lowerBound, end: line.upperBound, in: text)
+    }
+
+    /// The one value from `start` (blanks skipped) to the end of the line at `end`, quoted or
+    /// not, with nothing after it but a comma or a comment: a list item's or a line's value.
+    private func listItemScalar(at start: Int, end: Int, in text: ScanText) -> (Range<Int>, Bool)? {
+        let from = start + Self.blanks(after: start, in: text)
+        guard Self.key(at: from, in: text) == nil, let (range, quoted) = value(in: text, from: from, bareAllowed: true) else { return nil }
+        var after = range.upperBound + (quoted ? 1 : 0)
+        if text.at(after) == UInt8(ascii: ",") { after += 1 }
+        after += Self.blanks(after: after, in: text)
+        guard after >= end || Self.isLineEnd(text[after]) || text[after] == UInt8(ascii: "#") else { return nil }
+        return (range, quoted)
+    }
+
+    /// After `<key>Name</key>`: the text of the `<string>` element that follows, on the same line
+    /// or below, trimmed.
+    private func plistString(afterKey name: Range<Int>, in text: ScanText) -> (Range<Int>, Bool)? {
+        guard name.lowerBound >= 5, text.find("<key>", in: (name.lowerBound - 5)..<name.lowerBound, ignoringCase: false) != nil,
+              text.find("</key>", in: name.upperBound..<min(text.count, name.upperBound + 6), ignoringCase: false) != nil
+        else { return nil }
+        let skipSpace = { (from: Int) -> Int in
+            var cursor = from
+            while cursor < text.count, cursor - from < 256, text[cursor] <= 32 { cursor += 1 }
+            return cursor
+        }
+        let open = skipSpace(name.upperBound + 6)
+        guard text.find("<string>", in: open..<min(text.count, open + 8), ignoringCase: false) != nil else { return nil }
+        let start = skipSpace(open + 8)
+        var end = start
+        while end < text.count, end - start < 1024, text[end] != UInt8(ascii: "<"), text[end] != UInt8(ascii: "\n") { end += 1 }
+        var last = end
+        while last > start, text[last - 1] <= 32 { last -= 1 }
+        let close = skipSpace(end)
+        guard last > start, text.find("</string>", in: close..<min(text.count, close + 9), ignoringCase: false) != nil else { return nil }
+        return (start..<last, true)
     }
 
     /// `- --requirepass` (a flag as a YAML list item) followed by `- value`.

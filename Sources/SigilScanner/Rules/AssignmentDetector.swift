@@ -6,11 +6,12 @@
 /// account keys) are recognised here too.
 public struct AssignmentDetector: Detector {
     /// The keywords a credential-like name contains; `bearer` starts an `Authorization` value.
-    static let nameKeywords = ["pass", "pwd", "secret", "token", "key", "credential"]
+    static let nameKeywords = ["pass", "pwd", "secret", "token", "key", "credential", "erlang_cookie"]
 
     public var keywords: [Keyword] {
-        // `Basic ` as written (a case-insensitive `basic` would stop at every "basic" in prose).
-        (Self.nameKeywords + ["bearer"]).map { Keyword($0, caseSensitive: false) } + [Keyword("Basic ")]
+        // `Basic `, `basic ` and `BASIC ` as written (a case-insensitive keyword would also stop
+        // at `bAsIc`, which no header spells); the header's name is looked for before it.
+        (Self.nameKeywords + ["bearer"]).map { Keyword($0, caseSensitive: false) } + ["Basic ", "basic ", "BASIC "].map { Keyword($0) }
     }
 
     enum Kind { case password, secret }
@@ -26,7 +27,7 @@ public struct AssignmentDetector: Detector {
         "confirmation", "validator", "validation", "rules", "strength", "input", "column", "kind",
         "scope", "scopes", "provider", "manager", "source", "key_vault", "vault",
         "param", "parameter", "query", "metadata", "description", "title", "message", "msg",
-        "error", "template", "encrypted", "masked", "public", "pub", "cert", "certificate",
+        "error", "template", "encrypted", "masked", "public", "pub", "publishable", "cert", "certificate",
         "is", "has", "should", "use", "get", "generate", "create", "validate", "verify", "check",
         "size", "bits", "algorithm", "alg", "usage", "index", "limit", "timeout", "interval", "at",
         "issuer", "audience", "refresh_url", "location", "secretref", "selector",
@@ -59,7 +60,15 @@ public struct AssignmentDetector: Detector {
             let words = Self.words(of: text.string(name))
             // `?key=…` in a query string is an API key.
             let isQueryKey = words == ["key"] && (text.at(name.lowerBound - 1) == UInt8(ascii: "?") || text.at(name.lowerBound - 1) == UInt8(ascii: "&"))
-            guard let kind = Self.kind(of: words) ?? (isQueryKey ? Kind.secret : nil) else { return }
+            guard let kind = Self.kind(of: words) ?? (isQueryKey ? Kind.secret : nil) else {
+                // `GCP_SA_KEY_BASE64: …`: a name that says its value is base64 has it decoded,
+                // and a credential inside is reported with its own rule.
+                if words.contains(where: Self.encodingWords.contains), let rule = Self.decodedRule(text.string(value)) {
+                    detections.append(Detection(rule: rule, secret: value, match: name.lowerBound..<value.upperBound))
+                }
+                return
+            }
+            guard !isUnderEncryptedBlock(name, in: text) else { return }
             report(value, quoted: quoted, name: name, words: words, kind: kind, match: name.lowerBound..<value.upperBound, in: text, into: &detections)
             return
         }
@@ -119,7 +128,7 @@ public struct AssignmentDetector: Detector {
     /// another rule (a token, a URL with a password, a key).
     static func decodedRule(_ value: String) -> Rule? {
         let bytes = Array(value.utf8)
-        guard bytes.count >= 20, bytes.count <= 64 * 1024, Base64Text.isBase64(bytes[...]),
+        guard bytes.count >= 20, bytes.count <= maximumValueLength, Base64Text.isBase64(bytes[...]),
               let decoded = Base64Text.decode(bytes[...]), Base64Text.isText(decoded)
         else { return nil }
         guard let rule = DecodedText.strongestRule(in: decoded), rule.precedence > BuiltinRules.genericSecret.precedence else { return nil }
@@ -129,6 +138,10 @@ public struct AssignmentDetector: Detector {
     static let checksummedPrefixes = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "npm_", "sgs_", "sgj_", "eyJ"]
 
     static let nameBytes = ByteSet(ranges: "0-9A-Za-z_.\\-")
+
+    /// The longest value read after a name: a base64 service-account key or kubeconfig is a line
+    /// of several KiB, decoded whole (`decodedRule`).
+    static let maximumValueLength = 64 * 1024
 
     /// The longest name looked at; a longer run of name characters is not a name.
     static let maximumNameLength = 128
@@ -188,8 +201,14 @@ public struct AssignmentDetector: Detector {
         "singlepass", "firstpass", "secondpass", "twopass", "subpass", "renderpass", "mainpass", "shadowpass", "askpass",
     ]
 
+    /// Names of keys that vendors publish in client code: Pusher's app key (`MIX_PUSHER_APP_KEY`) goes
+    /// into the browser, its `PUSHER_APP_SECRET` does not.
+    static let publicKeyNames: Set<String> = ["pusherappkey", "pusherkey"]
+
     static func kind(of words: [String]) -> Kind? {
-        guard let last = words.last, !refusedLastWords.contains(last), !words.contains(where: refusedWords.contains) else { return nil }
+        guard let last = words.last, !refusedLastWords.contains(last), !words.contains(where: refusedWords.contains),
+              !publicKeyNames.contains(where: words.joined().hasSuffix)
+        else { return nil }
         var kind: Kind?
         for (index, word) in words.enumerated() {
             if ["password", "passwd", "pwd", "pass", "passphrase", "passwort", "pw", "passwords", "passwds"].contains(word)
@@ -205,8 +224,39 @@ public struct AssignmentDetector: Detector {
             if word == "key" || word == "keys", index > 0, keyQualifiers.contains(words[index - 1]) {
                 kind = .secret
             }
+            // RabbitMQ's and Erlang's shared cluster secret.
+            if word == "cookie", index > 0, words[index - 1] == "erlang" { kind = .secret }
         }
         return kind
+    }
+
+    /// Words that say a value is encoded (`SA_KEY_BASE64`), so it is decoded.
+    static let encodingWords: Set<String> = ["base64", "b64", "base64encoded"]
+
+    /// Words of a block whose values are ciphertext, safe to commit (a SealedSecret's
+    /// `encryptedData:`, SOPS' `encrypted:`), so its children are not credentials.
+    static let encryptedBlockWords: Set<String> = ["encrypted", "encrypteddata", "sealed", "ciphertext"]
+
+    /// How far above a YAML key its enclosing block's key is looked for.
+    static let parentWindowLines = 64
+
+    /// Whether the name is a key inside a block whose key says it holds ciphertext.
+    func isUnderEncryptedBlock(_ name: Range<Int>, in text: ScanText) -> Bool {
+        guard text.isConfiguration(at: name.lowerBound) else { return false }
+        var lineStart = text.lineStart(before: name.lowerBound)
+        let indent = Self.indentation(at: lineStart, in: text)
+        guard indent > 0, lineStart + indent + 1 >= name.lowerBound else { return false }
+        var lines = 0
+        while lineStart > 0, lines < Self.parentWindowLines {
+            lineStart = text.lineStart(before: lineStart - 1)
+            lines += 1
+            let ind = Self.indentation(at: lineStart, in: text)
+            let content = lineStart + ind
+            guard ind < indent, content < text.count, !Self.isLineEnd(text[content]), text[content] != UInt8(ascii: "#") else { continue }
+            guard let (key, _) = Self.key(at: content, in: text) else { return false }
+            return Self.words(of: text.string(key)).contains(where: Self.encryptedBlockWords.contains)
+        }
+        return false
     }
 
     /// The value assigned to the name and whether it was quoted, or nil when there is no literal
@@ -236,9 +286,10 @@ public struct AssignmentDetector: Detector {
             let dashes = text.at(name.lowerBound - 2) == UInt8(ascii: "-") ? 2 : 1
             let lead = text.at(name.lowerBound - dashes - 1)
             let isFlag = dashes == 2 || (name.count >= 4 && (lead == 0 || ASCII.isBlank(lead) || isQuote(lead) || lead == UInt8(ascii: "\n")))
-            // `--password value` on a command line (`-storepass value` too).
+            // `--password value` on a command line (`-storepass value` too); outside code the
+            // argument is a literal word.
             if isFlag, text.at(position) == UInt8(ascii: " ") {
-                return value(in: text, from: position + 1, bareAllowed: true)
+                return value(in: text, from: position + 1, bareAllowed: true).map { ($0.0, $0.1 || text.isConfiguration(at: position)) }
             }
             // `["redis-server", "--requirepass", "…"]`, `[--password, …]`: the next element of an array.
             if isFlag {
@@ -291,9 +342,9 @@ public struct AssignmentDetector: Detector {
             return value(in: text, from: position, bareAllowed: true)
         }
         guard var afterOperator = skipOperator(in: text, at: position) else {
-            // `.properties`: `password==x` is the value `=x`.
+            // `.properties`: `password==x` and `password ==x` are the value `=x`.
             if text.format == .properties || (text.isConfiguration && startsLine(name, in: text)),
-               position == name.upperBound, text.at(position) == UInt8(ascii: "="), text.at(position + 1) == UInt8(ascii: "="),
+               text.at(position) == UInt8(ascii: "="), text.at(position + 1) == UInt8(ascii: "="),
                text.at(position + 2) > 32 {
                 return value(in: text, from: position + 1, bareAllowed: true)
             }
@@ -325,10 +376,11 @@ public struct AssignmentDetector: Detector {
             guard let (range, quoted) = value(in: text, from: position, bareAllowed: true, allowQuoteEnd: true, stopAtAmpersand: context == .query, inline: true)
             else { return fallbackLiteral(in: text, after: position) }
             // In code, a query or a flag is inside a string, and so is an assignment in Markdown
-            // prose: its value is a literal.
-            let inString = !text.isConfiguration(at: position)
-                && (context != .line || text.format == .markdown || "\"'`".utf8.contains(text.at(range.upperBound)))
-            return (range, quoted || inString)
+            // prose: its value is a literal. Outside code, a value inside a line (a flag, a log
+            // line, a query) is a literal word too.
+            let literal = text.isConfiguration(at: position)
+                || context != .line || text.format == .markdown || "\"'`".utf8.contains(text.at(range.upperBound))
+            return (range, quoted || literal)
         }
         // An expression such as `Env.get("X") ?? "fallback"` has no value of its own here.
         return value(in: text, from: position, bareAllowed: false) ?? fallbackLiteral(in: text, after: position)
@@ -475,7 +527,8 @@ public struct AssignmentDetector: Detector {
         case UInt8(ascii: ":"):
             if second == UInt8(ascii: "=") { return position + 2 }
             if second == UInt8(ascii: ":") { return nil }
-            // `: String = "…"`, `: str = "…"`
+            // `: String = "…"`, `: str = "…"` (in code: in configuration `key: Value=x` is a value).
+            guard !text.isConfiguration(at: position) else { return position + 1 }
             var cursor = position + 1
             while ASCII.isBlank(text.at(cursor)) { cursor += 1 }
             let typeStart = cursor
@@ -532,7 +585,7 @@ public struct AssignmentDetector: Detector {
         if quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'") || quote == UInt8(ascii: "`") {
             let valueStart = position + 1
             var end = valueStart
-            while end < text.count, end - valueStart < 1024 {
+            while end < text.count, end - valueStart < Self.maximumValueLength {
                 let byte = text[end]
                 if byte == UInt8(ascii: "\n") { return nil }
                 if byte == UInt8(ascii: "\\") { end += 2; continue }
@@ -542,8 +595,13 @@ public struct AssignmentDetector: Detector {
             return nil
         }
         guard bareAllowed else { return nil }
+        // `"password": {` or `key: [` ending the line opens a block: its value is below.
+        if text.at(position) == UInt8(ascii: "{") || text.at(position) == UInt8(ascii: "[") {
+            let after = position + 1 + Self.blanks(after: position + 1, in: text)
+            if Self.isLineEnd(text.at(after)) { return nil }
+        }
         var end = position
-        while end < text.count, end - position < 1024 {
+        while end < text.count, end - position < Self.maximumValueLength {
             let byte = text[end]
             if byte <= 32 || ";,#\"'`)}]([".utf8.contains(byte) || (stopAtAmpersand && byte == UInt8(ascii: "&")) { break }
             if inline, byte == UInt8(ascii: "=") {
@@ -599,7 +657,9 @@ public struct AssignmentDetector: Detector {
     static func vendorRule(words: [String], value: String) -> Rule? {
         let base64 = value.utf8.allSatisfy { ByteSet.base64.contains($0) || $0 == UInt8(ascii: "=") }
         // Runs of one character are normal here (session tokens hold `//////////`).
-        guard base64, !ValueJudgement.knownExamples.contains(value), !value.lowercased().contains("example") else { return nil }
+        guard base64, !ValueJudgement.knownExamples.contains(value), !value.lowercased().contains("example"),
+              !ValueJudgement.isSequence(value)
+        else { return nil }
         let joined = words.joined()
         let length = value.utf8.count
         if length == 40, joined.contains("secret"), joined.contains("aws") || joined.contains("secretaccesskey"),

@@ -109,13 +109,15 @@ public enum BuiltinRules {
          .embeddedJSON(prefix: "sntrys_", keys: ["iat", "org", "url", "region_url"], secretAfterUnderscore: true)),
         ("cloudflare-origin-ca-key", "Cloudflare origin CA key", [(nil, "v1.0-", "[0-9a-f]{24}-[0-9a-f]{146}")], .none),
         ("onepassword-service-account-token", "1Password service-account token",
-         [(nil, "ops_", "eyJ[0-9A-Za-z+/_\\-]{60,8000}={0,3}")], .embeddedJSON(prefix: "ops_", keys: [])),
+         [(nil, "ops_", "eyJ[0-9A-Za-z+/_\\-]{60,8000}={0,3}")],
+         .embeddedJSON(prefix: "ops_", keys: ["signInAddress", "email", "secretKey", "srpX", "muk"])),
         ("jenkins-encrypted-secret", "Jenkins encrypted secret (credentials.xml); needs the server's master key",
          [(nil, "{AQAAABAAAA", "[0-9A-Za-z+/]{20,8000}={0,2}\\}")], .none),
         ("databricks-token", "Databricks personal access token",
          [(nil, "dapi", "[0-9a-f]{32}"), (nil, "dapi", "[0-9a-f]{32}-[0-9]")], .none),
-        ("grafana-api-key", "Grafana API key (legacy)", [(nil, "eyJrIjoi", "[0-9A-Za-z+/]{30,400}={0,2}")], .embeddedJSON(prefix: "", keys: ["k"])),
-        ("grafana-cloud-token", "Grafana Cloud access policy token", [(nil, "glc_", "[0-9A-Za-z+/]{32,400}={0,2}")], .none),
+        ("grafana-api-key", "Grafana API key (legacy)", [(nil, "eyJrIjoi", "[0-9A-Za-z+/]{30,400}={0,2}")], .embeddedJSON(prefix: "", keys: ["k", "n", "id"])),
+        ("grafana-cloud-token", "Grafana Cloud access policy token", [(nil, "glc_", "[0-9A-Za-z+/]{32,400}={0,2}")],
+         .embeddedJSON(prefix: "glc_", keys: ["o", "n", "k"])),
         ("grafana-service-account-token", "Grafana service account token", [(nil, "glsa_", "[0-9A-Za-z]{32}_[0-9a-fA-F]{8}")], .none),
     ]
 

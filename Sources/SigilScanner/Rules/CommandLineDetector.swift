@@ -1,9 +1,11 @@
 /// Passwords passed to a command by a short option that only some tools read as a password:
 /// `sshpass -p …`, `mysql -p…` (attached), `docker login -p …`, `redis-cli -a …`, `mongosh -p …`,
-/// `sqlcmd -P …`, `curl -u user:…`, `openssl … -passin pass:…`, and `echo … | docker login
-/// --password-stdin`. The command is read up to the end of its line (and of lines continued with
-/// `\`), also as a JSON or YAML array (`["mysqladmin", "-p…"]`). Long options (`--password …`) are
-/// names, read by `AssignmentDetector`.
+/// `sqlcmd -P …`, `twine upload -p …`, `ldapsearch -w …`, `curl -u user:…`, `openssl … -passin
+/// pass:…`, and `echo … | docker login --password-stdin`. The command is read up to the end of its
+/// line (and of lines continued with `\`), also as a JSON or YAML array (`["mysqladmin", "-p…"]`).
+/// Outside code an argument is a literal word, as the shell reads it: only `$…` and `%…%` refer to
+/// something else (`Lantern.indigo.294` is no member chain there). Long options (`--password …`)
+/// are names, read by `AssignmentDetector`.
 public struct CommandLineDetector: Detector {
     /// A tool, the option whose argument is its password, and whether that argument must be
     /// attached (`-pSECRET`: for mysql, `-p SECRET` prompts and names a database).
@@ -17,7 +19,9 @@ public struct CommandLineDetector: Detector {
         ("sshpass", "-p", false), ("mysql", "-p", true), ("mariadb", "-p", true), ("docker", "-p", false),
         ("podman", "-p", false), ("buildah", "-p", false), ("skopeo", "-p", false), ("helm", "-p", false),
         ("redis-cli", "-a", false), ("mongo", "-p", false), ("sqlcmd", "-P", false), ("bcp", "-P", false),
-        ("curl", "-u", false), ("az", "-p", false),
+        ("curl", "-u", false), ("az", "-p", false), ("twine", "-p", false), ("ldapsearch", "-w", false),
+        ("ldapmodify", "-w", false), ("ldapadd", "-w", false), ("ldapdelete", "-w", false), ("ldappasswd", "-w", false),
+        ("ldapwhoami", "-w", false),
     ].map { Tool(name: $0.0, option: $0.1, attachedOnly: $0.2) }
 
     /// Subcommands a registry tool's `-p` needs before it is a password (`docker run -p` is a port).
@@ -25,7 +29,7 @@ public struct CommandLineDetector: Detector {
 
     /// The options looked at, each after a blank or an opening quote; the tool is found before
     /// them on the command (a tool's name is a common word, its password option is not).
-    static let options = ["-p", "-P", "-a", "-u", "--user"]
+    static let options = ["-p", "-P", "-a", "-u", "-w", "--user"]
 
     public var keywords: [Keyword] {
         Self.options.flatMap { option in [" ", "\t", "\"", "'"].map { Keyword($0 + option) } }
@@ -117,7 +121,9 @@ public struct CommandLineDetector: Detector {
 
     private func report(_ range: Range<Int>, quoted: Bool, in text: ScanText, into detections: inout [Detection]) {
         let value = text.string(range)
-        guard ValueJudgement.isPlausiblePassword(value, quoted: quoted) else { return }
+        // In configuration and scripts an unquoted argument is a literal word; in code it may be
+        // an expression (`["sshpass", "-p", self.pw]`).
+        guard ValueJudgement.isPlausiblePassword(value, quoted: quoted || text.isConfiguration(at: range.lowerBound)) else { return }
         detections.append(Detection(rule: BuiltinRules.genericPassword, secret: range))
     }
 

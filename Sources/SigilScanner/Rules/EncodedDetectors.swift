@@ -163,8 +163,9 @@ public struct DockerAuthDetector: Detector {
 
 /// A Kubernetes `Secret`'s `data:` (YAML or JSON): every value is base64, decoded and judged.
 /// A decoded credential of any rule is reported with that rule on the encoded line; a plain
-/// value under a credential's key (`password: <base64>`) is judged as that key's value would
-/// be; anything else is not a secret, and hides what other rules saw in the encoded text.
+/// value under a credential's key (`password: <base64>`, `AWS_SECRET_ACCESS_KEY: <base64>`) is
+/// judged as that key's value would be; anything else is not a secret, and hides what other rules
+/// saw in the encoded text.
 public struct KubernetesSecretDetector: Detector {
     public var keywords: [Keyword] { [Keyword("kind: Secret"), Keyword("\"kind\": \"Secret\""), Keyword("kind: \"Secret\""), Keyword("\"kind\":\"Secret\"")] }
 
@@ -298,8 +299,11 @@ public struct KubernetesSecretDetector: Detector {
         let encoded = text.bytes[value].asArraySlice
         guard encoded.count >= 4, let decoded = Base64Text.decode(encoded) else { return nil }
         if let rule = DecodedText.strongestRule(in: decoded) { return Detection(rule: rule, secret: value) }
-        if let kind = AssignmentDetector.kind(of: AssignmentDetector.words(of: key)), Base64Text.isText(decoded) {
+        let words = AssignmentDetector.words(of: key)
+        if let kind = AssignmentDetector.kind(of: words), Base64Text.isText(decoded) {
             let plain = String(decoding: decoded, as: UTF8.self).trimmingBlanks.trimmingLineBreaks
+            // `AWS_SECRET_ACCESS_KEY: <base64>`: a vendor's key known by its name and shape.
+            if let rule = AssignmentDetector.vendorRule(words: words, value: plain) { return Detection(rule: rule, secret: value) }
             let plausible = kind == .password
                 ? ValueJudgement.isPlausiblePassword(plain, quoted: true) : ValueJudgement.isPlausibleSecret(plain, quoted: true)
             if plausible { return Detection(rule: kind == .password ? BuiltinRules.genericPassword : BuiltinRules.genericSecret, secret: value) }

@@ -17,8 +17,8 @@ public struct TokenDetector: Detector {
         /// Slack's legacy tokens: dash-separated segments with a digit, none empty.
         case slackLegacy
         /// After `prefix`, base64 (up to the last `_` when `secretAfterUnderscore`, else the end)
-        /// that decodes to a JSON object with one of `keys` (any object when `keys` is empty). A
-        /// token without the prefix passes.
+        /// that decodes to a JSON object with every one of `keys` and no filler text in it. A token
+        /// without the prefix passes.
         case embeddedJSON(prefix: String, keys: [String], secretAfterUnderscore: Bool = false)
     }
 
@@ -90,7 +90,21 @@ public struct TokenDetector: Detector {
             var body = token.dropFirst(prefix.utf8.count)
             if secretAfterUnderscore, let underscore = body.lastIndex(of: UInt8(ascii: "_")) { body = body[..<underscore] }
             guard let decoded = Base64Text.decode(body), let object = try? JSONParser.parseObject(decoded) else { return false }
-            return keys.isEmpty || keys.contains { object[$0] != nil }
+            // Every field the format writes is there, and no text in it is a filler: a
+            // documentation sample (`"k":"abcdefgh…"`) or a look-alike (`{"note":…}`) is not a token.
+            return keys.allSatisfy { object[$0] != nil } && !Self.holdsFiller(.object(object))
+        }
+    }
+}
+
+extension TokenDetector {
+    /// Whether a string anywhere in the JSON value is a filler run (`0123456789…`, `abcdef…`, `aaaaaa`).
+    static func holdsFiller(_ value: JSONValue) -> Bool {
+        switch value {
+        case .string(let string): ValueJudgement.isSequence(string) || ValueJudgement.hasLongRun(string)
+        case .array(let items): items.contains(where: holdsFiller)
+        case .object(let fields): fields.values.contains(where: holdsFiller)
+        case .null, .bool, .number: false
         }
     }
 }

@@ -162,6 +162,8 @@ public enum ValueJudgement {
         // `{api_key}`, `{self.token}`, `{vault}/db`: a template's field (f-strings, str.format,
         // Rust, C#).
         if hasTemplateField(value) { return true }
+        // `[parameters('redisPrimaryKey')]`: an ARM template expression.
+        if value.hasPrefix("["), value.hasSuffix("]"), value.contains("(") { return true }
         // Quoted, only `$X` and `%X%` refer to something; `(`, `.` and the rest are characters.
         if quoted { return first == UInt8(ascii: "$") || first == UInt8(ascii: "%") || value.contains("://") }
         // Unquoted, these start YAML anchors and tags, shell expansions, lists and maps.
@@ -171,8 +173,25 @@ public enum ValueJudgement {
         // `settings.SECRET_KEY`, `var.db_password`, `ENV_NAME`: identifiers and member chains.
         let isIdentifierChain = value.utf8.allSatisfy { ASCII.isAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }
             && !(48...57).contains(first)
-        if isIdentifierChain, value.contains(".") { return true }
+        if isIdentifierChain, value.contains("."), !isDottedPassword(value) { return true }
         if isIdentifierChain, value.utf8.allSatisfy({ !(97...122).contains($0) }), value.contains("_") { return true }
+        return false
+    }
+
+    /// A dotted value that no member chain spells: it ends in `.` or has an empty part
+    /// (`walnut4125Quartz.`), a part is a number (`Lantern.indigo.294`), or a part holds four
+    /// digits in a row (`Velvet.Falcon2742`; identifiers name standards with three at most, as
+    /// `sha256` and `x509` do). Passwords made of words, a year and a dot look like this.
+    static func isDottedPassword(_ value: String) -> Bool {
+        let parts = value.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        for part in parts {
+            if part.isEmpty || part.allSatisfy({ (48...57).contains($0) }) { return true }
+            var digits = 0
+            for byte in part {
+                digits = (48...57).contains(byte) ? digits + 1 : 0
+                if digits >= 4 { return true }
+            }
+        }
         return false
     }
 
@@ -190,20 +209,46 @@ public enum ValueJudgement {
         return index == bytes.count || "}([".utf8.contains(bytes[index])
     }
 
-    /// Words joined by separators (`prod-db-password`, `should-not-be-issued`): a name or a
-    /// sentence, not a credential.
+    /// Words joined by separators (`prod-db-password`, `should-not-be-issued`, `ApiKey_Name`): a
+    /// name or a sentence, not a credential. Each part between separators is spelt as words are
+    /// (`isWordPart`), so random letters with underscores (`NnM_TFxRaZ`) are not words.
     static func isWords(_ value: String) -> Bool {
-        var letters = 0
         var separators = 0
+        var part: [UInt8] = []
         for byte in value.utf8 {
             switch byte {
-            case 97...122, 65...90: letters += 1
+            case 97...122, 65...90: part.append(byte)
             case UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: " "), UInt8(ascii: "|"), UInt8(ascii: ":"), UInt8(ascii: "/"), UInt8(ascii: ","):
+                guard isWordPart(part) else { return false }
                 separators += 1
+                part.removeAll(keepingCapacity: true)
             default: return false
             }
         }
-        return separators > 0 && letters > 0
+        return separators > 0 && separators < value.utf8.count && isWordPart(part)
+    }
+
+    /// Letters spelt as a word or camel-case words are: all small, all capitals, or humps of a
+    /// capital and two or more small letters (one at the start: `Id`), with acronyms of two or
+    /// more capitals before a hump or at the end (`HTTPServer`, `userID`).
+    static func isWordPart(_ part: [UInt8]) -> Bool {
+        let isUpper = { (byte: UInt8) in (65...90).contains(byte) }
+        if part.allSatisfy(isUpper) || !part.contains(where: isUpper) { return true }
+        var index = 0
+        while index < part.count, !isUpper(part[index]) { index += 1 }
+        let startsWithCapital = index == 0
+        while index < part.count {
+            var capitals = 0
+            while index < part.count, isUpper(part[index]) { capitals += 1; index += 1 }
+            var small = 0
+            while index < part.count, !isUpper(part[index]) { small += 1; index += 1 }
+            if small == 0 { return capitals >= 2 }
+            // The hump is the last capital and the small letters; capitals before it are an acronym.
+            if capitals == 2 { return false }
+            let atStart = startsWithCapital && index - small - capitals == 0 && capitals == 1
+            if small < 2 && !atStart { return false }
+        }
+        return true
     }
 
     /// Fragments that make a value assigned to a credential name a stand-in (`testpassword123`,

@@ -1,6 +1,7 @@
 /// An AWS presigned URL: `X-Amz-Signature=<64 hex>` with `X-Amz-Credential=` in the same URL.
-/// The finding covers the query from its first `X-Amz-` parameter to the signature, so the
-/// access key id inside the credential is not reported again as a key of its own.
+/// The finding is the signature, which grants access until the URL expires; the access key id in
+/// the credential is reported by its own rule beside it, since deactivating that key is how a
+/// leaked presigned URL is revoked.
 public struct PresignedURLDetector: Detector {
     public var keywords: [Keyword] { [Keyword("x-amz-signature=", caseSensitive: false)] }
 
@@ -28,13 +29,7 @@ public struct PresignedURLDetector: Detector {
         guard !ValueJudgement.isKnownExampleOrPlaceholder(signature),
               !ValueJudgement.isKnownExampleOrPlaceholder(text.string((credential + 17)..<credentialEnd))
         else { return }
-        // From the first `X-Amz-` parameter (after `?` or `&`) to the end of the signature.
-        var start = min(credential, keyword.lowerBound)
-        if let query = (urlStart..<start).first(where: { text[$0] == UInt8(ascii: "?") }),
-           let first = text.find("x-amz-", in: query..<start, ignoringCase: true) {
-            start = first
-        }
-        detections.append(Detection(rule: BuiltinRules.awsPresignedURL, secret: start..<max(signatureEnd, credentialEnd), match: urlStart..<signatureEnd))
+        detections.append(Detection(rule: BuiltinRules.awsPresignedURL, secret: signatureStart..<signatureEnd, match: urlStart..<max(signatureEnd, credentialEnd)))
     }
 }
 
