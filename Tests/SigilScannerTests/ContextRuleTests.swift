@@ -231,6 +231,30 @@ private let certificate = "-----BEGIN CERTIFICATE-----\n\(pemBody)-----END CERTI
     }
 }
 
+@Suite struct DefaultsInReferencesTests {
+    @Test func referencesWithoutALiteralDefault() {
+        for (text, path) in [
+            ("MYSQL_ROOT_PASSWORD: ${MYSQL_ROOT_PASSWORD}\n", "compose.yaml"), ("DB_PASSWORD=\"${DB_PASSWORD:-changeme}\"\n", "deploy.sh"),
+            ("DB_PASSWORD=\"${DB_PASSWORD:-${FALLBACK_PASSWORD}}\"\n", "deploy.sh"),
+            ("app.datasource.password=${DB_PASSWORD}\n", "application.properties"),
+            ("NPM_TOKEN: ${{ secrets.NPM_TOKEN }}\n", "ci.yml"), ("api-key: {{ .Values.apiKey | b64enc | quote }}\n", "secret.yaml"),
+            ("  api_key = coalesce(var.api_key, var.fallback_key)\n", "main.tf"),
+            ("if grep -qw password config/*.yml; then exit 1; fi\n", "check.sh"),
+        ] {
+            #expect(found(text, path: path).isEmpty, "\(text)")
+        }
+    }
+
+    @Test func aLiteralDefaultIsTheValue() {
+        #expect(found("      MYSQL_ROOT_PASSWORD: ${MYSQL_ROOT_PASSWORD:-\(password)}\n", path: "compose.yaml") == ["generic-password:1"])
+        #expect(found("DB_PASSWORD=\"${DB_PASSWORD:-\(password)}\"\n", path: "deploy.sh") == ["generic-password:1"])
+        #expect(found("app.datasource.password=${REPORTING_DB_PASSWORD:\(password)}\n", path: "application.properties") == ["generic-password:1"])
+        #expect(found("          API_TOKEN: ${{ secrets.API_TOKEN || '\(secret)' }}\n", path: "deploy.yml") == ["generic-secret:1"])
+        #expect(found("  search-api-key: {{ .Values.search.apiKey | default \"\(secret)\" | b64enc | quote }}\n", path: "secret.yaml") == ["generic-secret:1"])
+        #expect(found("  grafana_api_key = coalesce(var.grafana_api_key, \"\(secret)\")\n", path: "main.tf") == ["generic-secret:1"])
+    }
+}
+
 @Suite struct URLShapeTests {
     static let signature = "3b0d5f7a9c1e2d4f6a8b0c2e4d6f8a1b3c5e7d9f0a2b4c6e8d0f1a3b5c7e9d2f"
 

@@ -104,6 +104,16 @@ public struct AssignmentDetector: Detector {
             if match.upperBound < value.upperBound { match = match.lowerBound..<value.upperBound }
             string = text.string(value)
         }
+        // A reference with a literal default is that default: `${DB_PASSWORD:-…}`, Spring's
+        // `${DB_PASSWORD:…}`, `${{ secrets.X || '…' }}`, `{{ .Values.x | default "…" }}`.
+        if string.hasPrefix("{{") || string.hasPrefix("${{") {
+            guard let fallback = fallbackLiteral(in: text, after: value.lowerBound) else { return }
+            (value, quoted) = fallback
+            string = text.string(value)
+        } else if let fallback = Self.shellDefault(in: text, at: value.lowerBound) {
+            (value, quoted) = (fallback, true)
+            string = text.string(value)
+        }
         // `-passin pass:…`: OpenSSL's password argument.
         if string.hasPrefix("pass:"), string.utf8.count > 5 {
             value = (value.lowerBound + 5)..<value.upperBound
@@ -142,6 +152,9 @@ public struct AssignmentDetector: Detector {
     /// The longest value read after a name: a base64 service-account key or kubeconfig is a line
     /// of several KiB, decoded whole (`decodedRule`).
     static let maximumValueLength = 64 * 1024
+
+    /// The longest bare value that is not base64 (a password or token is far shorter).
+    static let shortValueLength = 1024
 
     /// The longest name looked at; a longer run of name characters is not a name.
     static let maximumNameLength = 128
@@ -333,6 +346,7 @@ public struct AssignmentDetector: Detector {
         if position > name.upperBound, name.count <= 11, ["password", "requirepass", "masterauth"].contains(text.string(name).lowercased()) {
             if text.at(position) == UInt8(ascii: "'") { return value(in: text, from: position, bareAllowed: false) }
             if text.isConfiguration(at: position), startsLine(name, in: text) || text.string(name).lowercased() == "password",
+               !isOptionArgument(name, in: text),
                ASCII.isAlphanumeric(text.at(position)) || "!#%^*-_.+~@".utf8.contains(text.at(position)) {
                 return value(in: text, from: position, bareAllowed: true)
             }
@@ -373,7 +387,7 @@ public struct AssignmentDetector: Detector {
         }
         // `[DEBUG] Using API_KEY=…`, `?access_token=…`, `--password=…`: a bare value inside a line.
         if let context = inlineContext(name, operatorAt: operatorAt, in: text) {
-            guard let (range, quoted) = value(in: text, from: position, bareAllowed: true, allowQuoteEnd: true, stopAtAmpersand: context == .query, inline: true)
+            guard let (range, quoted) = value(in: text, from: position, bareAllowed: true, allowQuoteEnd: true, stopAtAmpersand: context == .query)
             else { return fallbackLiteral(in: text, after: position) }
             // In code, a query or a flag is inside a string, and so is an assignment in Markdown
             // prose: its value is a literal. Outside code, a value inside a line (a flag, a log
@@ -403,6 +417,17 @@ public struct AssignmentDetector: Detector {
         cursor += 1
         while ASCII.isBlank(text.at(cursor)) { cursor += 1 }
         return cursor
+    }
+
+    /// Whether the word before the name is a command's option (`grep -qw password config/`): the
+    /// name is that option's argument, not a keyword followed by its value.
+    private func isOptionArgument(_ name: Range<Int>, in text: ScanText) -> Bool {
+        var end = name.lowerBound
+        while end > 0, ASCII.isBlank(text[end - 1]) { end -= 1 }
+        guard end < name.lowerBound else { return false }
+        var start = end
+        while start > 0, end - start < 64, !ASCII.isBlank(text[start - 1]), text[start - 1] != UInt8(ascii: "\n") { start -= 1 }
+        return start < end && text[start] == UInt8(ascii: "-")
     }
 
     /// Whether the name is the argument of a setter command: `aws configure set NAME`, `config set NAME`.
@@ -495,6 +520,9 @@ public struct AssignmentDetector: Detector {
                 next = position + 1
             } else if byte == UInt8(ascii: " "), text.find(" or ", in: position..<min(end, position + 4), ignoringCase: false) == position {
                 next = position + 4
+            } else if byte == UInt8(ascii: " "), text.find(" default ", in: position..<min(end, position + 9), ignoringCase: false) == position {
+                // Helm's and Jinja's `x | default "fallback"`.
+                next = position + 9
             }
             if var cursor = next {
                 while ASCII.isBlank(text.at(cursor)) { cursor += 1 }
@@ -509,9 +537,29 @@ public struct AssignmentDetector: Detector {
     }
 
     /// Whether an expression reads a setting that may have a default: an environment or
-    /// configuration lookup.
+    /// configuration lookup, or Terraform's `coalesce(var.x, "…")`.
     private func isLookup(_ text: ScanText, _ range: Range<Int>) -> Bool {
-        ["getenv", "environ", "env", ".get(", "fetch(", "getproperty", "config("].contains { text.contains($0, in: range) }
+        ["getenv", "environ", "env", ".get(", "fetch(", "getproperty", "config(", "coalesce("].contains { text.contains($0, in: range) }
+    }
+
+    /// The default of a parameter expansion at `start`: `${NAME:-…}`, `${NAME-…}`, `${NAME:=…}`
+    /// (shell, Compose) or `${NAME:…}` (Spring), up to its closing brace; nil when there is none,
+    /// or when the default is itself an expansion.
+    static func shellDefault(in text: ScanText, at start: Int) -> Range<Int>? {
+        guard text.at(start) == UInt8(ascii: "$"), text.at(start + 1) == UInt8(ascii: "{") else { return nil }
+        var cursor = start + 2
+        while ASCII.isAlphanumeric(text.at(cursor)) || text.at(cursor) == UInt8(ascii: "_") || text.at(cursor) == UInt8(ascii: ".") { cursor += 1 }
+        guard cursor > start + 2 else { return nil }
+        if text.at(cursor) == UInt8(ascii: ":") { cursor += 1 }
+        if text.at(cursor) == UInt8(ascii: "-") || text.at(cursor) == UInt8(ascii: "=") { cursor += 1 }
+        guard text.at(cursor - 1) != UInt8(ascii: "{") else { return nil }
+        let defaultStart = cursor
+        while cursor < text.count, cursor - defaultStart < shortValueLength, text[cursor] != UInt8(ascii: "}"), text[cursor] != UInt8(ascii: "\n") {
+            if text[cursor] == UInt8(ascii: "$") { return nil }
+            cursor += 1
+        }
+        guard text.at(cursor) == UInt8(ascii: "}"), cursor > defaultStart else { return nil }
+        return defaultStart..<cursor
     }
 
     /// After `=`, `:`, `:=`, `=>`, `?=` or a type annotation (`: String =`); nil for anything else,
@@ -572,8 +620,7 @@ public struct AssignmentDetector: Detector {
     /// also ends at an `=` that is not its padding, so a run of `key=key=…` costs each name a few
     /// bytes, not the 1 KiB a value may have.
     func value(
-        in text: ScanText, from start: Int, bareAllowed: Bool, allowQuoteEnd: Bool = false, stopAtAmpersand: Bool = false,
-        inline: Bool = false
+        in text: ScanText, from start: Int, bareAllowed: Bool, allowQuoteEnd: Bool = false, stopAtAmpersand: Bool = false
     ) -> (Range<Int>, Bool)? {
         var position = start
         var quote = text.at(position)
@@ -601,15 +648,23 @@ public struct AssignmentDetector: Detector {
             if Self.isLineEnd(text.at(after)) { return nil }
         }
         var end = position
+        // Past `shortValueLength` only base64 goes on (a bare kubeconfig or service-account key):
+        // a name repeated with `=` (`password=password=…`) must not read a long value per keyword.
+        var base64 = true
+        var segmentStart = position
         while end < text.count, end - position < Self.maximumValueLength {
             let byte = text[end]
             if byte <= 32 || ";,#\"'`)}]([".utf8.contains(byte) || (stopAtAmpersand && byte == UInt8(ascii: "&")) { break }
-            if inline, byte == UInt8(ascii: "=") {
-                // Base64 padding ends the value; any other `=` starts another assignment.
-                var padding = end
-                while text.at(padding) == UInt8(ascii: "=") { padding += 1 }
-                let after = text.at(padding)
-                if after <= 32 || ";,#\"'`)}]&".utf8.contains(after) { end = padding }
+            // `=` is part of a password (`Ott3r=Copper272=`), unless what precedes it is a name of
+            // its own (`password=…password=…`): that starts another assignment.
+            if byte == UInt8(ascii: "=") {
+                let segment = text.string(segmentStart..<end).lowercased()
+                if Self.nameKeywords.contains(where: segment.contains) { break }
+                segmentStart = end + 1
+            }
+            base64 = base64 && Base64Text.values[Int(byte)] != 0xFF
+            if !base64, end - position >= Self.shortValueLength {
+                while text.at(end) == UInt8(ascii: "=") { end += 1 }
                 break
             }
             end += 1

@@ -179,9 +179,10 @@ public enum ValueJudgement {
     }
 
     /// A dotted value that no member chain spells: it ends in `.` or has an empty part
-    /// (`walnut4125Quartz.`), a part is a number (`Lantern.indigo.294`), or a part holds four
-    /// digits in a row (`Velvet.Falcon2742`; identifiers name standards with three at most, as
-    /// `sha256` and `x509` do). Passwords made of words, a year and a dot look like this.
+    /// (`walnut4125Quartz.`), a part is a number (`Lantern.indigo.294`), a part holds four digits
+    /// in a row (`Velvet.Falcon2742`; identifiers name standards with three at most, as `sha256`
+    /// and `x509` do), or a part is a capitalised word and two or more digits (`Nectar.Marble998`).
+    /// Passwords made of words, a number and a dot look like this.
     static func isDottedPassword(_ value: String) -> Bool {
         let parts = value.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         for part in parts {
@@ -190,6 +191,12 @@ public enum ValueJudgement {
             for byte in part {
                 digits = (48...57).contains(byte) ? digits + 1 : 0
                 if digits >= 4 { return true }
+            }
+            let letters = part.prefix { !(48...57).contains($0) }
+            let trailing = part.dropFirst(letters.count)
+            if letters.count >= 2, (65...90).contains(letters.first!), letters.dropFirst().allSatisfy({ (97...122).contains($0) }),
+               trailing.count >= 2, trailing.allSatisfy({ (48...57).contains($0) }) {
+                return true
             }
         }
         return false
