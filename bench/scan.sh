@@ -5,7 +5,8 @@
 # of 3,400 commits. Runs the compared tools back to back in rounds and reports medians and
 # per-round ratios. Then scores sigil, CredSweeper and detect-secrets (gitleaks too where apt has
 # it) on the labelled corpus of Tests/SigilScannerTests/Corpus: precision and recall per shape
-# folder and overall (bench/scan/quality.py). Prints the tables and writes them to
+# folder and overall (bench/scan/quality.py), and on the held-out set of bench/scan/heldout
+# (written without sight of the rules or the corpus, scored by line). Prints the tables and writes them to
 # bench/out/scan-results.md; every false positive and miss goes to bench/out/scan-quality-details.txt.
 #
 # Usage: bench/scan.sh [RUNS]       (default 5; detect-secrets and CredSweeper get min(RUNS, 3) as one
@@ -84,4 +85,8 @@ if [ "$quality" != 0 ]; then
     python3 bench/scan/quality.py "$work/labelled" --sigil "$sigil" --credsweeper "$venv/bin/credsweeper" \
         --detect-secrets "$venv/bin/detect-secrets" ${gitleaks:+--gitleaks "$gitleaks"} \
         --work "$work/quality" --report "$out/scan-results.md" --details "$out/scan-quality-details.txt"
+    # The held-out set (written without sight of the rules), scored the same way for every tool.
+    python3 bench/scan/heldout/make.py "$work/heldout" >&2
+    python3 bench/scan/heldout/score.py "$work/heldout" --sigil "$sigil" --credsweeper "$venv/bin/credsweeper" \
+        --detect-secrets "$venv/bin/detect-secrets" --work "$work/heldout-work" --report "$out/scan-results.md"
 fi

@@ -262,6 +262,8 @@ private let certificate = "-----BEGIN CERTIFICATE-----\n\(pemBody)-----END CERTI
         #expect(found("GET https://api.orders.io/v1/items?page=2&sort=name\n").isEmpty)
         #expect(found("https://api.orders.io/v1/items?key=value\n").isEmpty)
         #expect(found("https://bucket.s3.amazonaws.com/a.csv?X-Amz-Signature=\(Self.signature)\n").isEmpty)
+        #expect(found("https://bucket.s3.amazonaws.com/a.csv?X-Amz-Credential=@@akid@@%2F20240311%2Feu-west-1%2Fs3%2Faws4_request\n").isEmpty)
+        #expect(found("<password>@db.password@</password>\n", path: "settings.xml").isEmpty)
         #expect(found("https://maps.orders.io/?key=${MAPS_KEY}\n").isEmpty)
         #expect(found("https://api.orders.io/v1/items?page_token=\(secret)&size=50\n").isEmpty)
         // Words joined by underscores are a name, not a password.

@@ -72,6 +72,14 @@ def run(name, argv, tree, work, ok=(0, 1)):
     return out_path, seconds
 
 
+def resolve(binary):
+    """The absolute path of a tool given by path or by name on PATH."""
+    found = shutil.which(binary)
+    if not found:
+        raise SystemExit(f"{binary}: not found")
+    return os.path.abspath(found)
+
+
 # Each reader returns a list of (file relative to the tree, 1-based line, rule or None).
 
 def sigil(binary, tree, work):
@@ -196,12 +204,6 @@ def main():
     labels, files = document["labels"], document["files"]
     args.work = os.path.abspath(args.work)
     os.makedirs(args.work, exist_ok=True)
-
-    def resolve(binary):
-        found = shutil.which(binary)
-        if not found:
-            raise SystemExit(f"{binary}: not found")
-        return os.path.abspath(found)
 
     tools = [("sigil scan", sigil, resolve(args.sigil), "--version")]
     notes = []

@@ -220,7 +220,9 @@ public struct AssignmentDetector: Detector {
 
     static func kind(of words: [String]) -> Kind? {
         guard let last = words.last, !refusedLastWords.contains(last), !words.contains(where: refusedWords.contains),
-              !publicKeyNames.contains(where: words.joined().hasSuffix)
+              !publicKeyNames.contains(where: words.joined().hasSuffix),
+              // SigV4's `X-Amz-Credential` is a scope: the access key id (its own rule's) and a date.
+              words.suffix(2) != ["amz", "credential"]
         else { return nil }
         var kind: Kind?
         for (index, word) in words.enumerated() {

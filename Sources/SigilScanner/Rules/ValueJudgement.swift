@@ -37,6 +37,8 @@ public enum ValueJudgement {
     public static func isKnownExampleOrPlaceholder(_ value: String) -> Bool {
         if knownExamples.contains(value) { return true }
         if value.hasPrefix("<") && value.hasSuffix(">") { return true }
+        // `@db.password@`, `@@smtp_password@@`: Maven's, Ant's and templates' filter tokens.
+        if value.utf8.count > 2, value.hasPrefix("@"), value.hasSuffix("@") { return true }
         let lower = value.lowercased()
         if placeholderFragments.contains(where: lower.contains) { return true }
         return hasLongRun(lower) || isSequence(lower)
