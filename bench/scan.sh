@@ -16,6 +16,8 @@
 #              SCAN_MIRRORS=glob  bare git mirrors to build from (/opt/swift-packages/*/*.git)
 #              SCAN_DS_RUNS=n   detect-secrets rounds (0 skips it: a quick check while iterating on sigil)
 #              SCAN_CS_RUNS=n   CredSweeper rounds (default as detect-secrets; 0 skips them)
+#              SCAN_BASELINE=path  an earlier sigil binary, timed on the tree in the same rounds (the
+#                               "at least 0.9 x today's" check of a change to the rules)
 #              SCAN_QUALITY=0   skip the labelled corpus (it needs a debug build of the tests: the
 #                               corpus is rendered by CorpusDumpTests with SIGIL_CORPUS_DUMP)
 set -euo pipefail
@@ -23,6 +25,11 @@ sigil=""
 if [ -n "${SIGIL_BIN:-}" ]; then  # resolved before the cd, and absolute: the tools run from the cache
     sigil=$(command -v "$SIGIL_BIN") && sigil=$(realpath "$sigil") ||
         { echo "SIGIL_BIN=$SIGIL_BIN: not found" >&2; exit 2; }
+fi
+baseline=""
+if [ -n "${SCAN_BASELINE:-}" ]; then
+    baseline=$(command -v "$SCAN_BASELINE") && baseline=$(realpath "$baseline") ||
+        { echo "SCAN_BASELINE=$SCAN_BASELINE: not found" >&2; exit 2; }
 fi
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -75,6 +82,7 @@ python3 bench/scan/corpus.py "$cache/corpus" --mirrors "$mirrors"
 python3 bench/scan/history.py "$cache/history" --mirrors "$mirrors"
 
 python3 bench/scan/measure.py --runs "$runs" --ds-runs "$ds_runs" --cs-runs "$cs_runs" --sigil "$sigil" \
+    ${baseline:+--baseline "$baseline"} \
     --detect-secrets "$venv/bin/detect-secrets" --credsweeper "$venv/bin/credsweeper" \
     --regex "$root/bench/scan/combined.regex" \
     --corpus "$cache/corpus" --history "$cache/history" --sample vapor \

@@ -137,6 +137,7 @@ def main():
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--ds-runs", type=int, default=3)
     p.add_argument("--sigil", required=True)
+    p.add_argument("--baseline", help="an earlier sigil binary, timed on the tree in the same rounds")
     p.add_argument("--rg", default="rg")
     p.add_argument("--detect-secrets", required=True)
     p.add_argument("--cs-runs", type=int, default=3)
@@ -189,7 +190,9 @@ def main():
     work = args.work
     load_before = os.getloadavg()[0]
     print(f"tree: {args.runs} round(s) of rg, sigil and rg's read floor…", file=sys.stderr)
-    rounds([rg_tree, sigil_tree, rg_floor], args.runs, work)
+    baseline = Bench("sigil-baseline-tree", [args.baseline, "scan", "tree", "--no-ignore", "--format", "json"], text,
+                     corpus) if args.baseline else None
+    rounds([rg_tree, sigil_tree, rg_floor] + ([baseline] if baseline else []), args.runs, work)
     print(f"history: {args.runs} round(s) of rg and sigil…", file=sys.stderr)
     rounds([rg_git, sigil_git], args.runs, work)
     if args.ds_runs:
@@ -286,6 +289,10 @@ def main():
         "|---|---|---|",
         f"| sigil >= 0.5 x rg on the tree | {tree_ratio:.2f} x | {met(tree_ratio >= 0.5)} |",
     ]
+    if baseline:
+        base_ratio = ratio(baseline, sigil_tree)
+        lines += [f"| sigil >= 0.9 x the baseline binary on the tree (baseline {baseline.median():.2f} s median) "
+                  f"| {base_ratio:.3f} x | {met(base_ratio >= 0.9)} |"]
     if args.ds_runs:
         ds_ratio = ratio(ds, sigil_sample)
         lines += [

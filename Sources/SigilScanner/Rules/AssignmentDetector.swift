@@ -7,11 +7,16 @@
 public struct AssignmentDetector: Detector {
     /// The keywords a credential-like name contains; `bearer` starts an `Authorization` value.
     static let nameKeywords = ["pass", "pwd", "secret", "token", "key", "credential", "erlang_cookie"]
+    static let nameKeywordBytes = nameKeywords.map { Array($0.utf8) }
 
     public var keywords: [Keyword] {
-        // `Basic `, `basic ` and `BASIC ` as written (a case-insensitive keyword would also stop
-        // at `bAsIc`, which no header spells); the header's name is looked for before it.
-        (Self.nameKeywords + ["bearer"]).map { Keyword($0, caseSensitive: false) } + ["Basic ", "basic ", "BASIC "].map { Keyword($0) }
+        // A keyword's first two bytes are looked up at every position of the text, so a common
+        // pair costs every file: `erlang_cookie` only as environment variables spell it (`er` is
+        // in half the words of English), `Basic ` as written and `basic` only after git's
+        // `AUTHORIZATION: ` (`ba` starts `base`, `back`, `database`…). The header's name is
+        // looked for before `Basic ` and `bearer`.
+        (Self.nameKeywords.filter { $0 != "erlang_cookie" } + ["bearer"]).map { Keyword($0, caseSensitive: false) }
+            + ["ERLANG_COOKIE", "Basic ", "AUTHORIZATION: "].map { Keyword($0) }
     }
 
     enum Kind { case password, secret }
@@ -52,6 +57,14 @@ public struct AssignmentDetector: Detector {
             detectAuthorization(in: text, at: keyword, into: &detections)
             return
         }
+        if text.at(keyword.lowerBound) == UInt8(ascii: "A") {
+            // `AUTHORIZATION: basic …` (git's http.extraheader): the scheme in any case.
+            let scheme = keyword.upperBound..<(keyword.upperBound + 6)
+            if scheme.upperBound <= text.count, text.find("basic ", in: scheme) == scheme.lowerBound {
+                detectAuthorization(in: text, at: scheme, into: &detections)
+            }
+            return
+        }
         guard let name = identifier(around: keyword, in: text) else { return }
         // Cheap byte checks first: most names are not assigned a literal.
         if let (value, quoted) = assignedValue(to: name, in: text) {
@@ -68,7 +81,6 @@ public struct AssignmentDetector: Detector {
                 }
                 return
             }
-            guard !isUnderEncryptedBlock(name, in: text) else { return }
             report(value, quoted: quoted, name: name, words: words, kind: kind, match: name.lowerBound..<value.upperBound, in: text, into: &detections)
             return
         }
@@ -129,7 +141,7 @@ public struct AssignmentDetector: Detector {
         }
         let plausible = kind == .password
             ? ValueJudgement.isPlausiblePassword(string, quoted: quoted) : ValueJudgement.isPlausibleSecret(string, quoted: quoted)
-        guard plausible else { return }
+        guard plausible, !isUnderEncryptedBlock(name, in: text) else { return }
         let rule = kind == .password ? BuiltinRules.genericPassword : BuiltinRules.genericSecret
         detections.append(Detection(rule: rule, secret: value, match: match))
     }
@@ -174,15 +186,11 @@ public struct AssignmentDetector: Detector {
     }
 
     private func firstKeyword(in text: ScanText, name: Range<Int>) -> Int? {
-        let lower = text.string(name).lowercased()
         var best: Int?
-        for keyword in Self.nameKeywords {
-            if let found = lower.range(of: keyword) {
-                let offset = lower.utf8.distance(from: lower.startIndex, to: found.lowerBound)
-                best = min(best ?? offset, offset)
-            }
+        for keyword in Self.nameKeywordBytes {
+            if let found = text.find(keyword, in: name) { best = min(best ?? found, found) }
         }
-        return best.map { name.lowerBound + $0 }
+        return best
     }
 
     /// A name split into lowercase words at `_`, `-`, `.` and camel-case humps.
@@ -219,11 +227,10 @@ public struct AssignmentDetector: Detector {
     static let publicKeyNames: Set<String> = ["pusherappkey", "pusherkey"]
 
     static func kind(of words: [String]) -> Kind? {
-        guard let last = words.last, !refusedLastWords.contains(last), !words.contains(where: refusedWords.contains),
-              !publicKeyNames.contains(where: words.joined().hasSuffix),
-              // SigV4's `X-Amz-Credential` is a scope: the access key id (its own rule's) and a date.
-              words.suffix(2) != ["amz", "credential"]
-        else { return nil }
+        guard let last = words.last, !refusedLastWords.contains(last), !words.contains(where: refusedWords.contains) else { return nil }
+        if last == "key", publicKeyNames.contains(where: words.joined().hasSuffix) { return nil }
+        // SigV4's `X-Amz-Credential` is a scope: the access key id (its own rule's) and a date.
+        if last == "credential", words.count >= 2, words[words.count - 2] == "amz" { return nil }
         var kind: Kind?
         for (index, word) in words.enumerated() {
             if ["password", "passwd", "pwd", "pass", "passphrase", "passwort", "pw", "passwords", "passwds"].contains(word)
@@ -660,8 +667,8 @@ public struct AssignmentDetector: Detector {
             // `=` is part of a password (`Ott3r=Copper272=`), unless what precedes it is a name of
             // its own (`password=…password=…`): that starts another assignment.
             if byte == UInt8(ascii: "=") {
-                let segment = text.string(segmentStart..<end).lowercased()
-                if Self.nameKeywords.contains(where: segment.contains) { break }
+                let segment = segmentStart..<end
+                if Self.nameKeywordBytes.contains(where: { text.find($0, in: segment) != nil }) { break }
                 segmentStart = end + 1
             }
             base64 = base64 && Base64Text.values[Int(byte)] != 0xFF

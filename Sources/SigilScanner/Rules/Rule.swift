@@ -205,7 +205,17 @@ public struct ScanText {
 
     /// The first occurrence of `needle` in `range` (ASCII case ignored if asked; `needle` lowercase).
     public func find(_ needle: String, in range: Range<Int>, ignoringCase: Bool = true) -> Int? {
-        let pattern = Array(needle.utf8)
+        // A literal's UTF-8 is contiguous: no copy on the hot paths that look for one.
+        if let found = needle.utf8.withContiguousStorageIfAvailable({ find($0, in: range, ignoringCase: ignoringCase) }) { return found }
+        return find(Array(needle.utf8), in: range, ignoringCase: ignoringCase)
+    }
+
+    /// The first occurrence of the bytes `pattern` in `range`, as `find(_:in:ignoringCase:)`.
+    public func find(_ pattern: [UInt8], in range: Range<Int>, ignoringCase: Bool = true) -> Int? {
+        pattern.withUnsafeBufferPointer { find($0, in: range, ignoringCase: ignoringCase) }
+    }
+
+    private func find(_ pattern: UnsafeBufferPointer<UInt8>, in range: Range<Int>, ignoringCase: Bool) -> Int? {
         guard !pattern.isEmpty, range.count >= pattern.count else { return nil }
         let lower = range.lowerBound, upper = min(range.upperBound, bytes.count) - pattern.count
         guard lower <= upper else { return nil }

@@ -222,20 +222,24 @@ public enum ValueJudgement {
     /// name or a sentence, not a credential. Each part between separators is spelt as words are
     /// (`isWordPart`), so random letters with underscores (`NnM_TFxRaZ`) are not words.
     static func isWords(_ value: String) -> Bool {
+        // Most values hold a digit or a symbol: no parts to spell then.
+        guard value.utf8.allSatisfy({ (65...90).contains($0) || (97...122).contains($0) || wordSeparators.contains($0) }) else { return false }
         var separators = 0
         var part: [UInt8] = []
         for byte in value.utf8 {
-            switch byte {
-            case 97...122, 65...90: part.append(byte)
-            case UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: " "), UInt8(ascii: "|"), UInt8(ascii: ":"), UInt8(ascii: "/"), UInt8(ascii: ","):
+            if wordSeparators.contains(byte) {
                 guard isWordPart(part) else { return false }
                 separators += 1
                 part.removeAll(keepingCapacity: true)
-            default: return false
+            } else {
+                part.append(byte)
             }
         }
         return separators > 0 && separators < value.utf8.count && isWordPart(part)
     }
+
+    /// What joins the words of a name or a sentence (`-` last: in a range string it is literal there).
+    static let wordSeparators = ByteSet(ranges: "_. |:/,-")
 
     /// Letters spelt as a word or camel-case words are: all small, all capitals, or humps of a
     /// capital and two or more small letters (one at the start: `Id`), with acronyms of two or
