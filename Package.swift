@@ -189,3 +189,24 @@ let package = Package(
         ),
     ]
 )
+
+// Fuzz targets: built only by scripts/fuzz, which sets SIGIL_FUZZ=1 and compiles with
+// -sanitize=fuzzer,address. SwiftPM links an executable's `main` to `<Module>_main`, so each target
+// defines that and runs libFuzzer's driver (declared by CLibFuzzer) with its test function. Their
+// seed corpora are in Fuzz/Seeds/<target>.
+if Context.environment["SIGIL_FUZZ"] != nil {
+    let fuzzTargets: [(String, [Target.Dependency])] = [
+        ("FuzzJOSE", ["SigilCore", .product(name: "Crypto", package: "swift-crypto")]),
+        ("FuzzForm", ["SigilCore"]),
+        ("FuzzCredentials", ["SigilCore"]),
+        ("FuzzClaimsExpression", ["SigilCore"]),
+        ("FuzzScanner", ["SigilScanner"]),
+        ("FuzzGlob", ["SigilScanner"]),
+    ]
+    package.targets.append(.target(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"))
+    for (name, dependencies) in fuzzTargets {
+        package.targets.append(.executableTarget(name: name, dependencies: dependencies + ["CLibFuzzer"], path: "Fuzz/\(name)"))
+        package.products.append(.executable(name: name, targets: [name]))
+    }
+}
+
