@@ -160,7 +160,12 @@ let package = Package(
             ],
             path: "bench/Sources/sigil-bench"
         ),
+        .target(
+            name: "SigilFuzzChecks",
+            dependencies: ["SigilCore", "SigilScanner", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(name: "SigilCoreTests", dependencies: ["SigilCore"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["SigilFuzzChecks"]),
         .testTarget(
             name: "SigilScannerTests",
             dependencies: ["SigilScanner", "SigilScanSources"],
@@ -192,21 +197,12 @@ let package = Package(
 
 // Fuzz targets: built only by scripts/fuzz, which sets SIGIL_FUZZ=1 and compiles with
 // -sanitize=fuzzer,address. SwiftPM links an executable's `main` to `<Module>_main`, so each target
-// defines that and runs libFuzzer's driver (declared by CLibFuzzer) with its test function. Their
-// seed corpora are in Fuzz/Seeds/<target>.
+// defines that and runs libFuzzer's driver (declared by CLibFuzzer) with its check from
+// SigilFuzzChecks, which FuzzRegressionTests replays on Fuzz/Seeds and Fuzz/Regressions.
 if Context.environment["SIGIL_FUZZ"] != nil {
-    let fuzzTargets: [(String, [Target.Dependency])] = [
-        ("FuzzJOSE", ["SigilCore", .product(name: "Crypto", package: "swift-crypto")]),
-        ("FuzzForm", ["SigilCore"]),
-        ("FuzzCredentials", ["SigilCore"]),
-        ("FuzzClaimsExpression", ["SigilCore"]),
-        ("FuzzScanner", ["SigilScanner"]),
-        ("FuzzGlob", ["SigilScanner"]),
-    ]
     package.targets.append(.target(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"))
-    for (name, dependencies) in fuzzTargets {
-        package.targets.append(.executableTarget(name: name, dependencies: dependencies + ["CLibFuzzer"], path: "Fuzz/\(name)"))
+    for name in ["FuzzJOSE", "FuzzForm", "FuzzCredentials", "FuzzClaimsExpression", "FuzzScanner", "FuzzGlob"] {
+        package.targets.append(.executableTarget(name: name, dependencies: ["SigilFuzzChecks", "CLibFuzzer"], path: "Fuzz/\(name)"))
         package.products.append(.executable(name: name, targets: [name]))
     }
 }
-
