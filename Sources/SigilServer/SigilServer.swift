@@ -16,6 +16,9 @@ public struct ServerConfiguration: Sendable {
     public var port = 8443
     /// A `postgres://` URL or an SQLite path; `nil` is `DATA/sigil.sqlite`.
     public var database: String?
+    /// PostgreSQL: learn of directory changes by `LISTEN`/`NOTIFY` (false: read the change
+    /// counter on every token request, for a pooler in transaction mode, which drops notifications).
+    public var directoryFeed = true
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
     /// The public URL when behind a proxy; default `https://HOST:PORT` of the listener.
@@ -138,7 +141,8 @@ public final class SigilServer: Sendable {
         // file: a key that does not open the store is refused with everything left as it was.
         let location = StoreLocation(argument: configuration.database ?? folder.path("sigil.sqlite"))
         let metrics = ServerMetrics(enabled: configuration.metrics)
-        let store = try await Store.open(location, logger: logger, migrating: false, metrics: metrics.factory)
+        let store = try await Store.open(
+            location, logger: logger, migrating: false, directoryFeed: configuration.directoryFeed, metrics: metrics.factory)
         do {
             let opened = try await KeyEncryptionKeyFile.open(folder, environment: configuration.environmentKeys, store: store)
             try await store.migrate()

@@ -1,9 +1,15 @@
+import Dispatch
+import Foundation
+import Logging
 import SQLKit
 
 /// A small async pool of database connections, the same for SQLite and PostgreSQL.
 ///
 /// A transaction must stay on one connection, so every unit of work borrows a connection for its
 /// whole length (`withConnection`), and at most `maximum` are open at once.
+///
+/// An outage (see `StoreOutage`) reaches callers as `StoreError.unavailable`; the pool logs its
+/// start and its end once each, and keeps opening fresh connections, so it recovers by itself.
 actor ConnectionPool {
     struct Connection: Sendable {
         let database: any SQLDatabase
@@ -15,20 +21,35 @@ actor ConnectionPool {
 
     private let open: @Sendable () async throws -> Connection
     private let maximum: Int
+    /// The outage an error amounts to, if any (`StoreOutage.classify` for this store).
+    private let outage: @Sendable (any Error) -> StoreError?
+    private let logger: Logger
     private var idle: [Connection] = []
     private var opened = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var closed = false
+    /// When the outage under way began (monotonic nanoseconds), if one is.
+    private var outageSince: UInt64?
 
-    init(maximum: Int, open: @escaping @Sendable () async throws -> Connection) {
+    init(
+        maximum: Int, logger: Logger, outage: @escaping @Sendable (any Error) -> StoreError? = { _ in nil },
+        open: @escaping @Sendable () async throws -> Connection
+    ) {
         self.maximum = maximum
+        self.logger = logger
+        self.outage = outage
         self.open = open
     }
 
     /// Runs `body` on a borrowed connection. A connection whose work threw is closed rather than
     /// reused, so a broken connection never poisons the pool.
     nonisolated func withConnection<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        let connection = try await acquire()
+        let connection: Connection
+        do {
+            connection = try await acquire()
+        } catch {
+            throw await failed(error)
+        }
         do {
             let result = try await body(connection.database)
             await release(connection, healthy: true)
@@ -38,8 +59,18 @@ actor ConnectionPool {
             throw error
         } catch {
             await release(connection, healthy: false)
-            throw error
+            throw await failed(error)
         }
+    }
+
+    /// `error`, as `StoreError.unavailable` if it is an outage; logs the outage's start.
+    private func failed(_ error: any Error) -> any Error {
+        guard let unavailable = outage(error) else { return error }
+        if outageSince == nil, !closed {
+            outageSince = DispatchTime.now().uptimeNanoseconds
+            logger.error("store unavailable: \(unavailable); answering 503 with Retry-After until it is back")
+        }
+        return unavailable
     }
 
     private func acquire() async throws -> Connection {
@@ -67,6 +98,11 @@ actor ConnectionPool {
     }
 
     private func release(_ connection: Connection, healthy: Bool) async {
+        if healthy, let since = outageSince {
+            outageSince = nil
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - since) / 1e9
+            logger.notice("store available again after \(String(format: "%.1f", seconds)) s")
+        }
         if healthy, !closed {
             idle.append(connection)
         } else {

@@ -10,7 +10,7 @@ enum PostgresProblem {
     static func describe(_ error: any Error, _ configuration: PostgresConnection.Configuration) -> String {
         let user = configuration.username
         let database = configuration.database ?? user
-        let place = configuration.host.map { "\($0):\(configuration.port ?? 5432)" } ?? "the configured PostgreSQL server"
+        let place = place(configuration)
         guard let error = error as? PSQLError else { return "PostgreSQL at \(place): \(reason(error))" }
         if let info = error.serverInfo {
             let state = info[.sqlState] ?? ""
@@ -30,6 +30,11 @@ enum PostgresProblem {
             return "cannot reach PostgreSQL at \(place): \(reason(underlying)); is it running, and do the host and port in --database name it?"
         }
         return "cannot connect to PostgreSQL at \(place) (\(error.code)); check --database"
+    }
+
+    /// HOST:PORT of the server, as messages name it.
+    static func place(_ configuration: PostgresConnection.Configuration) -> String {
+        configuration.host.map { "\($0):\(configuration.port ?? 5432)" } ?? "the configured PostgreSQL server"
     }
 
     /// The operating system's words for a socket error, without NIO's wrapping.

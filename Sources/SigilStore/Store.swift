@@ -42,8 +42,11 @@ public final class Store: Sendable {
     /// SQLite only: the directory generation, counted in memory. One process owns an SQLite
     /// store, so it sees every commit and needs no query to know the generation.
     let localGeneration = Atomic<Int64>(0)
-    /// PostgreSQL only: the generation query, one read shared by the requests waiting for it.
+    /// PostgreSQL only: the generation query, one read shared by the requests waiting for it
+    /// while `generationFeed` is not live.
     let sharedGenerationRead: BatchedWork<Void, Int64>?
+    /// PostgreSQL only: the generation as `NOTIFY` reports it, without a query.
+    let generationFeed: DirectoryGenerationFeed?
     /// `sigil_store_query_duration_seconds`, timed where every unit of work passes (`read`,
     /// `write`, `transaction`): from asking for a connection to giving it back.
     let readDuration: CoreMetrics.Timer
@@ -54,7 +57,7 @@ public final class Store: Sendable {
 
     init(
         dialect: Dialect, pool: ConnectionPool, logger: Logger, threadPool: NIOThreadPool? = nil, processLock: ProcessLock? = nil,
-        metrics: any MetricsFactory
+        generationFeed: DirectoryGenerationFeed? = nil, metrics: any MetricsFactory
     ) {
         readDuration = CoreMetrics.Timer(label: Self.queryDurationMetric, dimensions: [("operation", "read")], factory: metrics)
         writeDuration = CoreMetrics.Timer(label: Self.queryDurationMetric, dimensions: [("operation", "write")], factory: metrics)
@@ -64,6 +67,7 @@ public final class Store: Sendable {
         self.threadPool = threadPool
         self.processLock = processLock
         writerGate = dialect == .sqlite ? WriterGate() : nil
+        self.generationFeed = generationFeed
         sharedGenerationRead = dialect == .sqlite ? nil : BatchedWork(sharing: { [pool] in
             try await pool.withConnection { database in
                 try await database.raw("SELECT value FROM directory_generation WHERE id = 1").first()?.int64("value") ?? 0
@@ -73,16 +77,19 @@ public final class Store: Sendable {
 
     /// Opens the store and brings its schema up to date, or with `migrating` false leaves it as
     /// it is (a start that checks the key-encryption key before it changes anything; `migrate()` next).
-    /// Query durations go to `metrics` (nowhere by default).
+    /// On PostgreSQL, `directoryFeed` false reads the directory generation on every use instead of
+    /// listening for it. Query durations go to `metrics` (nowhere by default).
     public static func open(
-        _ location: StoreLocation, logger: Logger, migrating: Bool = true, metrics: any MetricsFactory = NOOPMetricsHandler.instance
+        _ location: StoreLocation, logger: Logger, migrating: Bool = true, directoryFeed: Bool = true,
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance
     ) async throws -> Store {
-        try await open(location, logger: logger, migratingThrough: migrating ? .max : 0, metrics: metrics)
+        try await open(location, logger: logger, migratingThrough: migrating ? .max : 0, directoryFeed: directoryFeed, metrics: metrics)
     }
 
     /// Opens the store with the migrations up to `version` applied (tests of an upgrade).
     static func open(
-        _ location: StoreLocation, logger: Logger, migratingThrough version: Int, metrics: any MetricsFactory = NOOPMetricsHandler.instance
+        _ location: StoreLocation, logger: Logger, migratingThrough version: Int, directoryFeed: Bool = true,
+        metrics: any MetricsFactory = NOOPMetricsHandler.instance
     ) async throws -> Store {
         let store: Store
         switch location {
@@ -91,19 +98,26 @@ public final class Store: Sendable {
             let connections = 4
             let threads = NIOThreadPool(numberOfThreads: connections)
             threads.start()
-            let pool = ConnectionPool(maximum: connections) { try await openSQLite(path: path, threadPool: threads, logger: logger) }
+            let pool = ConnectionPool(maximum: connections, logger: logger, outage: { StoreOutage.classify($0, place: path) }) {
+                try await openSQLite(path: path, threadPool: threads, logger: logger)
+            }
             store = Store(dialect: .sqlite, pool: pool, logger: logger, threadPool: threads, processLock: lock, metrics: metrics)
         case .postgres(let url):
             let configuration = try postgresConfiguration(url)
+            let place = PostgresProblem.place(configuration)
+            let pool = ConnectionPool(maximum: 8, logger: logger, outage: { StoreOutage.classify($0, place: place) }) {
+                try await openPostgres(configuration, logger: logger)
+            }
             store = Store(
-                dialect: .postgres, pool: ConnectionPool(maximum: 8) { try await openPostgres(configuration, logger: logger) }, logger: logger,
-                metrics: metrics)
+                dialect: .postgres, pool: pool, logger: logger,
+                generationFeed: directoryFeed ? DirectoryGenerationFeed(configuration: configuration, logger: logger) : nil, metrics: metrics)
         }
         if version > 0 { try await store.migrate(through: version) }
         return store
     }
 
     public func close() async {
+        await generationFeed?.stop()
         await pool.close()
         try? await threadPool?.shutdownGracefully()
         processLock?.release()
@@ -195,7 +209,9 @@ public final class Store: Sendable {
         } catch {
             throw StoreError.unavailable(PostgresProblem.describe(error, configuration))
         }
-        return .init(database: connection.sql(queryLogLevel: nil), close: { try? await connection.close() }, isOpen: { !connection.isClosed })
+        let isOpen: @Sendable () -> Bool = { !connection.isClosed }
+        let database = OpenConnectionGuard(database: connection.sql(queryLogLevel: nil), isOpen: isOpen, place: PostgresProblem.place(configuration))
+        return .init(database: database, close: { try? await connection.close() }, isOpen: isOpen)
     }
 
     /// Runs `body` on one connection without a transaction (single statements, reads).
@@ -233,17 +249,35 @@ public final class Store: Sendable {
             try await database.raw(dialect == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN").run()
             do {
                 let result = try await body(database)
-                if changesDirectory {
-                    try await database.raw("UPDATE directory_generation SET value = value + 1 WHERE id = 1").run()
-                }
+                let generation = changesDirectory ? try await bumpGeneration(database) : nil
                 try await database.raw("COMMIT").run()
-                if changesDirectory { localGeneration.add(1, ordering: .sequentiallyConsistent) }
+                if let generation {
+                    localGeneration.add(1, ordering: .sequentiallyConsistent)
+                    generationFeed?.advance(to: generation)
+                }
                 return result
             } catch {
-                try? await database.raw("ROLLBACK").run()
+                // Not on a connection an outage took: PostgresNIO never answers a query written to a
+                // closed connection, so ROLLBACK would hang this caller (and every token request
+                // batched behind it). The pool closes that connection; the server rolls back with it.
+                if !StoreOutage.isOutage(error) { try? await database.raw("ROLLBACK").run() }
                 throw error
             }
         }
+    }
+
+    /// Counts a directory change in the transaction on `database`; on PostgreSQL it also notifies
+    /// every replica's feed with the new generation, delivered when the transaction commits.
+    private func bumpGeneration(_ database: any SQLDatabase) async throws -> Int64 {
+        guard dialect == .postgres else {
+            try await database.raw("UPDATE directory_generation SET value = value + 1 WHERE id = 1").run()
+            return 0
+        }
+        let row = try await database.raw("""
+            WITH bumped AS (UPDATE directory_generation SET value = value + 1 WHERE id = 1 RETURNING value)
+            SELECT value, pg_notify(\(bind: DirectoryGenerationFeed.channel), value::text) FROM bumped
+            """).first()
+        return try row?.int64("value") ?? 0
     }
 
     /// Brings the schema up to date (through migration `last`).
@@ -273,10 +307,14 @@ public final class Store: Sendable {
     }
 
     /// A number that changes whenever any replica commits a directory change. Caches of
-    /// directory objects compare it on every use, so a change made anywhere applies everywhere at once.
+    /// directory objects compare it on every use, so a change made anywhere applies everywhere at
+    /// once. On PostgreSQL it comes from the `NOTIFY` feed while that is live, else from a read.
     public func directoryGeneration() async throws -> Int64 {
         guard let sharedGenerationRead else { return localGeneration.load(ordering: .sequentiallyConsistent) }
-        return try await sharedGenerationRead.submit(())
+        if let live = generationFeed?.current { return live }
+        let generation = try await sharedGenerationRead.submit(())
+        generationFeed?.advance(to: generation)
+        return generation
     }
 
     /// True when `error` is the database refusing a duplicate key.

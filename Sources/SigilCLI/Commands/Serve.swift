@@ -100,6 +100,11 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("metrics-refresh"), help: "How long /metrics reuses the credential expiries it reads from the store (ISO-8601, PT0S to PT1H).")
     var metricsRefresh = "PT30S"
 
+    @Option(
+        name: .customLong("directory-feed"),
+        help: "PostgreSQL: on, learn of directory changes by LISTEN/NOTIFY; off, read the change counter on every token request (behind a pooler in transaction mode).")
+    var directoryFeed = "on"
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -138,6 +143,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--trusted-proxy '\(proxy)' is not an IP address or CIDR network, e.g. 10.0.0.0/8 or 127.0.0.1")
         }
         guard ["on", "off"].contains(metrics) else { throw ValidationError("--metrics must be on or off") }
+        guard ["on", "off"].contains(directoryFeed) else { throw ValidationError("--directory-feed must be on or off") }
         guard ISO8601Duration.seconds(metricsRefresh).map({ $0 >= 0 && $0 <= 3600 }) == true else {
             throw ValidationError("--metrics-refresh must be an ISO-8601 duration from PT0S to PT1H, e.g. PT30S")
         }
@@ -216,6 +222,7 @@ struct Serve: AsyncParsableCommand {
         configuration.alerts.scanInterval = ISO8601Duration.seconds(alertScan)!
         configuration.vaultPurgeInterval = duration(vaultPurgeInterval)
         configuration.metrics = metrics == "on"
+        configuration.directoryFeed = directoryFeed == "on"
         configuration.metricsRefreshInterval = ISO8601Duration.seconds(metricsRefresh)!
         let server: SigilServer
         do {

@@ -6,10 +6,11 @@ import Synchronization
 /// What the token endpoint reads on every request, kept in memory: tenants, clients with their
 /// credentials (keys already parsed), resources and granted roles.
 ///
-/// Every entry belongs to one directory generation. A request first reads the store's current
-/// generation (one indexed read); if any replica has committed a directory change since, the
-/// cache starts over. A removed secret or a disabled app therefore stops working everywhere at
-/// once, while an unchanged directory costs no further queries.
+/// Every entry belongs to one directory generation. A request first asks the store for the
+/// current generation (on PostgreSQL from its `NOTIFY` feed, with no query while that is live);
+/// if any replica has committed a directory change since, the cache starts over. A removed secret
+/// or a disabled app therefore stops working everywhere at once, while an unchanged directory
+/// costs no further queries.
 final class DirectoryCache: Sendable {
     struct Client: Sendable {
         let app: AppRegistration

@@ -102,19 +102,35 @@ final class TestServer: Sendable {
     /// With SIGIL_TEST_POSTGRES_URL (a URL to the `postgres` database of a running server),
     /// creates a database for one test and returns its URL; otherwise nil (SQLite).
     static func freshPostgresDatabase() async throws -> String? {
-        guard let adminURL = ProcessInfo.processInfo.environment["SIGIL_TEST_POSTGRES_URL"], !adminURL.isEmpty,
-            var components = URLComponents(string: adminURL)
-        else { return nil }
+        guard var components = postgresAdminURL else { return nil }
         let name = "sigil_test_" + UUID().uuidString.prefix(8).lowercased()
+        try await postgresAdmin("CREATE DATABASE \(name)")
+        components.path = "/" + name
+        return components.string
+    }
+
+    /// The server the test command started (`SIGIL_TEST_POSTGRES_URL`), if any.
+    static var postgresAdminURL: URLComponents? {
+        guard let url = ProcessInfo.processInfo.environment["SIGIL_TEST_POSTGRES_URL"], !url.isEmpty else { return nil }
+        return URLComponents(string: url)
+    }
+
+    /// Runs `sql` on that server's own database, outside any test's store.
+    static func postgresAdmin(_ sql: String) async throws {
+        guard let components = postgresAdminURL else { throw TestFailure("SIGIL_TEST_POSTGRES_URL is not set") }
+        let logger = Logger(label: "test-postgres")
         let connection = try await PostgresConnection.connect(
             configuration: .init(
                 host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
                 password: components.password, database: String(components.path.dropFirst()), tls: .disable),
-            id: 1, logger: Logger(label: "test-postgres"))
-        try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: Logger(label: "test-postgres"))
+            id: 1, logger: logger)
+        do {
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        } catch {
+            try await connection.close()
+            throw error
+        }
         try await connection.close()
-        components.path = "/" + name
-        return components.string
     }
 
     // MARK: HTTP
