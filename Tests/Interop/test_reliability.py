@@ -4,7 +4,6 @@ on the same data, and check that every acknowledged write survived and nothing i
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
@@ -13,6 +12,7 @@ import pytest
 import requests
 
 from conftest import POSTGRES_URL, AdminAPI, app_ref
+from fault_support import sqlite_integrity
 
 WRITERS = 8
 LOAD_SECONDS = 3.0
@@ -84,16 +84,6 @@ def write_until_dead(admin: AdminAPI, writer: Writer, stop: threading.Event, kil
                 continue
             writer.secrets.append({"objectId": app["objectId"], "appId": app["appId"], "keyId": credential["keyId"],
                                    "secretText": credential["secretText"]})
-
-
-def sqlite_integrity(data_dir) -> tuple[str, list]:
-    db = sqlite3.connect(f"file:{data_dir}/sigil.sqlite?mode=ro", uri=True)
-    try:
-        integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
-        foreign = db.execute("PRAGMA foreign_key_check").fetchall()
-    finally:
-        db.close()
-    return integrity, foreign
 
 
 @pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres", marks=pytest.mark.skipif(

@@ -51,6 +51,7 @@ struct AdminError: Error {
         if let target { error["target"] = .string(target) }
         var headers: HTTPFields = [:]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer error=\"invalid_token\", scope=\"\(AdminAPI.scope)\"" }
+        if status == .serviceUnavailable { headers.markRetryable() }
         return .json(["error": .object(error)], status: status, headers: headers)
     }
 }

@@ -1,9 +1,11 @@
 import Hummingbird
 import SigilCore
+import SigilStore
 
 /// Gives errors that never reach a route (unknown path, unsupported method, anything a route let
 /// escape) the same JSON shape as the route's own errors: Graph's under `/admin/`, Key Vault's
-/// on a vault's host or under `/vaults/`, an HTML page under `/dashboard`, OAuth's elsewhere. Nothing internal is revealed.
+/// on a vault's host or under `/vaults/`, an HTML page under `/dashboard`, OAuth's elsewhere. Nothing internal is revealed;
+/// a store outage is a `503` with `Retry-After`.
 struct ErrorShapeMiddleware: RouterMiddleware {
     typealias Context = SigilRequestContext
     /// Turns a 404 for a known path into 405 with the methods it does answer.
@@ -23,6 +25,11 @@ struct ErrorShapeMiddleware: RouterMiddleware {
                 }
             }
             return shaped(status: error.status, request: request)
+        } catch StoreError.unavailable {
+            // The store's pool logged the outage when it began.
+            var response = shaped(status: .serviceUnavailable, request: request)
+            response.headers.markRetryable()
+            return response
         } catch {
             context.logger.error("unhandled error: \(error)")
             return shaped(status: .internalServerError, request: request)

@@ -104,7 +104,7 @@ struct TokenEndpoint {
             replayed = try await recorder.record(record)
         } catch {
             // A token whose sign-in cannot be recorded is not issued: the log must be complete.
-            logger.error("cannot record sign-in: \(error)")
+            if case StoreError.unavailable = error {} else { logger.error("cannot record sign-in: \(error)") }
             return refuse(.serverError())
         }
 
@@ -204,6 +204,8 @@ struct TokenEndpoint {
     static func lookup<T>(logger: Logger, _ body: () async throws -> T) async throws(OAuthError) -> T {
         do {
             return try await body()
+        } catch StoreError.unavailable {
+            throw .serverError()  // the store's pool logged the outage when it began
         } catch {
             logger.error("token request: store failure: \(error)")
             throw .serverError()
@@ -236,6 +238,7 @@ struct TokenEndpoint {
         let timestamp = now.iso8601
         var headers: HTTPFields = [HTTPField.Name("Pragma")!: "no-cache"]
         if error.status == 401 { headers[.wwwAuthenticate] = "Basic realm=\"sigil\"" }
+        if error.status == 503 { headers.markRetryable() }
         return .json([
             "error": .string(error.error),
             "error_description": .string("\(error.description) Trace ID: \(traceId) Correlation ID: \(correlationId) Timestamp: \(timestamp)"),

@@ -42,7 +42,7 @@ struct KeyVaultError: Error {
         if let innerCode { error["innererror"] = ["code": .string(innerCode)] }
         var headers: HTTPFields = [:]
         headers[.init("x-ms-request-id")!] = requestId
-        if status == .serviceUnavailable { headers[.retryAfter] = "1" }
+        if status == .serviceUnavailable { headers.markRetryable() }
         return .json(["error": .object(error)], status: status, headers: headers)
     }
 }
