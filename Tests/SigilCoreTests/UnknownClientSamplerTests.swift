@@ -47,4 +47,18 @@ import Testing
         #expect(summaries.map(\.count) == [97])
         #expect(summaries.first?.source.address == "other addresses")
     }
+
+    @Test func aClockSteppedBackEndsTheWindowInsteadOfStretchingIt() {
+        var sampler = UnknownClientSampler(window: 60, rowsPerWindow: 1)
+        #expect(sampler.admit(attacker, at: start).log)
+        #expect(!sampler.admit(attacker, at: start.addingTimeInterval(1)).log)
+        // Ten minutes back: without the step counted as elapsed, the window would last eleven.
+        let back = sampler.admit(attacker, at: start.addingTimeInterval(-600))
+        #expect(back.log)
+        #expect(back.ended?.count == 1)
+        #expect(sampler.flush(at: start.addingTimeInterval(-1200)).count == 0, "the new window counted nothing")
+        #expect(Date(timeIntervalSince1970: 100).hasElapsed(60, since: Date(timeIntervalSince1970: 50)) == false)
+        #expect(Date(timeIntervalSince1970: 110).hasElapsed(60, since: Date(timeIntervalSince1970: 50)))
+        #expect(Date(timeIntervalSince1970: 40).hasElapsed(60, since: Date(timeIntervalSince1970: 50)), "a step back counts as elapsed")
+    }
 }

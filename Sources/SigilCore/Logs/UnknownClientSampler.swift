@@ -60,7 +60,7 @@ public struct UnknownClientSampler: Sendable {
     public mutating func admit(_ source: Source, at now: Date) -> (log: Bool, ended: Summary?) {
         var source = source
         var ended: Summary?
-        if let current = windows[source], now.timeIntervalSince(current.start) >= window {
+        if let current = windows[source], now.hasElapsed(window, since: current.start) {
             ended = Self.summary(source, current)
             windows[source] = nil
         }
@@ -84,7 +84,7 @@ public struct UnknownClientSampler: Sendable {
     /// failures; called periodically so the last burst of a flood is summarised too.
     public mutating func flush(at now: Date) -> [Summary] {
         var summaries: [Summary] = []
-        for (source, current) in windows where now.timeIntervalSince(current.start) >= window {
+        for (source, current) in windows where now.hasElapsed(window, since: current.start) {
             if let summary = Self.summary(source, current) { summaries.append(summary) }
             windows[source] = nil
         }

@@ -57,14 +57,14 @@ final class IssuerKeyCache: Sendable {
         }
         let step: Step = entries.withLock { entries in
             var entry = entries[entryKey] ?? Entry()
-            if let keys = entry.keys, now.timeIntervalSince(keys.fetchedAt) < Self.timeToLive, let found = Self.select(keys, kid: kid) {
+            if let keys = entry.keys, !now.hasElapsed(Self.timeToLive, since: keys.fetchedAt), let found = Self.select(keys, kid: kid) {
                 return .found(found)
             }
             if let task = entry.inFlight { return .wait(task) }
-            if let last = entry.lastAttempt, now.timeIntervalSince(last) < Self.refreshInterval {
+            if let last = entry.lastAttempt, !now.hasElapsed(Self.refreshInterval, since: last) {
                 // Keys past their time to live are not used even while a refresh is refused:
                 // the issuer may have withdrawn them.
-                if let keys = entry.keys, now.timeIntervalSince(keys.fetchedAt) < Self.timeToLive, let found = Self.select(keys, kid: kid) {
+                if let keys = entry.keys, !now.hasElapsed(Self.timeToLive, since: keys.fetchedAt), let found = Self.select(keys, kid: kid) {
                     return .found(found)
                 }
                 if let error = entry.lastError { return .refuse(.issuerUnavailable(issuer, detail: error)) }

@@ -101,7 +101,7 @@ final class MetricsEndpoint: Sendable {
     /// when the store cannot say and nothing was read before.
     private func credentialExpiries(now: Date) async -> [CredentialExpiries]? {
         let cached = expiries.withLock { $0 }
-        if let cached, now.timeIntervalSince(cached.at) < refreshInterval { return cached.values }
+        if let cached, !now.hasElapsed(refreshInterval, since: cached.at) { return cached.values }
         do {
             let values = try await store.credentialExpiries(now: now)
             expiries.withLock { $0 = (now, values) }

@@ -59,11 +59,11 @@ struct WebhookDeliveryService: Service {
             // A scan or an attempt in flight at shutdown is abandoned, as a crash would abandon it:
             // a scan's transaction rolls back and runs again at the next start, an attempt's claim
             // lapses and the next process retries it.
-            if now.timeIntervalSince(lastScan) >= settings.scanInterval {
+            if now.hasElapsed(settings.scanInterval, since: lastScan) {
                 await cancelWhenGracefulShutdown { await scan(now: now) }
                 lastScan = now
             }
-            if now.timeIntervalSince(lastAlertScan) >= alerts.scanInterval {
+            if now.hasElapsed(alerts.scanInterval, since: lastAlertScan) {
                 await cancelWhenGracefulShutdown { await scanAlerts(now: now) }
                 lastAlertScan = now
             }
