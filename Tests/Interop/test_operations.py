@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from conftest import POSTGRES_URL, ServerStartError, SigilCli
+from proxy_support import free_port, nginx, site
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -49,52 +50,19 @@ def test_the_systemd_units_verify_and_their_command_lines_start_a_server(sigil_b
 # -- nginx ------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def behind_nginx(start_server, tmp_path):
     """A server behind deploy/nginx-sigil.conf: nginx on 127.0.0.1:PORT with TLS (Sigil's own
     certificate, which names 127.0.0.1), trusted as the only proxy."""
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not os.path.exists(nginx):
-        pytest.skip("nginx is not installed (scripts/test installs it)")
     front = free_port()
     server = start_server(name="proxied", args=["--trusted-proxy", "127.0.0.1", "--issuer-url", f"https://127.0.0.1:{front}"])
     tls = server.data_dir / "tls"
-    site = (REPO / "deploy" / "nginx-sigil.conf").read_text()
-    for old, new in [("listen 443 ssl;", f"listen 127.0.0.1:{front} ssl;"), ("sigil.example.com", "127.0.0.1"),
-                     ("/etc/ssl/sigil/fullchain.pem", str(tls / "server.pem")),
-                     ("/etc/ssl/sigil/privkey.pem", str(tls / "server-key.pem")),
-                     ("https://127.0.0.1:8443", f"https://127.0.0.1:{server.port}"),
-                     ("/var/lib/sigil/tls/ca.pem", str(tls / "ca.pem"))]:
-        assert old in site, old
-        site = site.replace(old, new)
-    prefix = tmp_path / "nginx"
-    (prefix / "logs").mkdir(parents=True)
-    (prefix / "nginx.conf").write_text(
-        f"pid {prefix}/nginx.pid;\nerror_log {prefix}/logs/error.log;\nevents {{}}\n"
-        f"http {{\naccess_log {prefix}/logs/access.log;\nclient_body_temp_path {prefix}/body;\nproxy_temp_path {prefix}/proxy;\n"
-        f"{site}\n}}\n")
-    process = subprocess.Popen([nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"https://127.0.0.1:{front}/healthz", verify=server.ca_file, timeout=2).status_code == 200:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail(f"nginx did not come up: {process.communicate()[1]}")
-    yield server, front
-    process.terminate()
-    process.wait(timeout=10)
+    text = site("nginx-sigil.conf", [
+        ("listen 443 ssl;", f"listen 127.0.0.1:{front} ssl;"), ("sigil.example.com", "127.0.0.1"),
+        ("/etc/ssl/sigil/fullchain.pem", str(tls / "server.pem")), ("/etc/ssl/sigil/privkey.pem", str(tls / "server-key.pem")),
+        ("https://127.0.0.1:8443", f"https://127.0.0.1:{server.port}"), ("/var/lib/sigil/tls/ca.pem", str(tls / "ca.pem"))])
+    with nginx(tmp_path / "nginx", text, f"https://127.0.0.1:{front}/healthz", server.ca_file):
+        yield server, front
 
 
 def token_request_from(source: str, port: int, ca_file: str, path: str, body: str, headers: dict | None = None) -> int:
