@@ -9,7 +9,9 @@ import SQLKit
 /// whole length (`withConnection`), and at most `maximum` are open at once.
 ///
 /// An outage (see `StoreOutage`) reaches callers as `StoreError.unavailable`; the pool logs its
-/// start and its end once each, and keeps opening fresh connections, so it recovers by itself.
+/// start and its end once each (the end after `outageQuietPeriod` without a failure, so a store
+/// that reads but cannot write is one outage, not one per request), and keeps opening fresh
+/// connections, so it recovers by itself.
 actor ConnectionPool {
     struct Connection: Sendable {
         let database: any SQLDatabase
@@ -28,8 +30,10 @@ actor ConnectionPool {
     private var opened = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var closed = false
-    /// When the outage under way began (monotonic nanoseconds), if one is.
+    /// When the outage under way began, and when it last failed a caller (monotonic nanoseconds).
     private var outageSince: UInt64?
+    private var lastOutageFailure: UInt64 = 0
+    static let outageQuietPeriod: UInt64 = 2_000_000_000
 
     init(
         maximum: Int, logger: Logger, outage: @escaping @Sendable (any Error) -> StoreError? = { _ in nil },
@@ -66,8 +70,9 @@ actor ConnectionPool {
     /// `error`, as `StoreError.unavailable` if it is an outage; logs the outage's start.
     private func failed(_ error: any Error) -> any Error {
         guard let unavailable = outage(error) else { return error }
+        lastOutageFailure = DispatchTime.now().uptimeNanoseconds
         if outageSince == nil, !closed {
-            outageSince = DispatchTime.now().uptimeNanoseconds
+            outageSince = lastOutageFailure
             logger.error("store unavailable: \(unavailable); answering 503 with Retry-After until it is back")
         }
         return unavailable
@@ -98,10 +103,11 @@ actor ConnectionPool {
     }
 
     private func release(_ connection: Connection, healthy: Bool) async {
-        if healthy, let since = outageSince {
+        let now = DispatchTime.now().uptimeNanoseconds
+        if healthy, let since = outageSince, now - lastOutageFailure >= Self.outageQuietPeriod {
             outageSince = nil
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - since) / 1e9
-            logger.notice("store available again after \(String(format: "%.1f", seconds)) s")
+            let seconds = Double(lastOutageFailure - since) / 1e9
+            logger.notice("store available again: the outage lasted \(String(format: "%.1f", seconds)) s")
         }
         if healthy, !closed {
             idle.append(connection)

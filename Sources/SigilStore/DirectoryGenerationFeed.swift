@@ -10,9 +10,9 @@ import Synchronization
 /// The feed answers only while it is known to be live: from the moment `LISTEN` took effect and
 /// the generation was read after it, and for `confirmationLifetime` after the last sign of life
 /// (a notification, or a heartbeat read every `heartbeatInterval`). A connection that closes makes
-/// it stale at once; one that hangs, once the lifetime passes. While it is stale, callers read the
-/// generation from the database (`Store.directoryGeneration`), so a lost connection never serves an
-/// old directory; the feed reconnects by itself.
+/// it stale at once; one that goes silent, once the lifetime passes (its unanswered read then
+/// closes it). While it is stale, callers read the generation from the database
+/// (`Store.directoryGeneration`); the feed reconnects by itself.
 final class DirectoryGenerationFeed: Sendable {
     static let channel = "sigil_directory"
     /// How the feed's connection names itself in `pg_stat_activity`.
@@ -25,6 +25,8 @@ final class DirectoryGenerationFeed: Sendable {
         /// Monotonic nanoseconds of the last sign of life; nil while disconnected.
         var confirmedAt: UInt64?
         var task: Task<Void, Never>?
+        /// The listening connection, so that `stop` can close it under a read that hangs.
+        var connection: PostgresConnection?
         var stopped = false
     }
 
@@ -60,19 +62,32 @@ final class DirectoryGenerationFeed: Sendable {
 
     /// Stops listening and closes the connection (the store is closing).
     func stop() async {
-        let task = state.withLock { state in
+        let (task, connection) = state.withLock { state in
             state.stopped = true
             state.confirmedAt = nil
-            return state.task
+            return (state.task, state.connection)
         }
         task?.cancel()
+        try? await connection?.close()
         await task?.value
     }
 
+    /// A notice or a heartbeat: the feed is live, and the generation at least `generation`.
     private func confirm(_ generation: Int64) {
         let now = DispatchTime.now().uptimeNanoseconds
         state.withLock { state in
             state.generation = max(state.generation, generation)
+            state.confirmedAt = now
+        }
+    }
+
+    /// The generation read right after `LISTEN` took effect, taken as it is: after a restore or a
+    /// fail-over the counter can be lower than before, and the old, higher value would keep
+    /// caches of a directory that is gone.
+    private func restart(at generation: Int64) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        state.withLock { state in
+            state.generation = generation
             state.confirmedAt = now
         }
     }
@@ -88,10 +103,11 @@ final class DirectoryGenerationFeed: Sendable {
                 } catch {
                     throw StoreError.unavailable(PostgresProblem.describe(error, configuration))
                 }
+                state.withLock { $0.connection = connection }
                 do {
                     try await connection.listen(on: Self.channel) { notifications in
                         // LISTEN is in effect: no later change is missed, so the value read now is current.
-                        confirm(try await Self.read(connection, logger: logger))
+                        restart(at: try await read(connection))
                         if lost { logger.notice("directory change feed listening again") }
                         lost = false
                         wait = .milliseconds(100)
@@ -108,7 +124,10 @@ final class DirectoryGenerationFeed: Sendable {
                 }
                 lost = true
             }
-            state.withLock { $0.confirmedAt = nil }
+            state.withLock { state in
+                state.confirmedAt = nil
+                state.connection = nil
+            }
             try? await Task.sleep(for: wait)
             wait = min(wait * 2, .seconds(5))
         }
@@ -130,9 +149,7 @@ final class DirectoryGenerationFeed: Sendable {
             group.addTask {
                 while true {
                     try await Task.sleep(for: Self.heartbeatInterval)
-                    // A query written to a closed connection is never answered (see Store.transaction).
-                    guard !connection.isClosed else { throw Ended() }
-                    self.confirm(try await Self.read(connection, logger: self.logger))
+                    self.confirm(try await self.read(connection))
                 }
             }
             defer { group.cancelAll() }
@@ -140,7 +157,17 @@ final class DirectoryGenerationFeed: Sendable {
         }
     }
 
-    private static func read(_ connection: PostgresConnection, logger: Logger) async throws -> Int64 {
+    /// The generation, read on the feed's connection. A query written to a closed connection is
+    /// never answered (see `OpenConnectionGuard`), and neither is one on a connection gone silent:
+    /// a read not answered within `confirmationLifetime` closes the connection, which fails it,
+    /// and the feed reconnects.
+    private func read(_ connection: PostgresConnection) async throws -> Int64 {
+        guard !connection.isClosed else { throw Ended() }
+        let watchdog = Task {
+            try await Task.sleep(for: .nanoseconds(Int64(Self.confirmationLifetime)))
+            try? await connection.close()
+        }
+        defer { watchdog.cancel() }
         let rows = try await connection.query("SELECT value FROM directory_generation WHERE id = 1", logger: logger)
         for try await value in rows.decode(Int64.self) { return value }
         return 0

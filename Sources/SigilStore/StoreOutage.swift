@@ -10,7 +10,10 @@ enum StoreOutage {
     /// The outage `error` amounts to, in words that say what to fix, or nil if it is none.
     /// `place` names the store: the SQLite file, or PostgreSQL's host and port (never a password).
     static func classify(_ error: any Error, place: String) -> StoreError? {
-        if let error = error as? StoreError { return error.isDomainOutcome ? nil : error }
+        if let error = error as? StoreError {
+            guard case .unavailable = error else { return nil }
+            return error
+        }
         if let error = error as? PSQLError { return postgres(error, place: place) }
         if let error = error as? SQLiteError { return sqlite(error, file: place) }
         return nil
