@@ -48,7 +48,7 @@ for replica in a b c; do cat "$work/$replica/tls/ca.pem"; echo; done >"$work/rep
 mkdir -p "$work/nginx/logs"
 route() {  # PORT…: nginx sends every request to these replicas
     local servers="" port
-    for port in "$@"; do servers+="server 127.0.0.1:$port max_fails=1 fail_timeout=10s;"$'\n'; done
+    for port in "$@"; do servers+="server 127.0.0.1:$port max_fails=3 fail_timeout=10s;"$'\n'; done
     python3 - "$work" "$front" "$servers" <<'PY'
 import pathlib, re, sys
 work, front, servers = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3]
