@@ -62,12 +62,13 @@ public final class AgentRuntime: Sendable {
         do throws(AgentServerError) {
             let fresh = try await client.configuration(hostKey: hostKey, systemAppId: systemAppId)
             health.record(nil)
-            configurationBox.value = fresh
+            // Saved before it is used, so whoever sees the new configuration finds it on disk too.
             do {
                 try state.writeConfiguration(fresh)
             } catch {
                 logger.warning("cannot save the host configuration", metadata: ["error": "\(error)"])
             }
+            configurationBox.value = fresh
         } catch {
             health.record(error)
             throw error

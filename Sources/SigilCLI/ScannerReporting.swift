@@ -29,8 +29,7 @@ extension AdminClient {
         var results: [LeakReportResult] = []
         var seen = Set<String>()
         let distinct = sha256.filter { seen.insert($0).inserted }
-        for start in stride(from: 0, to: distinct.count, by: batchSize) {
-            let batch = distinct[start..<min(start + batchSize, distinct.count)]
+        for batch in distinct.chunks(of: batchSize) {
             let reply = try await call("POST", "leakedCredentials", json: [
                 "sha256": .array(batch.map(JSONValue.string)), "source": .string(source),
             ])

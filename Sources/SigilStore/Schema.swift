@@ -1,12 +1,20 @@
 import SigilCore
 
 /// The versioned schema. Both dialects run the same statements: only portable types
-/// (TEXT, BIGINT, INTEGER) are used, times are epoch milliseconds and booleans 0/1.
+/// (TEXT, BIGINT, INTEGER) are used, times are epoch milliseconds and booleans 0/1. Where a
+/// dialect needs its own (PostgreSQL's partitioned sign-in log), those run after the shared ones.
 /// Append new versions; never edit one that has shipped.
 enum Schema {
     struct Migration {
         let version: Int
         let statements: [String]
+        var sqliteStatements: [String] = []
+        var postgresStatements: [String] = []
+
+        /// The statements `dialect` runs, in order.
+        func statements(for dialect: Store.Dialect) -> [String] {
+            statements + (dialect == .sqlite ? sqliteStatements : postgresStatements)
+        }
     }
 
     static let migrations: [Migration] = [
@@ -481,5 +489,59 @@ enum Schema {
                 PRIMARY KEY (tenant_id, day))
             """,
         ]),
+        // Single-use assertion ids move off the sign-in rows into their own table, so that on
+        // PostgreSQL the sign-in log can be partitioned by UTC day and retention can drop whole
+        // partitions (a unique index on a partitioned table must include the partition key, so it
+        // could not keep an id unique across days). The ids in use are carried over; retention
+        // keeps an id a day (`SignInMaintenance.assertionMemory`), far past any assertion's `exp`.
+        //
+        // PostgreSQL rebuilds `sign_ins` as a table partitioned by range of `time`: one partition
+        // per UTC day named `sign_ins_YYYYMMDD` (`SignInPartition`), created ahead by maintenance,
+        // and `sign_ins_default` for rows no day partition takes. The rows already logged move into
+        // partitions for their days. Its primary key becomes (id, time), as partitioning requires.
+        Migration(
+            version: 20,
+            statements: [
+                "CREATE TABLE single_use_assertions (id TEXT PRIMARY KEY, used_at BIGINT NOT NULL)",
+                "CREATE INDEX single_use_assertions_age ON single_use_assertions (used_at)",
+                "INSERT INTO single_use_assertions (id, used_at) SELECT assertion_id, time FROM sign_ins WHERE assertion_id IS NOT NULL",
+                "DROP INDEX sign_ins_assertion",
+            ],
+            sqliteStatements: [
+                "ALTER TABLE sign_ins DROP COLUMN assertion_id",
+            ],
+            postgresStatements: [
+                "ALTER TABLE sign_ins RENAME TO sign_ins_unpartitioned",
+                "CREATE TABLE sign_ins (LIKE sign_ins_unpartitioned INCLUDING DEFAULTS) PARTITION BY RANGE (time)",
+                "ALTER TABLE sign_ins DROP COLUMN assertion_id",
+                "CREATE TABLE sign_ins_default PARTITION OF sign_ins DEFAULT",
+                """
+                DO $$
+                DECLARE day BIGINT;
+                BEGIN
+                    FOR day IN SELECT DISTINCT time / 86400000 FROM sign_ins_unpartitioned LOOP
+                        EXECUTE format('CREATE TABLE %I PARTITION OF sign_ins FOR VALUES FROM (%s) TO (%s)',
+                            'sign_ins_' || to_char(to_timestamp(day * 86400) AT TIME ZONE 'UTC', 'YYYYMMDD'),
+                            day * 86400000, (day + 1) * 86400000);
+                    END LOOP;
+                END $$
+                """,
+                """
+                INSERT INTO sign_ins (id, tenant_id, time, app_id, app_display_name, service_principal_id, credential_type,
+                    credential_id, ip_address, user_agent, resource, resource_id, succeeded, error_code, failure_reason,
+                    conditional_access_status, risk_level, correlation_id, federated_issuer, federated_subject, host_id,
+                    caller_uid, caller_executable, ca_policy_set, ca_results)
+                SELECT id, tenant_id, time, app_id, app_display_name, service_principal_id, credential_type,
+                    credential_id, ip_address, user_agent, resource, resource_id, succeeded, error_code, failure_reason,
+                    conditional_access_status, risk_level, correlation_id, federated_issuer, federated_subject, host_id,
+                    caller_uid, caller_executable, ca_policy_set, ca_results
+                FROM sign_ins_unpartitioned
+                """,
+                "DROP TABLE sign_ins_unpartitioned",
+                "ALTER TABLE sign_ins ADD PRIMARY KEY (id, time)",
+                "CREATE INDEX sign_ins_time ON sign_ins (tenant_id, time)",
+                "CREATE INDEX sign_ins_app ON sign_ins (tenant_id, app_id, time)",
+                "CREATE INDEX sign_ins_age ON sign_ins (time)",
+            ]),
     ]
 }

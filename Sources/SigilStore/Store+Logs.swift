@@ -27,7 +27,7 @@ extension Store {
     }
 
     /// Records many token requests (the token endpoint's group commit): each request's sign-in
-    /// and, on the same row, its single-use assertion id, which a partial unique index keeps
+    /// and its single-use assertion id, which the primary key of `single_use_assertions` keeps
     /// unique. A request whose assertion id was already used (before, on another replica, or
     /// earlier in the batch) is recorded with its `eventIfReplayed`. Returns the indices of those
     /// replays.
@@ -37,35 +37,30 @@ extension Store {
     public func recordSignIns(_ records: [SignInRecord]) async throws -> Set<Int> {
         guard !records.isEmpty else { return [] }
         var replayed = Set<Int>()
+        var claims: [Int] = []
         var seen = Set<String>()
         for (index, record) in records.enumerated() {
-            if let id = record.assertionId, !seen.insert(id).inserted { replayed.insert(index) }
-        }
-        let columns = Self.signInColumns + ["assertion_id"]
-        func row(_ index: Int, replay: Bool) -> [any Encodable & Sendable] {
-            let record = records[index]
-            return replay
-                ? Self.signInValues(record.eventIfReplayed ?? record.event) + [String?.none]
-                : Self.signInValues(record.event) + [record.assertionId]
+            guard let id = record.assertionId else { continue }
+            if seen.insert(id).inserted { claims.append(index) } else { replayed.insert(index) }
         }
         return try await transaction(changesDirectory: false) { database in
-            var refused: [Int] = []
-            for start in stride(from: 0, to: records.count, by: Self.signInRowsPerStatement) {
-                let indices = start..<min(start + Self.signInRowsPerStatement, records.count)
-                var insert = database.insert(into: "sign_ins").columns(columns)
-                for index in indices { insert = insert.values(row(index, replay: replayed.contains(index))) }
-                let written = Set(try await insert.ignoringConflicts().returning("id").all().map { try $0.string("id") })
-                refused += indices.filter { index in
-                    records[index].assertionId != nil && !replayed.contains(index) && !written.contains(records[index].event.id)
+            // Claim the assertion ids first: the ones already taken (in an earlier batch or by
+            // another replica) are replays, and their sign-ins are the failures they are.
+            for chunk in claims.chunks(of: Self.assertionRowsPerStatement) {
+                var insert = database.insert(into: "single_use_assertions").columns("id", "used_at")
+                for index in chunk {
+                    insert = insert.values([records[index].assertionId, records[index].event.time.epochMilliseconds])
                 }
+                let claimed = Set(try await insert.ignoringConflicts().returning("id").all().map { try $0.string("id") })
+                replayed.formUnion(chunk.filter { !claimed.contains(records[$0].assertionId ?? "") })
             }
-            // The rows the assertion index refused: replays of assertions used in an earlier
-            // batch. They are recorded as the failed sign-ins they are.
-            if !refused.isEmpty {
-                var insert = database.insert(into: "sign_ins").columns(columns)
-                for index in refused { insert = insert.values(row(index, replay: true)) }
+            for chunk in Array(records.indices).chunks(of: Self.signInRowsPerStatement) {
+                var insert = database.insert(into: "sign_ins").columns(Self.signInColumns)
+                for index in chunk {
+                    let record = records[index]
+                    insert = insert.values(Self.signInValues(replayed.contains(index) ? record.eventIfReplayed ?? record.event : record.event))
+                }
                 try await insert.run()
-                replayed.formUnion(refused)
             }
             try await Self.recordUsage(UsageSummary(records.indices.filter { !replayed.contains($0) }.map { records[$0].event }), on: database)
             return replayed
@@ -73,16 +68,33 @@ extension Store {
     }
 
     /// Deletes up to `limit` sign-ins recorded before `cutoff`, oldest first; returns how many.
-    /// Retention calls it in a loop, so no statement holds the writer for long.
+    /// Retention calls it in a loop, so no statement holds the writer for long. On PostgreSQL it
+    /// deletes only from the default partition: the day partitions are dropped whole
+    /// (`dropSignInPartitions`).
     public func deleteSignIns(before cutoff: Date, limit: Int) async throws -> Int {
-        try await write { database in
+        let table = dialect == .sqlite ? "sign_ins" : "sign_ins_default"
+        return try await write { database in
             try await database.raw("""
-                DELETE FROM sign_ins WHERE id IN (
-                    SELECT id FROM sign_ins WHERE time < \(bind: cutoff.epochMilliseconds) ORDER BY time LIMIT \(bind: limit))
+                DELETE FROM \(ident: table) WHERE id IN (
+                    SELECT id FROM \(ident: table) WHERE time < \(bind: cutoff.epochMilliseconds) ORDER BY time LIMIT \(bind: limit))
                 RETURNING id
                 """).all().count
         }
     }
+
+    /// Forgets up to `limit` single-use assertion ids used before `cutoff`; returns how many.
+    public func deleteSingleUseAssertions(usedBefore cutoff: Date, limit: Int) async throws -> Int {
+        try await write { database in
+            try await database.raw("""
+                DELETE FROM single_use_assertions WHERE id IN (
+                    SELECT id FROM single_use_assertions WHERE used_at < \(bind: cutoff.epochMilliseconds) ORDER BY used_at LIMIT \(bind: limit))
+                RETURNING id
+                """).all().count
+        }
+    }
+
+    /// Two columns a row.
+    static let assertionRowsPerStatement = 1000
 
     /// 26 columns a row; 200 rows keep every statement under SQLite's limit of 32,766 binds.
     static let signInRowsPerStatement = 200

@@ -297,7 +297,7 @@ public final class Store: Sendable {
                         + "Run that version, or restore the backup made before the upgrade")
             }
             for migration in Schema.migrations where !applied.contains(migration.version) && migration.version <= last {
-                for statement in migration.statements {
+                for statement in migration.statements(for: dialect) {
                     try await database.raw(SQLQueryString(statement)).run()
                 }
                 try await database.raw("INSERT INTO schema_migrations (version, applied_at) VALUES (\(bind: migration.version), \(bind: Date().epochMilliseconds))").run()

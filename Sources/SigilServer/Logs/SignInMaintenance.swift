@@ -5,8 +5,11 @@ import SigilCore
 import SigilStore
 
 /// The sign-in log's background work: every minute, the summaries of sampled unknown-client
-/// failures; every hour (and at start), deleting sign-ins older than the retention period, a
-/// batch at a time so token requests keep getting the writer in between.
+/// failures; every hour (and at start), the retention sweep. On PostgreSQL the sweep creates the
+/// day partitions of the next days and drops those whose day ended before the retention period;
+/// on both it deletes old rows the partitions do not hold (all of them on SQLite) and forgets
+/// single-use assertion ids a day old, a batch at a time so token requests keep getting the
+/// writer in between.
 public struct SignInMaintenance: Service {
     let store: Store
     let retention: TimeInterval
@@ -15,11 +18,24 @@ public struct SignInMaintenance: Service {
     static let batch = 1000
     static let flushInterval: Duration = .seconds(60)
     static let sweepsPerHour = 60
+    /// Day partitions are made this many days ahead of today, so a sweep that fails for a day
+    /// still leaves tomorrow's in place.
+    static let partitionDaysAhead = 2
 
-    /// The shortest retention allowed: single-use assertion ids live on sign-in rows, and an
-    /// assertion is accepted for at most `maximumLifetime` plus skew, so a day keeps every id
-    /// until long after its assertion has expired.
+    /// The shortest retention allowed: a day, the unit PostgreSQL's partitions drop by.
     public static let minimumRetention: TimeInterval = 86_400
+
+    /// How long a single-use assertion id is remembered: an assertion is accepted for at most
+    /// 60 minutes plus 5 minutes of skew, so a day refuses every replay, even across a clock step.
+    static let assertionMemory: TimeInterval = 86_400
+
+    /// What one sweep did.
+    struct Sweep: Equatable {
+        var createdPartitions: [String] = []
+        var droppedPartitions: [String] = []
+        var deletedSignIns = 0
+        var forgottenAssertions = 0
+    }
 
     public func run() async throws {
         var tick = 0
@@ -35,22 +51,39 @@ public struct SignInMaintenance: Service {
         }
     }
 
-    /// Deletes every sign-in older than the retention period; returns how many.
+    /// Applies retention as of `now`.
     @discardableResult
-    func sweep(now: Date = Date()) async -> Int {
+    func sweep(now: Date = Date()) async -> Sweep {
         let cutoff = now.addingTimeInterval(-max(retention, Self.minimumRetention))
-        var deleted = 0
+        var sweep = Sweep()
         do {
-            while !Task.isShuttingDownGracefully {
-                let count = try await store.deleteSignIns(before: cutoff, limit: Self.batch)
-                deleted += count
-                if count < Self.batch { break }
-                await Task.yield()
+            sweep.createdPartitions = try await store.prepareSignInPartitions(now: now, daysAhead: Self.partitionDaysAhead)
+            sweep.droppedPartitions = try await store.dropSignInPartitions(endedBy: cutoff)
+            sweep.deletedSignIns = try await inBatches { try await store.deleteSignIns(before: cutoff, limit: $0) }
+            sweep.forgottenAssertions = try await inBatches {
+                try await store.deleteSingleUseAssertions(usedBefore: now.addingTimeInterval(-Self.assertionMemory), limit: $0)
             }
         } catch {
             logger.error("sign-in retention: \(error)")
         }
-        if deleted > 0 { logger.info("sign-in retention: deleted \(deleted) sign-ins recorded before \(cutoff.formatted(.iso8601))") }
-        return deleted
+        if !sweep.createdPartitions.isEmpty { logger.info("sign-in log: created partitions \(sweep.createdPartitions.joined(separator: ", "))") }
+        let cut = cutoff.formatted(.iso8601)
+        if !sweep.droppedPartitions.isEmpty {
+            logger.info("sign-in retention: dropped partitions \(sweep.droppedPartitions.joined(separator: ", ")), whose days ended before \(cut)")
+        }
+        if sweep.deletedSignIns > 0 { logger.info("sign-in retention: deleted \(sweep.deletedSignIns) sign-ins recorded before \(cut)") }
+        return sweep
+    }
+
+    /// Runs `delete` with the batch size until it deletes less than a batch; returns the total.
+    private func inBatches(_ delete: (Int) async throws -> Int) async throws -> Int {
+        var total = 0
+        while !Task.isShuttingDownGracefully {
+            let count = try await delete(Self.batch)
+            total += count
+            if count < Self.batch { break }
+            await Task.yield()
+        }
+        return total
     }
 }

@@ -1,0 +1,155 @@
+import Foundation
+import CoreMetrics
+import Logging
+import SQLKit
+import SigilCore
+import Testing
+
+@testable import SigilServer
+@testable import SigilStore
+
+/// The sign-in log partitioned by UTC day on PostgreSQL, and single-use assertion ids in their own
+/// table on both stores: replays are refused across days, retention drops whole days, and an
+/// upgrade carries the log and the ids over. Store tests run on SQLite, and on PostgreSQL too
+/// when SIGIL_TEST_POSTGRES_URL is set; the partition tests only there.
+@Suite struct SignInPartitionTests {
+    static let logger = {
+        var logger = Logger(label: "partition-test")
+        logger.logLevel = .warning
+        return logger
+    }()
+    static let day: TimeInterval = 86_400
+
+    @Test func aDayPartitionIsNamedByItsUTCDate() throws {
+        let date = try #require(RFC3339.date("2024-02-29T23:59:59.999Z"))
+        let partition = SignInPartition(containing: date)
+        #expect(partition.name == "sign_ins_20240229")
+        #expect(partition.lower == 1_709_164_800_000 && partition.upper == 1_709_251_200_000)
+        #expect(SignInPartition(name: "sign_ins_20240229") == partition)
+        #expect(SignInPartition(containing: date.addingTimeInterval(0.001)).name == "sign_ins_20240301")
+        #expect(SignInPartition(containing: Date(timeIntervalSince1970: 0)).name == "sign_ins_19700101")
+        for name in ["sign_ins_default", "sign_ins_20230229", "sign_ins_2024022", "sign_ins_202402290", "sign_ins_2024-2-29", "sign_ins", "audit_events"] {
+            #expect(SignInPartition(name: name) == nil, "\(name)")
+        }
+    }
+
+    @Test func anAssertionIdIsSingleUseAcrossDaysAndWithinABatch() async throws {
+        try await withStore { store in
+            let yesterday = SignInPartition(containing: Date()).lowerDate.addingTimeInterval(-60)
+            #expect(try await store.recordSignIns([Self.record(at: yesterday, assertion: "app:a")]) == [])
+            // The same id today (another day's partition on PostgreSQL), twice in one batch, and a fresh one.
+            let replays = try await store.recordSignIns([
+                Self.record(at: Date(), assertion: "app:a"), Self.record(at: Date(), assertion: "app:b"),
+                Self.record(at: Date(), assertion: "app:b"), Self.record(at: Date(), assertion: nil),
+            ])
+            #expect(replays == [0, 2])
+            let logged = try await store.signIns(tenantId: "t", query: LogQuery(limit: 10))
+            #expect(logged.count == 5, "every request is logged, the replays as failures")
+            #expect(logged.filter { !$0.succeeded }.count == 2)
+            #expect(logged.filter { $0.failureReason == "replayed" }.count == 2)
+        }
+    }
+
+    @Test(.enabled(if: TestServer.postgresAdminURL != nil))
+    func retentionDropsWholeDaysAndRowsWaitingInTheDefaultPartitionMove() async throws {
+        try await withStore { store in
+            let now = Date()
+            func at(_ days: Double) -> Date { now.addingTimeInterval(-days * Self.day) }
+            // Rows of days no partition covers yet wait in the default partition...
+            _ = try await store.recordSignIns((0..<30).map { Self.record(at: at([40, 31, 3][$0 % 3]), assertion: "app:old-\($0)") })
+            #expect(try await Self.count(store, "sign_ins_default") == 30)
+            // ...until maintenance makes their days' partitions: they move in.
+            for days in [40.0, 31, 3] {
+                #expect(try await store.prepareSignInPartitions(now: at(days), daysAhead: 0) == [SignInPartition(containing: at(days)).name])
+            }
+            #expect(try await Self.count(store, "sign_ins_default") == 0)
+            #expect(try await Self.count(store, SignInPartition(containing: at(40)).name) == 10)
+            // A row too old for any partition stays in the default one, and is deleted row by row.
+            _ = try await store.recordSignIns([Self.record(at: at(50), assertion: nil)])
+
+            let maintenance = SignInMaintenance(
+                store: store, retention: 30 * Self.day, unknownClients: UnknownClientFailures(recorder: SignInRecorder(store: store, metrics: NOOPMetricsHandler.instance), logger: Self.logger),
+                logger: Self.logger)
+            let sweep = await maintenance.sweep(now: now)
+            #expect(sweep.droppedPartitions == [SignInPartition(containing: at(40)).name, SignInPartition(containing: at(31)).name])
+            #expect(sweep.deletedSignIns == 1)
+            #expect(sweep.forgottenAssertions == 30, "ids older than a day are forgotten")
+            #expect(Set(sweep.createdPartitions) == Set((0...2).map { SignInPartition(containing: now.addingTimeInterval(Double($0) * Self.day)).name }))
+            let kept = try await store.signIns(tenantId: "t", query: LogQuery(limit: 100))
+            #expect(kept.count == 10 && kept.allSatisfy { SignInPartition(containing: $0.time) == SignInPartition(containing: at(3)) })
+            // Today's sign-ins land in today's partition; a second sweep changes nothing.
+            _ = try await store.recordSignIns([Self.record(at: now, assertion: "app:now")])
+            #expect(try await Self.count(store, SignInPartition(containing: now).name) == 1)
+            #expect(await maintenance.sweep(now: now) == SignInMaintenance.Sweep())
+        }
+    }
+
+    @Test func anUpgradeCarriesTheLogAndTheUsedAssertionIdsOver() async throws {
+        try await withStore(migratingThrough: 19) { old, location in
+            let now = Date()
+            for (index, days) in [3.0, 1, 0, 0].enumerated() {
+                let time = now.addingTimeInterval(-days * Self.day).epochMilliseconds
+                try await old.write { database in
+                    try await database.raw("""
+                        INSERT INTO sign_ins (id, tenant_id, time, app_id, ip_address, succeeded, conditional_access_status, risk_level,
+                            correlation_id, assertion_id)
+                        VALUES (\(bind: "row-\(index)"), 't', \(bind: time), 'app', '127.0.0.1', 1, 'notApplied', 'none', 'c',
+                            \(bind: index == 3 ? nil : "app:before-\(index)"))
+                        """).run()
+                }
+            }
+            await old.close()
+            let store = try await Store.open(location, logger: Self.logger)
+            let logged = try await store.signIns(tenantId: "t", query: LogQuery(limit: 10))
+            #expect(Set(logged.map(\.id)) == ["row-0", "row-1", "row-2", "row-3"])
+            #expect(try await store.recordSignIns([Self.record(at: now, assertion: "app:before-2"), Self.record(at: now, assertion: "app:after")]) == [0])
+            if store.dialect == .postgres {
+                #expect(try await Self.count(store, "sign_ins_default") == 0)
+                for days in [3.0, 1, 0] {
+                    #expect(try await Self.count(store, SignInPartition(containing: now.addingTimeInterval(-days * Self.day)).name) > 0)
+                }
+            }
+            await store.close()
+        }
+    }
+
+    // MARK: Support
+
+    static func record(at time: Date, assertion: String?) -> SignInRecord {
+        func event(failure: String?) -> SignInEvent {
+            SignInEvent(
+                id: RandomIdentifier.timeOrderedUUID(at: time), time: time, tenantId: "t", appId: "app", appDisplayName: nil,
+                servicePrincipalId: nil, credentialType: .certificate, credentialId: nil, ipAddress: "127.0.0.1", userAgent: nil,
+                resource: nil, resourceId: nil, succeeded: failure == nil, errorCode: failure == nil ? nil : 50_000,
+                failureReason: failure, correlationId: RandomIdentifier.uuid())
+        }
+        return SignInRecord(event: event(failure: nil), assertionId: assertion, eventIfReplayed: event(failure: "replayed"))
+    }
+
+    static func count(_ store: Store, _ table: String) async throws -> Int {
+        try await store.read { database in
+            try await database.raw("SELECT COUNT(*) AS n FROM \(ident: table)").first().map { Int(try $0.int64("n")) } ?? -1
+        }
+    }
+
+    /// A fresh store on PostgreSQL when the test command started one, else in an SQLite file.
+    func withStore(_ body: (Store) async throws -> Void) async throws {
+        try await withStore(migratingThrough: .max) { store, _ in
+            try await body(store)
+            await store.close()
+        }
+    }
+
+    func withStore(migratingThrough version: Int, _ body: (Store, StoreLocation) async throws -> Void) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sigil-partitions-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let location = StoreLocation(argument: try await TestServer.freshPostgresDatabase() ?? folder.appendingPathComponent("sigil.sqlite").path)
+        let store = try await Store.open(location, logger: Self.logger, migratingThrough: version)
+        try await body(store, location)
+    }
+}
+
+extension SignInPartition {
+    var lowerDate: Date { Date(timeIntervalSince1970: TimeInterval(lower) / 1000) }
+}
