@@ -60,7 +60,13 @@ extension Request {
 
     /// The media type of the body, lower-cased, without parameters.
     var mediaType: String? {
-        headers[.contentType].map { $0.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? "" }
+        // Without Foundation's `trimmingCharacters`, which cost 2 % of a token request's CPU.
+        headers[.contentType].map { value in
+            var type = value.prefix { $0 != ";" }
+            while let first = type.first, first == " " || first == "\t" { type.removeFirst() }
+            while let last = type.last, last == " " || last == "\t" { type.removeLast() }
+            return type.lowercased()
+        }
     }
 }
 
