@@ -18,6 +18,14 @@ import Testing
         #expect(try parse(value.serialized()) == value)
     }
 
+    @Test func stringsAreEscapedExactlyWhereJSONRequires() throws {
+        let text = "plain \"q\" back\\slash\nline\rret\ttab\u{1}\u{1F} é😀 end"
+        #expect(JSONValue.string(text).serialized() == #""plain \"q\" back\\slash\nline\rret\ttab\u0001\u001f é😀 end""#)
+        #expect(JSONValue.string("").serialized() == #""""#)
+        #expect(JSONValue.string("\"").serialized() == #""\"""#)
+        #expect(try parse(JSONValue.string(text).serialized()) == .string(text))
+    }
+
     @Test(arguments: [
         (#"{"alg":"ES256","alg":"none"}"#, "duplicate member name 'alg'"),
         (#"{"a":1} x"#, "unexpected data after the JSON value"),
