@@ -43,28 +43,62 @@ extension Store {
             guard let id = record.assertionId else { continue }
             if seen.insert(id).inserted { claims.append(index) } else { replayed.insert(index) }
         }
+        let oneStatement = dialect == .postgres && records.count * Self.signInColumns.count + claims.count * 2 <= Self.postgresBindLimit
         return try await transaction(changesDirectory: false) { database in
-            // Claim the assertion ids first: the ones already taken (in an earlier batch or by
-            // another replica) are replays, and their sign-ins are the failures they are.
-            for chunk in claims.chunks(of: Self.assertionRowsPerStatement) {
-                var insert = database.insert(into: "single_use_assertions").columns("id", "used_at")
-                for index in chunk {
-                    insert = insert.values([records[index].assertionId, records[index].event.time.epochMilliseconds])
+            if oneStatement {
+                // One round trip: the ids are claimed and every sign-in logged as if none were a
+                // replay; the replays it finds (rare) are then logged as the failures they are.
+                let claim = Self.claimAssertions(records, claims, on: database)
+                let log = Self.logSignIns(records, Array(records.indices), replayed: replayed, on: database)
+                let claimed = claims.isEmpty ? [] : try await database.raw("""
+                    WITH claimed AS (\(claim.insert)), logged AS (\(log.insert)) SELECT id FROM claimed
+                    """).all().map { try $0.string("id") }
+                if claims.isEmpty { try await log.run() }
+                let late = Self.unclaimed(records, claims, claimed: Set(claimed))
+                if !late.isEmpty {
+                    replayed.formUnion(late)
+                    try await database.delete(from: "sign_ins").where("id", .in, late.map { records[$0].event.id }).run()
+                    try await Self.logSignIns(records, late, replayed: replayed, on: database).run()
                 }
-                let claimed = Set(try await insert.ignoringConflicts().returning("id").all().map { try $0.string("id") })
-                replayed.formUnion(chunk.filter { !claimed.contains(records[$0].assertionId ?? "") })
-            }
-            for chunk in Array(records.indices).chunks(of: Self.signInRowsPerStatement) {
-                var insert = database.insert(into: "sign_ins").columns(Self.signInColumns)
-                for index in chunk {
-                    let record = records[index]
-                    insert = insert.values(Self.signInValues(replayed.contains(index) ? record.eventIfReplayed ?? record.event : record.event))
+            } else {
+                // Claim the ids first: the ones already taken (in an earlier batch or by another
+                // replica) are replays, and their sign-ins are the failures they are.
+                for chunk in claims.chunks(of: Self.assertionRowsPerStatement) {
+                    let claim = Self.claimAssertions(records, chunk, on: database)
+                    let claimed = try await database.raw("\(claim.insert)").all().map { try $0.string("id") }
+                    replayed.formUnion(Self.unclaimed(records, chunk, claimed: Set(claimed)))
                 }
-                try await insert.run()
+                for chunk in Array(records.indices).chunks(of: Self.signInRowsPerStatement) {
+                    try await Self.logSignIns(records, chunk, replayed: replayed, on: database).run()
+                }
             }
             try await Self.recordUsage(UsageSummary(records.indices.filter { !replayed.contains($0) }.map { records[$0].event }), on: database)
             return replayed
         }
+    }
+
+    /// `INSERT` of the assertion ids of `records` at `indices`, returning the ids it claimed.
+    private static func claimAssertions(_ records: [SignInRecord], _ indices: some Collection<Int>, on database: any SQLDatabase) -> SQLInsertBuilder {
+        var insert = database.insert(into: "single_use_assertions").columns("id", "used_at")
+        for index in indices { insert = insert.values([records[index].assertionId, records[index].event.time.epochMilliseconds]) }
+        insert = insert.ignoringConflicts()
+        insert.returning = SQLReturning([SQLColumn("id")])
+        return insert
+    }
+
+    /// The indices among `indices` whose assertion id is not in `claimed`: replays.
+    private static func unclaimed(_ records: [SignInRecord], _ indices: some Collection<Int>, claimed: Set<String>) -> [Int] {
+        indices.filter { !claimed.contains(records[$0].assertionId ?? "") }
+    }
+
+    /// `INSERT` of the sign-ins of `records` at `indices`: a replay's as its `eventIfReplayed`.
+    private static func logSignIns(_ records: [SignInRecord], _ indices: some Collection<Int>, replayed: Set<Int>, on database: any SQLDatabase) -> SQLInsertBuilder {
+        var insert = database.insert(into: "sign_ins").columns(signInColumns)
+        for index in indices {
+            let record = records[index]
+            insert = insert.values(signInValues(replayed.contains(index) ? record.eventIfReplayed ?? record.event : record.event))
+        }
+        return insert
     }
 
     /// Deletes up to `limit` sign-ins recorded before `cutoff`, oldest first; returns how many.
@@ -95,6 +129,9 @@ extension Store {
 
     /// Two columns a row.
     static let assertionRowsPerStatement = 1000
+
+    /// The most parameters one PostgreSQL statement takes.
+    static let postgresBindLimit = 65_535
 
     /// 26 columns a row; 200 rows keep every statement under SQLite's limit of 32,766 binds.
     static let signInRowsPerStatement = 200
