@@ -146,6 +146,9 @@ public final class SigilServer: Sendable {
         do {
             let opened = try await KeyEncryptionKeyFile.open(folder, environment: configuration.environmentKeys, store: store)
             try await store.migrate()
+            // Today's partition must exist before the first sign-in: one made while sign-ins for
+            // its day are being written can fail their inserts (they were routed to the default).
+            _ = await SignInMaintenance.preparePartitions(store: store, now: Date(), logger: logger)
             try opened.persist(in: folder)
             let tls: (certificate: String, key: String, ca: String?)
             if let certificate = configuration.tlsCertificatePath, let key = configuration.tlsKeyPath {

@@ -498,14 +498,18 @@ enum Schema {
         // PostgreSQL rebuilds `sign_ins` as a table partitioned by range of `time`: one partition
         // per UTC day named `sign_ins_YYYYMMDD` (`SignInPartition`), created ahead by maintenance,
         // and `sign_ins_default` for rows no day partition takes. The rows already logged move into
-        // partitions for their days. Its primary key becomes (id, time), as partitioning requires.
+        // partitions for their days, inside the upgrade's transaction (token requests wait for it).
+        // Its primary key becomes (id, time), as partitioning requires.
         Migration(
             version: 20,
             statements: [
+                // First, so that on PostgreSQL the log is locked before the ids are copied: a
+                // replica of the previous version still writing would otherwise add an id after
+                // the copy, which could then be used once more.
+                "DROP INDEX sign_ins_assertion",
                 "CREATE TABLE single_use_assertions (id TEXT PRIMARY KEY, used_at BIGINT NOT NULL)",
                 "CREATE INDEX single_use_assertions_age ON single_use_assertions (used_at)",
                 "INSERT INTO single_use_assertions (id, used_at) SELECT assertion_id, time FROM sign_ins WHERE assertion_id IS NOT NULL",
-                "DROP INDEX sign_ins_assertion",
             ],
             sqliteStatements: [
                 "ALTER TABLE sign_ins DROP COLUMN assertion_id",

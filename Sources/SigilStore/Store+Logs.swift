@@ -57,7 +57,11 @@ extension Store {
                 let late = Self.unclaimed(records, claims, claimed: Set(claimed))
                 if !late.isEmpty {
                     replayed.formUnion(late)
-                    try await database.delete(from: "sign_ins").where("id", .in, late.map { records[$0].event.id }).run()
+                    // By time too, so PostgreSQL looks only in the partitions of those days.
+                    try await database.delete(from: "sign_ins")
+                        .where("id", .in, late.map { records[$0].event.id })
+                        .where("time", .in, Set(late.map { records[$0].event.time.epochMilliseconds }).sorted())
+                        .run()
                     try await Self.logSignIns(records, late, replayed: replayed, on: database).run()
                 }
             } else {

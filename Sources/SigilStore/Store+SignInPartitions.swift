@@ -56,45 +56,53 @@ private extension Character {
 
 extension Store {
     /// PostgreSQL: makes sure the day partitions from the day holding `now` through `daysAhead`
-    /// days later exist; returns the names it created. Rows that landed in the default partition
-    /// for a new day (maintenance was not running that day) move into it. Replicas take turns
-    /// (an advisory lock), and each partition is its own transaction. Does nothing on SQLite.
-    @discardableResult
-    public func prepareSignInPartitions(now: Date, daysAhead: Int) async throws -> [String] {
-        guard dialect == .postgres else { return [] }
+    /// days later exist; returns the names it created, and the days it could not make with why.
+    ///
+    /// A day whose rows already wait in the default partition (maintenance was down that day) is
+    /// left there: attaching a partition would have to move them while token requests keep
+    /// adding more, and its check of the default partition would then fail. Those rows stay in
+    /// the default partition, whose old rows retention deletes one by one; the next days get
+    /// their partitions ahead of time as usual. Replicas take turns (an advisory lock); each day
+    /// is its own transaction, and waits at most `lockTimeout` for a lock, so maintenance never
+    /// queues token requests behind a long read of the log. Does nothing on SQLite.
+    public func prepareSignInPartitions(now: Date, daysAhead: Int) async -> (created: [String], failed: [String: String]) {
+        guard dialect == .postgres else { return ([], [:]) }
         let first = SignInPartition(containing: now).day
         var created: [String] = []
+        var failed: [String: String] = [:]
         for day in first...(first + Int64(daysAhead)) {
             let partition = SignInPartition(day: day)
-            let made = try await transaction(changesDirectory: false) { database in
-                try await database.raw("SELECT pg_advisory_xact_lock(\(bind: Self.partitionLock))").run()
-                let exists = try await database.raw("SELECT 1 AS present WHERE to_regclass(\(bind: partition.name)) IS NOT NULL").first()
-                guard exists == nil else { return false }
-                let table = SQLIdentifier(partition.name)
-                // Built beside the log and attached, so the rows the default partition holds for
-                // this day can move in first: attaching checks that none are left behind.
-                try await database.raw("CREATE TABLE \(table) (LIKE sign_ins INCLUDING DEFAULTS)").run()
-                try await database.raw("""
-                    WITH moved AS (
-                        DELETE FROM sign_ins_default WHERE time >= \(literal: partition.lower) AND time < \(literal: partition.upper) RETURNING *)
-                    INSERT INTO \(table) SELECT * FROM moved
-                    """).run()
-                try await database.raw("""
-                    ALTER TABLE sign_ins ATTACH PARTITION \(table) FOR VALUES FROM (\(literal: partition.lower)) TO (\(literal: partition.upper))
-                    """).run()
-                return true
+            do {
+                let made = try await transaction(changesDirectory: false) { database in
+                    try await Self.takePartitionLock(database)
+                    let exists = try await database.raw("SELECT 1 AS present WHERE to_regclass(\(bind: partition.name)) IS NOT NULL").first()
+                    let waiting = try await database.raw("""
+                        SELECT 1 AS present FROM sign_ins_default
+                        WHERE time >= \(bind: partition.lower) AND time < \(bind: partition.upper) LIMIT 1
+                        """).first()
+                    guard exists == nil, waiting == nil else { return false }
+                    // Built beside the log and attached: attaching locks the log less than
+                    // `CREATE TABLE … PARTITION OF` does (token inserts go on).
+                    let table = SQLIdentifier(partition.name)
+                    try await database.raw("CREATE TABLE \(table) (LIKE sign_ins INCLUDING DEFAULTS)").run()
+                    try await database.raw("""
+                        ALTER TABLE sign_ins ATTACH PARTITION \(table) FOR VALUES FROM (\(literal: partition.lower)) TO (\(literal: partition.upper))
+                        """).run()
+                    return true
+                }
+                if made { created.append(partition.name) }
+            } catch {
+                failed[partition.name] = "\(error)"
             }
-            if made { created.append(partition.name) }
         }
-        return created
+        return (created, failed)
     }
 
     /// PostgreSQL: drops every day partition whose whole day ended by `cutoff`; returns the names
-    /// dropped. Rows of the day that holds `cutoff` stay until that day has passed too. Does
-    /// nothing on SQLite.
-    @discardableResult
-    public func dropSignInPartitions(endedBy cutoff: Date) async throws -> [String] {
-        guard dialect == .postgres else { return [] }
+    /// dropped, and those it could not drop with why (tried again at the next sweep). Rows of the
+    /// day that holds `cutoff` stay until that day has passed too. Does nothing on SQLite.
+    public func dropSignInPartitions(endedBy cutoff: Date) async throws -> (dropped: [String], failed: [String: String]) {
+        guard dialect == .postgres else { return ([], [:]) }
         let names = try await read { database in
             try await database.raw("""
                 SELECT c.relname::text AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
@@ -102,15 +110,33 @@ extension Store {
                 """).all().map { try $0.string("name") }
         }
         let expired = names.compactMap(SignInPartition.init(name:)).filter { $0.upper <= cutoff.epochMilliseconds }.sorted { $0.day < $1.day }
+        var dropped: [String] = []
+        var failed: [String: String] = [:]
         for partition in expired {
-            try await transaction(changesDirectory: false) { database in
-                try await database.raw("SELECT pg_advisory_xact_lock(\(bind: Self.partitionLock))").run()
-                try await database.raw("DROP TABLE IF EXISTS \(SQLIdentifier(partition.name))").run()
+            do {
+                // Dropping a partition locks the whole log for a moment: never wait long for that lock.
+                try await transaction(changesDirectory: false) { database in
+                    try await Self.takePartitionLock(database)
+                    try await database.raw("DROP TABLE IF EXISTS \(SQLIdentifier(partition.name))").run()
+                }
+                dropped.append(partition.name)
+            } catch {
+                failed[partition.name] = "\(error)"
             }
         }
-        return expired.map(\.name)
+        return (dropped, failed)
+    }
+
+    /// Takes the advisory lock that makes replicas take turns changing the log's partitions, and
+    /// bounds how long the statements after it wait for a lock on the log.
+    private static func takePartitionLock(_ database: any SQLDatabase) async throws {
+        try await database.raw("SELECT pg_advisory_xact_lock(\(bind: partitionLock))").run()
+        try await database.raw("SET LOCAL lock_timeout = \(literal: lockTimeout)").run()
     }
 
     /// The advisory lock that makes replicas take turns changing the sign-in log's partitions.
     static let partitionLock: Int64 = 7412
+
+    /// How long changing a partition waits for a lock on the log before it gives up until the next sweep.
+    static let lockTimeout = "1s"
 }

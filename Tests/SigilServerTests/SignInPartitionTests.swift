@@ -1,6 +1,7 @@
 import Foundation
 import CoreMetrics
 import Logging
+import PostgresNIO
 import SQLKit
 import SigilCore
 import Testing
@@ -51,28 +52,31 @@ import Testing
     }
 
     @Test(.enabled(if: TestServer.postgresAdminURL != nil))
-    func retentionDropsWholeDaysAndRowsWaitingInTheDefaultPartitionMove() async throws {
+    func retentionDropsWholeDaysAndDeletesOnlyWhatWaitsInTheDefaultPartition() async throws {
         try await withStore { store in
             let now = Date()
             func at(_ days: Double) -> Date { now.addingTimeInterval(-days * Self.day) }
-            // Rows of days no partition covers yet wait in the default partition...
+            func name(_ days: Double) -> String { SignInPartition(containing: at(days)).name }
+            // Rows of days no partition covers wait in the default partition, and stay there: a
+            // day that already has rows there gets no partition.
             _ = try await store.recordSignIns((0..<30).map { Self.record(at: at([40, 31, 3][$0 % 3]), assertion: "app:old-\($0)") })
-            #expect(try await Self.count(store, "sign_ins_default") == 30)
-            // ...until maintenance makes their days' partitions: they move in.
-            for days in [40.0, 31, 3] {
-                #expect(try await store.prepareSignInPartitions(now: at(days), daysAhead: 0) == [SignInPartition(containing: at(days)).name])
-            }
-            #expect(try await Self.count(store, "sign_ins_default") == 0)
-            #expect(try await Self.count(store, SignInPartition(containing: at(40)).name) == 10)
-            // A row too old for any partition stays in the default one, and is deleted row by row.
             _ = try await store.recordSignIns([Self.record(at: at(50), assertion: nil)])
+            #expect(try await Self.count(store, "sign_ins_default") == 31)
+            let refused = await store.prepareSignInPartitions(now: at(40), daysAhead: 0)
+            #expect(refused.created.isEmpty && refused.failed.isEmpty)
+            // A day with nothing waiting gets its partition, and its rows land there.
+            #expect(await store.prepareSignInPartitions(now: at(35), daysAhead: 0).created == [name(35)])
+            _ = try await store.recordSignIns((0..<5).map { _ in Self.record(at: at(35), assertion: nil) })
+            #expect(try await Self.count(store, name(35)) == 5)
+            #expect(try await Self.count(store, "sign_ins_default") == 31)
 
             let maintenance = SignInMaintenance(
-                store: store, retention: 30 * Self.day, unknownClients: UnknownClientFailures(recorder: SignInRecorder(store: store, metrics: NOOPMetricsHandler.instance), logger: Self.logger),
+                store: store, retention: 30 * Self.day,
+                unknownClients: UnknownClientFailures(recorder: SignInRecorder(store: store, metrics: NOOPMetricsHandler.instance), logger: Self.logger),
                 logger: Self.logger)
             let sweep = await maintenance.sweep(now: now)
-            #expect(sweep.droppedPartitions == [SignInPartition(containing: at(40)).name, SignInPartition(containing: at(31)).name])
-            #expect(sweep.deletedSignIns == 1)
+            #expect(sweep.droppedPartitions == [name(35)], "the whole day, dropped")
+            #expect(sweep.deletedSignIns == 21, "the default partition's rows older than 30 days, one by one")
             #expect(sweep.forgottenAssertions == 30, "ids older than a day are forgotten")
             #expect(Set(sweep.createdPartitions) == Set((0...2).map { SignInPartition(containing: now.addingTimeInterval(Double($0) * Self.day)).name }))
             let kept = try await store.signIns(tenantId: "t", query: LogQuery(limit: 100))
@@ -81,6 +85,45 @@ import Testing
             _ = try await store.recordSignIns([Self.record(at: now, assertion: "app:now")])
             #expect(try await Self.count(store, SignInPartition(containing: now).name) == 1)
             #expect(await maintenance.sweep(now: now) == SignInMaintenance.Sweep())
+        }
+    }
+
+    @Test(.enabled(if: TestServer.postgresAdminURL != nil))
+    func aStartingServerHasTodaysPartitionBeforeItsFirstSignIn() async throws {
+        try await TestServer.with { server in
+            let names = (0...SignInMaintenance.partitionDaysAhead).map { SignInPartition(containing: Date().addingTimeInterval(Double($0) * Self.day)).name }
+            for name in names {
+                let rows = try await Self.count(server.store, name)  // throws when the table does not exist
+                #expect(rows >= 0)
+            }
+            let waiting = try await Self.count(server.store, "sign_ins_default")
+            #expect(waiting == 0)
+        }
+    }
+
+    @Test(.enabled(if: TestServer.postgresAdminURL != nil))
+    func changingPartitionsGivesUpRatherThanQueueTokenInsertsBehindALongRead() async throws {
+        try await withStore(migratingThrough: .max) { store, location in
+            let now = Date()
+            let old = SignInPartition(containing: now.addingTimeInterval(-40 * Self.day))
+            #expect(await store.prepareSignInPartitions(now: old.lowerDate, daysAhead: 0).created == [old.name])
+            // Another client's open transaction has read the log and holds its lock: dropping the
+            // old day gives up after the lock timeout instead of waiting (and making every token
+            // insert wait behind it), and succeeds at the next try.
+            guard case .postgres(let url) = location, let components = URLComponents(string: url) else { throw TestFailure("not PostgreSQL") }
+            let reader = try await TestServer.postgresConnection(components)
+            try await reader.query("BEGIN", logger: TestServer.postgresLogger)
+            try await reader.query("SELECT COUNT(*) FROM sign_ins", logger: TestServer.postgresLogger)
+            let cutoff = now.addingTimeInterval(-30 * Self.day)
+            let started = Date()
+            let blocked = try await store.dropSignInPartitions(endedBy: cutoff)
+            #expect(blocked.dropped.isEmpty)
+            #expect(blocked.failed[old.name] != nil)
+            #expect(Date().timeIntervalSince(started) < 5, "it waited about the lock timeout (1 s), not for the reader")
+            try await reader.query("COMMIT", logger: TestServer.postgresLogger)
+            try await reader.close()
+            #expect(try await store.dropSignInPartitions(endedBy: cutoff).dropped == [old.name])
+            await store.close()
         }
     }
 

@@ -51,28 +51,52 @@ public struct SignInMaintenance: Service {
         }
     }
 
-    /// Applies retention as of `now`.
+    /// Applies retention as of `now`. Each step goes on when another fails; what failed is
+    /// logged and tried again at the next sweep.
     @discardableResult
     func sweep(now: Date = Date()) async -> Sweep {
         let cutoff = now.addingTimeInterval(-max(retention, Self.minimumRetention))
+        let cut = cutoff.formatted(.iso8601)
         var sweep = Sweep()
-        do {
-            sweep.createdPartitions = try await store.prepareSignInPartitions(now: now, daysAhead: Self.partitionDaysAhead)
-            sweep.droppedPartitions = try await store.dropSignInPartitions(endedBy: cutoff)
-            sweep.deletedSignIns = try await inBatches { try await store.deleteSignIns(before: cutoff, limit: $0) }
+        sweep.createdPartitions = await Self.preparePartitions(store: store, now: now, logger: logger)
+        await step("dropping partitions") {
+            let result = try await store.dropSignInPartitions(endedBy: cutoff)
+            sweep.droppedPartitions = result.dropped
+            for (name, problem) in result.failed.sorted(by: { $0.key < $1.key }) {
+                logger.warning("sign-in retention: cannot drop partition \(name) (tried again in an hour): \(problem)")
+            }
+        }
+        await step("deleting sign-ins") { sweep.deletedSignIns = try await inBatches { try await store.deleteSignIns(before: cutoff, limit: $0) } }
+        await step("forgetting assertion ids") {
             sweep.forgottenAssertions = try await inBatches {
                 try await store.deleteSingleUseAssertions(usedBefore: now.addingTimeInterval(-Self.assertionMemory), limit: $0)
             }
-        } catch {
-            logger.error("sign-in retention: \(error)")
         }
         if !sweep.createdPartitions.isEmpty { logger.info("sign-in log: created partitions \(sweep.createdPartitions.joined(separator: ", "))") }
-        let cut = cutoff.formatted(.iso8601)
         if !sweep.droppedPartitions.isEmpty {
             logger.info("sign-in retention: dropped partitions \(sweep.droppedPartitions.joined(separator: ", ")), whose days ended before \(cut)")
         }
         if sweep.deletedSignIns > 0 { logger.info("sign-in retention: deleted \(sweep.deletedSignIns) sign-ins recorded before \(cut)") }
         return sweep
+    }
+
+    /// Makes the day partitions of `now` and the next `partitionDaysAhead` days (PostgreSQL): at
+    /// start, before the first sign-in is written, and at every sweep. Returns those it created.
+    static func preparePartitions(store: Store, now: Date, logger: Logger) async -> [String] {
+        let prepared = await store.prepareSignInPartitions(now: now, daysAhead: partitionDaysAhead)
+        for (name, problem) in prepared.failed.sorted(by: { $0.key < $1.key }) {
+            logger.warning("sign-in log: cannot create partition \(name) (tried again in an hour): \(problem)")
+        }
+        return prepared.created
+    }
+
+    /// Runs one step of a sweep, logging its failure.
+    private func step(_ name: String, _ body: () async throws -> Void) async {
+        do {
+            try await body()
+        } catch {
+            logger.error("sign-in retention: \(name): \(error)")
+        }
     }
 
     /// Runs `delete` with the batch size until it deletes less than a batch; returns the total.

@@ -118,20 +118,26 @@ final class TestServer: Sendable {
     /// Runs `sql` on that server's own database, outside any test's store.
     static func postgresAdmin(_ sql: String) async throws {
         guard let components = postgresAdminURL else { throw TestFailure("SIGIL_TEST_POSTGRES_URL is not set") }
-        let logger = Logger(label: "test-postgres")
-        let connection = try await PostgresConnection.connect(
-            configuration: .init(
-                host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
-                password: components.password, database: String(components.path.dropFirst()), tls: .disable),
-            id: 1, logger: logger)
+        let connection = try await postgresConnection(components)
         do {
-            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: postgresLogger)
         } catch {
             try await connection.close()
             throw error
         }
         try await connection.close()
     }
+
+    /// A connection of its own to the database `components` names (a second client beside a store).
+    static func postgresConnection(_ components: URLComponents) async throws -> PostgresConnection {
+        try await PostgresConnection.connect(
+            configuration: .init(
+                host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
+                password: components.password, database: String(components.path.dropFirst()), tls: .disable),
+            id: 1, logger: postgresLogger)
+    }
+
+    static let postgresLogger = Logger(label: "test-postgres")
 
     // MARK: HTTP
 
