@@ -50,10 +50,14 @@ extension Store {
                 // replay; the replays it finds (rare) are then logged as the failures they are.
                 let claim = Self.claimAssertions(records, claims, on: database)
                 let log = Self.logSignIns(records, Array(records.indices), replayed: replayed, on: database)
-                let claimed = claims.isEmpty ? [] : try await database.raw("""
-                    WITH claimed AS (\(claim.insert)), logged AS (\(log.insert)) SELECT id FROM claimed
-                    """).all().map { try $0.string("id") }
-                if claims.isEmpty { try await log.run() }
+                var claimed: [String] = []
+                if claims.isEmpty {
+                    try await log.run()
+                } else {
+                    claimed = try await database.raw("""
+                        WITH claimed AS (\(claim.insert)), logged AS (\(log.insert)) SELECT id FROM claimed
+                        """).all().map { try $0.string("id") }
+                }
                 let late = Self.unclaimed(records, claims, claimed: Set(claimed))
                 if !late.isEmpty {
                     replayed.formUnion(late)
@@ -110,22 +114,22 @@ extension Store {
     /// deletes only from the default partition: the day partitions are dropped whole
     /// (`dropSignInPartitions`).
     public func deleteSignIns(before cutoff: Date, limit: Int) async throws -> Int {
-        let table = dialect == .sqlite ? "sign_ins" : "sign_ins_default"
-        return try await write { database in
-            try await database.raw("""
-                DELETE FROM \(ident: table) WHERE id IN (
-                    SELECT id FROM \(ident: table) WHERE time < \(bind: cutoff.epochMilliseconds) ORDER BY time LIMIT \(bind: limit))
-                RETURNING id
-                """).all().count
-        }
+        try await deleteOldest(from: dialect == .sqlite ? "sign_ins" : "sign_ins_default", by: "time", before: cutoff, limit: limit)
     }
 
     /// Forgets up to `limit` single-use assertion ids used before `cutoff`; returns how many.
     public func deleteSingleUseAssertions(usedBefore cutoff: Date, limit: Int) async throws -> Int {
+        try await deleteOldest(from: "single_use_assertions", by: "used_at", before: cutoff, limit: limit)
+    }
+
+    /// Deletes up to `limit` rows of `table` whose `column` (epoch milliseconds) is before
+    /// `cutoff`, oldest first; returns how many.
+    private func deleteOldest(from table: String, by column: String, before cutoff: Date, limit: Int) async throws -> Int {
         try await write { database in
             try await database.raw("""
-                DELETE FROM single_use_assertions WHERE id IN (
-                    SELECT id FROM single_use_assertions WHERE used_at < \(bind: cutoff.epochMilliseconds) ORDER BY used_at LIMIT \(bind: limit))
+                DELETE FROM \(ident: table) WHERE id IN (
+                    SELECT id FROM \(ident: table) WHERE \(ident: column) < \(bind: cutoff.epochMilliseconds)
+                    ORDER BY \(ident: column) LIMIT \(bind: limit))
                 RETURNING id
                 """).all().count
         }
