@@ -34,6 +34,9 @@ extension Store {
     ///
     /// The successful sign-ins' usage goes into the summaries the reports read in the same
     /// transaction, so a summary never counts a sign-in that is not in the log, nor misses one.
+    ///
+    /// On SQLite a batch is one job on the batch connection; on PostgreSQL one statement, or for
+    /// a batch too large for one statement's parameters, or one that met a replay, a few.
     public func recordSignIns(_ records: [SignInRecord]) async throws -> Set<Int> {
         guard !records.isEmpty else { return [] }
         var replayed = Set<Int>()
@@ -43,47 +46,102 @@ extension Store {
             guard let id = record.assertionId else { continue }
             if seen.insert(id).inserted { claims.append(index) } else { replayed.insert(index) }
         }
-        let oneStatement = dialect == .postgres && records.count * Self.signInColumns.count + claims.count * 2 <= Self.postgresBindLimit
-        return try await transaction(changesDirectory: false) { database in
-            if oneStatement {
-                // One round trip: the ids are claimed and every sign-in logged as if none were a
-                // replay; the replays it finds (rare) are then logged as the failures they are.
-                let claim = Self.claimAssertions(records, claims, on: database)
-                let log = Self.logSignIns(records, Array(records.indices), replayed: replayed, on: database)
-                var claimed: [String] = []
-                if claims.isEmpty {
-                    try await log.run()
-                } else {
-                    claimed = try await database.raw("""
-                        WITH claimed AS (\(claim.insert)), logged AS (\(log.insert)) SELECT id FROM claimed
-                        """).all().map { try $0.string("id") }
+        if let batchPool { return try await recordSignIns(records, claims: claims, replayed: replayed, on: batchPool) }
+        let usage = Self.usageStatements(Self.usage(records, replayed: replayed))
+        let binds = records.count * Self.signInColumns.count + claims.count * 2 + usage.reduce(0) { $0 + $1.values.count }
+        if binds <= Self.postgresBindLimit {
+            do {
+                return try await transaction(changesDirectory: false) { database in
+                    try await Self.recordSignInsInOneStatement(records, claims: claims, replayed: replayed, usage: usage, on: database)
                 }
-                let late = Self.unclaimed(records, claims, claimed: Set(claimed))
-                if !late.isEmpty {
-                    replayed.formUnion(late)
-                    // By time too, so PostgreSQL looks only in the partitions of those days.
-                    try await database.delete(from: "sign_ins")
-                        .where("id", .in, late.map { records[$0].event.id })
-                        .where("time", .in, Set(late.map { records[$0].event.time.epochMilliseconds }).sorted())
-                        .run()
-                    try await Self.logSignIns(records, late, replayed: replayed, on: database).run()
-                }
-            } else {
-                // Claim the ids first: the ones already taken (in an earlier batch or by another
-                // replica) are replays, and their sign-ins are the failures they are.
-                for chunk in claims.chunks(of: Self.assertionRowsPerStatement) {
-                    let claim = Self.claimAssertions(records, chunk, on: database)
-                    let claimed = try await database.raw("\(claim.insert)").all().map { try $0.string("id") }
-                    replayed.formUnion(Self.unclaimed(records, chunk, claimed: Set(claimed)))
-                }
-                for chunk in Array(records.indices).chunks(of: Self.signInRowsPerStatement) {
-                    try await Self.logSignIns(records, chunk, replayed: replayed, on: database).run()
-                }
+            } catch is LateReplays {
+                // Rolled back: written again below, claims first.
             }
-            try await Self.recordUsage(UsageSummary(records.indices.filter { !replayed.contains($0) }.map { records[$0].event }), on: database)
+        }
+        return try await transaction(changesDirectory: false) { database in
+            // Claim the ids first: the ones already taken (in an earlier batch or by another
+            // replica) are replays, and their sign-ins are the failures they are.
+            var replayed = replayed
+            for chunk in claims.chunks(of: Self.assertionRowsPerStatement) {
+                let claim = Self.claimAssertions(records, chunk, on: database)
+                let claimed = try await database.raw("\(claim.insert)").all().map { try $0.string("id") }
+                replayed.formUnion(Self.unclaimed(records, chunk, claimed: Set(claimed)))
+            }
+            for chunk in Array(records.indices).chunks(of: Self.signInRowsPerStatement) {
+                try await Self.logSignIns(records, chunk, replayed: replayed, on: database).run()
+            }
+            for statement in Self.usageStatements(Self.usage(records, replayed: replayed)) { try await database.raw(statement.query).run() }
             return replayed
         }
     }
+
+    /// PostgreSQL, in one round trip: the ids claimed, every sign-in logged and the usage added
+    /// as if no id had been used before (data-modifying CTEs). If one had (rare: another batch or
+    /// replica used it), throws `LateReplays`, and the caller's transaction rolls it all back.
+    /// The statements in a CTE all see the tables as they were before it: a credential's new
+    /// sources in one batch are each checked against the sources kept before the batch, so a
+    /// batch can take a credential past `UsageSummary.maximumSourcesPerKind` by its own few.
+    private static func recordSignInsInOneStatement(
+        _ records: [SignInRecord], claims: [Int], replayed: Set<Int>, usage: [SQLStatement], on database: any SQLDatabase
+    ) async throws -> Set<Int> {
+        var parts: [SQLQueryString] = []
+        if !claims.isEmpty { parts.append("claimed AS (\(claimAssertions(records, claims, on: database).insert))") }
+        parts.append("logged AS (\(logSignIns(records, Array(records.indices), replayed: replayed, on: database).insert))")
+        for (index, upsert) in usage.enumerated() { parts.append("usage\(unsafeRaw: String(index)) AS (\(upsert.query))") }
+        guard !claims.isEmpty else {
+            try await database.raw("WITH \(SQLList(parts)) SELECT 1").run()
+            return replayed
+        }
+        let claimed = try await database.raw("WITH \(SQLList(parts)) SELECT id FROM claimed").all().map { try $0.string("id") }
+        guard unclaimed(records, claims, claimed: Set(claimed)).isEmpty else { throw LateReplays() }
+        return replayed
+    }
+
+    /// The one-statement batch met an assertion id used before it: written again, claims first.
+    private struct LateReplays: HarmlessToConnection {}
+
+    /// SQLite: the whole batch as one job on the batch connection, its statements prepared once.
+    /// An id already in `single_use_assertions` is not inserted again, which makes its request a replay.
+    private func recordSignIns(
+        _ records: [SignInRecord], claims: [Int], replayed: Set<Int>, on batchPool: ConnectionPool<SQLiteBatchConnection>
+    ) async throws -> Set<Int> {
+        guard let writerGate, let threadPool else { preconditionFailure("the batch connection is SQLite's") }
+        return try await timed(writeDuration) {
+            try await writerGate.run {
+                try await batchPool.withConnection { connection in
+                    try await threadPool.runIfActive {
+                        try connection.transaction { () throws(SQLiteStatus) -> Set<Int> in
+                            var replayed = replayed
+                            for index in claims {
+                                let claim = SQLStatement(Self.sqliteClaim, [
+                                    .text(records[index].assertionId ?? ""), .integer(records[index].event.time.epochMilliseconds),
+                                ])
+                                if try connection.execute(claim) == 0 { replayed.insert(index) }
+                            }
+                            for (index, record) in records.enumerated() {
+                                let event = replayed.contains(index) ? record.eventIfReplayed ?? record.event : record.event
+                                try connection.execute(SQLStatement(Self.signInInsert, Self.signInValues(event)))
+                            }
+                            for statement in Self.usageStatements(Self.usage(records, replayed: replayed)) { try connection.execute(statement) }
+                            return replayed
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The usage of the sign-ins in a batch that were not replays.
+    private static func usage(_ records: [SignInRecord], replayed: Set<Int>) -> UsageSummary {
+        UsageSummary(records.indices.filter { !replayed.contains($0) }.map { records[$0].event })
+    }
+
+    /// Claims one assertion id on SQLite: changes no row when the id was used before.
+    private static let sqliteClaim = "INSERT INTO single_use_assertions (id, used_at) VALUES (?, ?) ON CONFLICT DO NOTHING"
+
+    /// Logs one sign-in, its values from `signInValues`.
+    private static let signInInsert =
+        "INSERT INTO sign_ins (\(signInColumns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: signInColumns.count).joined(separator: ", ")))"
 
     /// `INSERT` of the assertion ids of `records` at `indices`, returning the ids it claimed.
     private static func claimAssertions(_ records: [SignInRecord], _ indices: some Collection<Int>, on database: any SQLDatabase) -> SQLInsertBuilder {
@@ -104,7 +162,7 @@ extension Store {
         var insert = database.insert(into: "sign_ins").columns(signInColumns)
         for index in indices {
             let record = records[index]
-            insert = insert.values(signInValues(replayed.contains(index) ? record.eventIfReplayed ?? record.event : record.event))
+            insert = insert.values(signInValues(replayed.contains(index) ? record.eventIfReplayed ?? record.event : record.event).map(\.expression))
         }
         return insert
     }
@@ -135,13 +193,13 @@ extension Store {
         }
     }
 
-    /// Two columns a row.
+    /// PostgreSQL's statements for a batch written claims first: two columns a row.
     static let assertionRowsPerStatement = 1000
 
     /// The most parameters one PostgreSQL statement takes.
     static let postgresBindLimit = 65_535
 
-    /// 26 columns a row; 200 rows keep every statement under SQLite's limit of 32,766 binds.
+    /// PostgreSQL's statements for a batch written claims first: 25 columns a row.
     static let signInRowsPerStatement = 200
 
     static let signInColumns = [
@@ -151,14 +209,16 @@ extension Store {
         "caller_uid", "caller_executable", "ca_policy_set", "ca_results",
     ]
 
-    static func signInValues(_ event: SignInEvent) -> [any Encodable & Sendable] {
+    /// A sign-in's values, in the order of `signInColumns`.
+    static func signInValues(_ event: SignInEvent) -> [SQLValue] {
         [
-            event.id, event.tenantId, event.time.epochMilliseconds, event.appId, event.appDisplayName, event.servicePrincipalId,
-            event.credentialType?.rawValue, event.credentialId, event.ipAddress, event.userAgent, event.resource, event.resourceId,
-            Int64(event.succeeded ? 1 : 0), event.errorCode.map(Int64.init), event.failureReason, event.conditionalAccessStatus,
-            event.riskLevel, event.correlationId, event.secretless.federatedIssuer, event.secretless.federatedSubject,
-            event.secretless.hostId, event.secretless.callerUid, event.secretless.callerExecutable,
-            event.policyResults?.policySetId, event.policyResults?.codes,
+            .text(event.id), .text(event.tenantId), .integer(event.time.epochMilliseconds), .text(event.appId), SQLValue(event.appDisplayName),
+            SQLValue(event.servicePrincipalId), SQLValue(event.credentialType?.rawValue), SQLValue(event.credentialId), .text(event.ipAddress),
+            SQLValue(event.userAgent), SQLValue(event.resource), SQLValue(event.resourceId), .integer(event.succeeded ? 1 : 0),
+            SQLValue(event.errorCode.map(Int64.init)), SQLValue(event.failureReason), .text(event.conditionalAccessStatus),
+            .text(event.riskLevel), .text(event.correlationId), SQLValue(event.secretless.federatedIssuer),
+            SQLValue(event.secretless.federatedSubject), SQLValue(event.secretless.hostId), SQLValue(event.secretless.callerUid),
+            SQLValue(event.secretless.callerExecutable), SQLValue(event.policyResults?.policySetId), SQLValue(event.policyResults?.codes),
         ]
     }
 

@@ -31,7 +31,9 @@ public final class Store: Sendable {
     public enum Dialect: Sendable { case sqlite, postgres }
 
     public let dialect: Dialect
-    let pool: ConnectionPool
+    let pool: ConnectionPool<any SQLDatabase>
+    /// SQLite only: the connection the sign-in batches are written on (see `SQLiteBatchConnection`).
+    let batchPool: ConnectionPool<SQLiteBatchConnection>?
     let logger: Logger
     /// SQLite only: serialises this process's writers (see `WriterGate`).
     let writerGate: WriterGate?
@@ -56,13 +58,15 @@ public final class Store: Sendable {
     public static let queryDurationMetric = "sigil_store_query_duration_seconds"
 
     init(
-        dialect: Dialect, pool: ConnectionPool, logger: Logger, threadPool: NIOThreadPool? = nil, processLock: ProcessLock? = nil,
+        dialect: Dialect, pool: ConnectionPool<any SQLDatabase>, batchPool: ConnectionPool<SQLiteBatchConnection>? = nil, logger: Logger,
+        threadPool: NIOThreadPool? = nil, processLock: ProcessLock? = nil,
         generationFeed: DirectoryGenerationFeed? = nil, metrics: any MetricsFactory
     ) {
         readDuration = CoreMetrics.Timer(label: Self.queryDurationMetric, dimensions: [("operation", "read")], factory: metrics)
         writeDuration = CoreMetrics.Timer(label: Self.queryDurationMetric, dimensions: [("operation", "write")], factory: metrics)
         self.dialect = dialect
         self.pool = pool
+        self.batchPool = batchPool
         self.logger = logger
         self.threadPool = threadPool
         self.processLock = processLock
@@ -98,14 +102,22 @@ public final class Store: Sendable {
             let connections = 4
             let threads = NIOThreadPool(numberOfThreads: connections)
             threads.start()
-            let pool = ConnectionPool(maximum: connections, logger: logger, outage: { StoreOutage.classify($0, place: path) }) {
+            let outages = OutageLog(logger: logger) { StoreOutage.classify($0, place: path) }
+            let pool = ConnectionPool<any SQLDatabase>(maximum: connections, outages: outages) {
                 try await openSQLite(path: path, threadPool: threads, logger: logger)
             }
-            store = Store(dialect: .sqlite, pool: pool, logger: logger, threadPool: threads, processLock: lock, metrics: metrics)
+            // Opened at its first batch, after the migrations; one batch at a time uses it.
+            let batchPool = ConnectionPool<SQLiteBatchConnection>(maximum: 1, outages: outages) {
+                let connection = try await threads.runIfActive { try SQLiteBatchConnection(path: path) }
+                return .init(database: connection, close: { try? await threads.runIfActive { connection.close() } })
+            }
+            store = Store(
+                dialect: .sqlite, pool: pool, batchPool: batchPool, logger: logger, threadPool: threads, processLock: lock, metrics: metrics)
         case .postgres(let url):
             let configuration = try postgresConfiguration(url)
             let place = PostgresProblem.place(configuration)
-            let pool = ConnectionPool(maximum: 8, logger: logger, outage: { StoreOutage.classify($0, place: place) }) {
+            let outages = OutageLog(logger: logger) { StoreOutage.classify($0, place: place) }
+            let pool = ConnectionPool<any SQLDatabase>(maximum: 8, outages: outages) {
                 try await openPostgres(configuration, logger: logger)
             }
             store = Store(
@@ -119,32 +131,37 @@ public final class Store: Sendable {
     public func close() async {
         await generationFeed?.stop()
         await pool.close()
+        await batchPool?.close()
         try? await threadPool?.shutdownGracefully()
         processLock?.release()
     }
 
-    static func openSQLite(path: String, threadPool: NIOThreadPool, logger: Logger) async throws -> ConnectionPool.Connection {
+    /// Every SQLite connection's settings, in order.
+    ///
+    /// busy_timeout first: sqlite-nio otherwise spins forever on a locked database.
+    /// WAL with synchronous=NORMAL loses no committed transaction when the process is killed.
+    /// SQLite's own automatic checkpoints stay on: moving them to a background job was tried
+    /// and measured worse (a passive checkpoint never caught up, the log grew to 900 MB; a
+    /// truncating one every second stalled writers each second).
+    /// They run every 250 pages instead of 1,000: each is shorter, and the requests waiting
+    /// behind one wait less (open-loop p99 at 2,000 tokens/s: 6.4 ms instead of 10–98 ms).
+    /// temp_store=MEMORY keeps statement journals (multi-row inserts, ON CONFLICT) off disk.
+    static let sqlitePragmas = [
+        "PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON",
+        "PRAGMA temp_store = MEMORY", "PRAGMA wal_autocheckpoint = 250",
+    ]
+
+    static func openSQLite(path: String, threadPool: NIOThreadPool, logger: Logger) async throws -> ConnectionPool<any SQLDatabase>.Connection {
         let connection = try await SQLiteConnection.open(
             storage: .file(path: path), threadPool: threadPool, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any())
         let database = connection.sql(queryLogLevel: nil)
-        // busy_timeout first: sqlite-nio otherwise spins forever on a locked database.
-        // WAL with synchronous=NORMAL loses no committed transaction when the process is killed.
-        // SQLite's own automatic checkpoints stay on: moving them to a background job was tried
-        // and measured worse (a passive checkpoint never caught up, the log grew to 900 MB; a
-        // truncating one every second stalled writers each second).
-        // They run every 250 pages instead of 1,000: each is shorter, and the requests waiting
-        // behind one wait less (open-loop p99 at 2,000 tokens/s: 6.4 ms instead of 10–98 ms).
-        // temp_store=MEMORY keeps statement journals (multi-row inserts, ON CONFLICT) off disk.
         let close: @Sendable () async -> Void = {
             // The future-returning close still runs when the closing task is cancelled (shutdown).
             let closed: EventLoopFuture<Void> = connection.close()
             try? await closed.get()
         }
         do {
-            for pragma in [
-                "PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON",
-                "PRAGMA temp_store = MEMORY", "PRAGMA wal_autocheckpoint = 250",
-            ] {
+            for pragma in sqlitePragmas {
                 try await database.raw(SQLQueryString(pragma)).run()
             }
         } catch {
@@ -202,7 +219,7 @@ public final class Store: Sendable {
         }
     }
 
-    static func openPostgres(_ configuration: PostgresConnection.Configuration, logger: Logger) async throws -> ConnectionPool.Connection {
+    static func openPostgres(_ configuration: PostgresConnection.Configuration, logger: Logger) async throws -> ConnectionPool<any SQLDatabase>.Connection {
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(configuration: configuration, id: Int.random(in: 0...Int.max), logger: logger)
@@ -238,7 +255,7 @@ public final class Store: Sendable {
     }
 
     /// Records how long `body` took, failed or not, waits for a connection and the writer gate included.
-    private func timed<T>(_ timer: CoreMetrics.Timer, _ body: () async throws -> T) async throws -> T {
+    func timed<T>(_ timer: CoreMetrics.Timer, _ body: () async throws -> T) async throws -> T {
         let start = DispatchTime.now().uptimeNanoseconds
         defer { timer.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start)) }
         return try await body()

@@ -8,7 +8,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidLocation(String)
 
     /// A rule the data enforced, not a fault of the connection that reported it.
-    var isDomainOutcome: Bool {
+    var leavesConnectionWorking: Bool {
         switch self {
         case .conflict, .notFound: true
         case .unavailable, .invalidLocation: false
@@ -21,3 +21,5 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension StoreError: HarmlessToConnection {}

@@ -15,7 +15,8 @@ enum StoreOutage {
             return error
         }
         if let error = error as? PSQLError { return postgres(error, place: place) }
-        if let error = error as? SQLiteError { return sqlite(error, file: place) }
+        if let error = error as? SQLiteError { return sqlite(error.reason, file: place) }
+        if let error = error as? SQLiteStatus { return sqlite(SQLiteError.Reason(primaryCode: error.primary), file: place) }
         return nil
     }
 
@@ -34,16 +35,17 @@ enum StoreOutage {
         return .unavailable("lost the connection to PostgreSQL at \(place); reconnecting")
     }
 
-    private static func sqlite(_ error: SQLiteError, file: String) -> StoreError? {
+    private static func sqlite(_ reason: SQLiteError.Reason?, file: String) -> StoreError? {
+        guard let reason else { return nil }
         let folder = (file as NSString).deletingLastPathComponent
-        switch error.reason {
+        switch reason {
         case .full:
             return .unavailable("the disk holding \(folder) is full (\(freeSpace(folder))): SQLite cannot write \(file); free space there")
         case .cantOpen:
             return .unavailable("SQLite cannot open \(file); check that \(folder) exists and is writable")
         default:
-            guard "\(error.reason)".hasPrefix("ioError") else { return nil }
-            return .unavailable("the disk holding \(folder) failed a read or write of \(file) (\(error.reason)); check the disk")
+            guard "\(reason)".hasPrefix("ioError") else { return nil }
+            return .unavailable("the disk holding \(folder) failed a read or write of \(file) (\(reason)); check the disk")
         }
     }
 
@@ -53,5 +55,18 @@ enum StoreOutage {
         guard statvfs(folder, &stats) == 0 else { return "free space unknown" }
         let bytes = UInt64(stats.f_bavail) * UInt64(stats.f_frsize)
         return bytes < 1024 ? "\(bytes) bytes free" : "\(bytes / 1024) KiB free"
+    }
+}
+
+extension SQLiteError.Reason {
+    /// The outages among SQLite's primary result codes (from the C interface, `SQLiteStatus`), as
+    /// sqlite-nio names them.
+    fileprivate init?(primaryCode: Int32) {
+        switch primaryCode {
+        case 10: self = .ioError
+        case 13: self = .full
+        case 14: self = .cantOpen
+        default: return nil
+        }
     }
 }
