@@ -54,4 +54,21 @@ import Testing
             #expect(failures.allSatisfy { $0.errorCode == OAuthError.assertionReplayed().code })
         }
     }
+
+    /// Text with quotes, escapes, control and multi-byte characters comes back from a batch as it
+    /// was sent, and numbers stay exact (one statement on PostgreSQL, prepared ones on SQLite).
+    @Test func everyCharacterOfALoggedValueSurvivesTheBatch() async throws {
+        try await withStore { store in
+            let hostile = "quote \" backslash \\ slash / tab \t newline \n bell \u{07} del \u{7F} é 漢 🔑 \u{2028} ' ; -- ]},["
+            var record = record("a", app: hostile)
+            record.event.userAgent = hostile
+            record.event.failureReason = hostile
+            record.event.secretless.callerUid = 4_294_967_295
+            #expect(try await store.recordSignIns([record]) == [])
+            let row = try #require(try await store.signIns(tenantId: Self.tenant, query: LogQuery(limit: 1)).first)
+            #expect(row.appId == hostile && row.userAgent == hostile && row.failureReason == hostile)
+            #expect(row.secretless.callerUid == 4_294_967_295)
+            #expect(row.time.epochMilliseconds == record.event.time.epochMilliseconds)
+        }
+    }
 }
