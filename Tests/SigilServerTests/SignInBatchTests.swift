@@ -71,4 +71,22 @@ import Testing
             #expect(row.time.epochMilliseconds == record.event.time.epochMilliseconds)
         }
     }
+
+    /// On PostgreSQL a batch that meets an id used before fails its one statement on purpose and is
+    /// written again: the connection it failed on stays in the pool, so replays cannot make Sigil
+    /// open connection after connection.
+    @Test(.enabled(if: TestServer.postgresAdminURL != nil))
+    func aReplayAcrossBatchesKeepsItsConnection() async throws {
+        try await withStore { store in
+            func backend() async throws -> Int64? {
+                try await store.read { try await $0.raw("SELECT pg_backend_pid() AS pid").first()?.decode(column: "pid", as: Int64.self) }
+            }
+            #expect(try await store.recordSignIns([record("a")]) == [])
+            let before = try await backend()
+            for _ in 0..<3 { #expect(try await store.recordSignIns([record("a"), record("fresh-" + RandomIdentifier.uuid())]) == [0]) }
+            #expect(try await backend() == before, "the same connection served the replays")
+            let rows = try await store.signIns(tenantId: Self.tenant, query: LogQuery(limit: 100))
+            #expect(rows.count == 7 && rows.filter { !$0.succeeded }.count == 3)
+        }
+    }
 }
