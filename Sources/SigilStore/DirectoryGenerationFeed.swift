@@ -72,22 +72,14 @@ final class DirectoryGenerationFeed: Sendable {
         await task?.value
     }
 
-    /// A notice or a heartbeat: the feed is live, and the generation at least `generation`.
-    private func confirm(_ generation: Int64) {
+    /// A sign of life: a notice or a heartbeat, after which the generation is at least
+    /// `generation`; or, `restarting`, the read right after `LISTEN` took effect, taken as it is:
+    /// after a restore or a fail-over the counter can be lower than before, and the old, higher
+    /// value would keep caches of a directory that is gone.
+    private func confirm(_ generation: Int64, restarting: Bool = false) {
         let now = DispatchTime.now().uptimeNanoseconds
         state.withLock { state in
-            state.generation = max(state.generation, generation)
-            state.confirmedAt = now
-        }
-    }
-
-    /// The generation read right after `LISTEN` took effect, taken as it is: after a restore or a
-    /// fail-over the counter can be lower than before, and the old, higher value would keep
-    /// caches of a directory that is gone.
-    private func restart(at generation: Int64) {
-        let now = DispatchTime.now().uptimeNanoseconds
-        state.withLock { state in
-            state.generation = generation
+            state.generation = restarting ? generation : max(state.generation, generation)
             state.confirmedAt = now
         }
     }
@@ -107,7 +99,7 @@ final class DirectoryGenerationFeed: Sendable {
                 do {
                     try await connection.listen(on: Self.channel) { notifications in
                         // LISTEN is in effect: no later change is missed, so the value read now is current.
-                        restart(at: try await read(connection))
+                        confirm(try await read(connection), restarting: true)
                         if lost { logger.notice("directory change feed listening again") }
                         lost = false
                         wait = .milliseconds(100)

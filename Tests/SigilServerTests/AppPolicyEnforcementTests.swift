@@ -225,20 +225,18 @@ import X509
 
     /// A store from before migration 8 with a tenant in it: the tenant's default restricts nothing.
     @Test func anUpgradedTenantKeepsItsBehaviour() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sigil-upgrade-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let location = StoreLocation(argument: try await TestServer.freshPostgresDatabase() ?? folder.appendingPathComponent("sigil.sqlite").path)
-        let old = try await Store.open(location, logger: Logger(label: "upgrade-test"), migratingThrough: 7)
-        let tenant = Tenant(id: UUID().uuidString.lowercased(), displayName: "Old tenant", createdAt: Date(timeIntervalSince1970: 1_700_000_000))
-        #expect(try await old.createDefaultTenant(tenant) { _ in })
-        await old.close()
+        try await TestStore.withFreshLocation { location, _ in
+            let old = try await Store.open(location, logger: TestStore.quietLogger, migratingThrough: 7)
+            let tenant = Tenant(id: UUID().uuidString.lowercased(), displayName: "Old tenant", createdAt: Date(timeIntervalSince1970: 1_700_000_000))
+            #expect(try await old.createDefaultTenant(tenant) { _ in })
+            await old.close()
 
-        let upgraded = try await Store.open(location, logger: Logger(label: "upgrade-test"))
-        let policy = try #require(try await upgraded.defaultAppManagementPolicy(tenantId: tenant.id))
-        await upgraded.close()
-        #expect(policy.isEnabled && policy.restrictions.isEmpty && !policy.blocksSecrets)
-        #expect(CredentialPolicyCheck.violations(
-            of: .password(lifetime: 86_400 * 365, requested: "P365D", custom: true), appCreatedAt: Date(), policy: policy).isEmpty)
+            let upgraded = try await Store.open(location, logger: TestStore.quietLogger)
+            let policy = try #require(try await upgraded.defaultAppManagementPolicy(tenantId: tenant.id))
+            await upgraded.close()
+            #expect(policy.isEnabled && policy.restrictions.isEmpty && !policy.blocksSecrets)
+            #expect(CredentialPolicyCheck.violations(
+                of: .password(lifetime: 86_400 * 365, requested: "P365D", custom: true), appCreatedAt: Date(), policy: policy).isEmpty)
+        }
     }
 }

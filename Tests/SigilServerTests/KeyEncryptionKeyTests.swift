@@ -10,11 +10,6 @@ import Testing
 /// is set): a start with a missing or wrong key is refused and changes nothing; a rotation runs
 /// while versions are read and loses none; an interrupted rotation is finished at the next start.
 @Suite struct KeyEncryptionKeyTests {
-    static let logger = {
-        var logger = Logger(label: "kek-test")
-        logger.logLevel = .warning
-        return logger
-    }()
 
     // MARK: Refusals first
 
@@ -62,23 +57,22 @@ import Testing
 
     /// A store from before the vault, with sealed signing keys: the refusal applies no migration.
     @Test func aRefusalAppliesNoMigration() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sigil-kek-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let database = try await TestServer.freshPostgresDatabase()
-        let location = StoreLocation(argument: database ?? folder.appendingPathComponent("sigil.sqlite").path)
-        let old = try await Store.open(location, logger: Self.logger, migratingThrough: 11)
-        let keys = SigningKeyRing(store: old, kek: KeyEncryptionKeys(.init(current: KeyEncryptionKey())), rotationInterval: 86_400, promotionDelay: 0, logger: Self.logger)
-        try await keys.start()
-        await old.close()
-        var configuration = ServerConfiguration()
-        configuration.dataPath = folder.path
-        configuration.port = 0
-        configuration.database = database
-        let before = try await Snapshot(folder: folder, location: location)
-        await #expect(throws: ServerError.self) { _ = try await SigilServer.prepare(configuration, logger: Self.logger) }
-        #expect(try await Snapshot(folder: folder, location: location) == before)
-        #expect(before.rows["schema_migrations"]?.count == 11 && before.rows["vault_secret_versions"] == nil)
+        try await TestStore.withFreshLocation { location, folder in
+            let old = try await Store.open(location, logger: TestStore.quietLogger, migratingThrough: 11)
+            let keys = SigningKeyRing(
+                store: old, kek: KeyEncryptionKeys(.init(current: KeyEncryptionKey())), rotationInterval: 86_400, promotionDelay: 0,
+                logger: TestStore.quietLogger)
+            try await keys.start()
+            await old.close()
+            var configuration = ServerConfiguration()
+            configuration.dataPath = folder.path
+            configuration.port = 0
+            if case .postgres(let url) = location { configuration.database = url }
+            let before = try await Snapshot(folder: folder, location: location)
+            await #expect(throws: ServerError.self) { _ = try await SigilServer.prepare(configuration, logger: TestStore.quietLogger) }
+            #expect(try await Snapshot(folder: folder, location: location) == before)
+            #expect(before.rows["schema_migrations"]?.count == 11 && before.rows["vault_secret_versions"] == nil)
+        }
     }
 
     @Test func theRightKeyStartsAndOpensEveryVersion() async throws {
@@ -131,7 +125,7 @@ import Testing
         await restarted.stop(keepingData: true)
         var withOld = restarted.server.configuration
         withOld.environmentKeys = .init(current: oldKek)
-        await #expect(throws: ServerError.self) { _ = try await SigilServer.prepare(withOld, logger: Self.logger) }
+        await #expect(throws: ServerError.self) { _ = try await SigilServer.prepare(withOld, logger: TestStore.quietLogger) }
     }
 
     /// `SIGIL_KEK` cannot change in a running server: the rotation is refused until the server holds
@@ -174,7 +168,7 @@ import Testing
             let old = try KeyEncryptionKey(base64: oldText)
             let new = KeyEncryptionKey()
             try (new.base64 + "\n").write(to: stopped.folder.appendingPathComponent("kek.new"), atomically: true, encoding: .utf8)
-            let store = try await Store.open(stopped.location, logger: Self.logger)
+            let store = try await Store.open(stopped.location, logger: TestStore.quietLogger)
             let ring = KeyEncryptionKeyRing(current: new, previous: old)
             #expect(try await store.rewrapSecretVersions(wrappedBy: old.id, notWrappedBy: new.id, limit: 15) { try ring.rewrap($0, context: $1) } == 15)
             await store.close()
@@ -202,7 +196,7 @@ import Testing
     @Test func anOfflineRotationRewrapsTheVault() async throws {
         try await withStoppedServer(versions: 12) { stopped in
             let outcome = try await KeyEncryptionKeyFile.rotate(
-                dataPath: stopped.folder.path, database: stopped.configuration.database, environment: nil, logger: Self.logger)
+                dataPath: stopped.folder.path, database: stopped.configuration.database, environment: nil, logger: TestStore.quietLogger)
             #expect(outcome.rewrappedVersions == 12 && outcome.resealedSigningKeys == 4 && outcome.newEnvironmentKey == nil)
             let server = try await TestServer.start(folder: stopped.folder) { $0.database = stopped.configuration.database }
             #expect(try await server.store.sealedMaterial().versionsByKek == [outcome.kekId: 12])
@@ -250,7 +244,7 @@ import Testing
         let before = try await Snapshot(folder: stopped.folder, location: stopped.location)
         var message = ""
         do {
-            let server = try await SigilServer.prepare(configuration, logger: Self.logger)
+            let server = try await SigilServer.prepare(configuration, logger: TestStore.quietLogger)
             await server.store.close()
             Issue.record("the server started")
         } catch let error as ServerError {
@@ -268,7 +262,7 @@ import Testing
         var rows: [String: [String]] = [:]
 
         init(folder: URL, location: StoreLocation) async throws {
-            let store = try await Store.open(location, logger: KeyEncryptionKeyTests.logger, migrating: false)
+            let store = try await Store.open(location, logger: TestStore.quietLogger, migrating: false)
             for table in ["schema_migrations", "tenants", "signing_keys", "applications", "audit_events", "vault_secret_versions"] {
                 // A table the store does not have yet (before its migration) is left out.
                 guard let rows = try? await store.read({ database in

@@ -11,22 +11,6 @@ import Testing
 @Suite struct SignInBatchTests {
     static let tenant = "7d3f0a52-4a5c-4e27-9c1e-0b8f3f2d9a11"
 
-    func withStore(_ body: (Store) async throws -> Void) async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sigil-batch-" + RandomIdentifier.uuid())
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let location: StoreLocation = try await TestServer.freshPostgresDatabase().map { .postgres(url: $0) }
-            ?? .sqlite(path: folder.appendingPathComponent("sigil.sqlite").path)
-        let store = try await Store.open(location, logger: Logger(label: "test"))
-        do {
-            try await body(store)
-        } catch {
-            await store.close()
-            throw error
-        }
-        await store.close()
-    }
-
     func record(_ jti: String?, app: String = "client-a") -> SignInRecord {
         func event(_ failure: OAuthError?) -> SignInEvent {
             SignInEvent(
@@ -40,7 +24,7 @@ import Testing
     }
 
     @Test func anAssertionIdIsClaimedOnceWithinABatchAndAcrossBatches() async throws {
-        try await withStore { store in
+        try await TestStore.withFresh { store in
             // "a" twice in one batch: the second is the replay; a request without an assertion
             // (a secret) never conflicts.
             #expect(try await store.recordSignIns([record("a"), record("b"), record("a"), record(nil), record(nil)]) == [2])
@@ -58,7 +42,7 @@ import Testing
     /// Text with quotes, escapes, control and multi-byte characters comes back from a batch as it
     /// was sent, and numbers stay exact (one statement on PostgreSQL, prepared ones on SQLite).
     @Test func everyCharacterOfALoggedValueSurvivesTheBatch() async throws {
-        try await withStore { store in
+        try await TestStore.withFresh { store in
             let hostile = "quote \" backslash \\ slash / tab \t newline \n bell \u{07} del \u{7F} é 漢 🔑 \u{2028} ' ; -- ]},["
             var record = record("a", app: hostile)
             record.event.userAgent = hostile
@@ -77,7 +61,7 @@ import Testing
     /// open connection after connection.
     @Test(.enabled(if: TestServer.postgresAdminURL != nil))
     func aReplayAcrossBatchesKeepsItsConnection() async throws {
-        try await withStore { store in
+        try await TestStore.withFresh { store in
             func backend() async throws -> Int64? {
                 try await store.read { try await $0.raw("SELECT pg_backend_pid() AS pid").first()?.decode(column: "pid", as: Int64.self) }
             }

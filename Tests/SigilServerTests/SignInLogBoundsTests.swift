@@ -58,7 +58,7 @@ import Testing
             #expect(try await server.store.signIns(tenantId: server.tenantId, query: all).count >= 2501)
 
             let maintenance = SignInMaintenance(
-                store: server.store, retention: 30 * 86_400, unknownClients: server.server.unknownClients, logger: Logger(label: "test"))
+                store: server.store, retention: 30 * 86_400, unknownClients: server.server.unknownClients, logger: TestStore.quietLogger)
             #expect(await maintenance.sweep().deletedSignIns == 2500, "in batches of \(SignInMaintenance.batch)")
             let kept = try await server.store.signIns(tenantId: server.tenantId, query: all)
             #expect(kept.allSatisfy { $0.time > Date().addingTimeInterval(-30 * 86_400) })
@@ -69,7 +69,7 @@ import Testing
             #expect(replay.status == 401)
             #expect(replay.json["error_description"]?.stringValue?.contains("already used") == true)
             // A retention shorter than a day is raised to one.
-            let eager = SignInMaintenance(store: server.store, retention: 60, unknownClients: server.server.unknownClients, logger: Logger(label: "test"))
+            let eager = SignInMaintenance(store: server.store, retention: 60, unknownClients: server.server.unknownClients, logger: TestStore.quietLogger)
             #expect(await eager.sweep().deletedSignIns == 0)
         }
     }

@@ -14,11 +14,6 @@ import Testing
 /// upgrade carries the log and the ids over. Store tests run on SQLite, and on PostgreSQL too
 /// when SIGIL_TEST_POSTGRES_URL is set; the partition tests only there.
 @Suite struct SignInPartitionTests {
-    static let logger = {
-        var logger = Logger(label: "partition-test")
-        logger.logLevel = .warning
-        return logger
-    }()
     static let day: TimeInterval = 86_400
 
     @Test func aDayPartitionIsNamedByItsUTCDate() throws {
@@ -35,7 +30,7 @@ import Testing
     }
 
     @Test func anAssertionIdIsSingleUseAcrossDaysAndWithinABatch() async throws {
-        try await withStore { store in
+        try await TestStore.withFresh { store in
             let yesterday = SignInPartition(containing: Date()).lowerDate.addingTimeInterval(-60)
             #expect(try await store.recordSignIns([Self.record(at: yesterday, assertion: "app:a")]) == [])
             // The same id today (another day's partition on PostgreSQL), twice in one batch, and a fresh one.
@@ -53,7 +48,7 @@ import Testing
 
     @Test(.enabled(if: TestServer.postgresAdminURL != nil))
     func retentionDropsWholeDaysAndDeletesOnlyWhatWaitsInTheDefaultPartition() async throws {
-        try await withStore { store in
+        try await TestStore.withFresh { store in
             let now = Date()
             func at(_ days: Double) -> Date { now.addingTimeInterval(-days * Self.day) }
             func name(_ days: Double) -> String { SignInPartition(containing: at(days)).name }
@@ -72,8 +67,8 @@ import Testing
 
             let maintenance = SignInMaintenance(
                 store: store, retention: 30 * Self.day,
-                unknownClients: UnknownClientFailures(recorder: SignInRecorder(store: store, metrics: NOOPMetricsHandler.instance), logger: Self.logger),
-                logger: Self.logger)
+                unknownClients: UnknownClientFailures(recorder: SignInRecorder(store: store, metrics: NOOPMetricsHandler.instance), logger: TestStore.quietLogger),
+                logger: TestStore.quietLogger)
             let sweep = await maintenance.sweep(now: now)
             #expect(sweep.droppedPartitions == [name(35)], "the whole day, dropped")
             #expect(sweep.deletedSignIns == 21, "the default partition's rows older than 30 days, one by one")
@@ -103,7 +98,8 @@ import Testing
 
     @Test(.enabled(if: TestServer.postgresAdminURL != nil))
     func changingPartitionsGivesUpRatherThanQueueTokenInsertsBehindALongRead() async throws {
-        try await withStore(migratingThrough: .max) { store, location in
+        try await TestStore.withFreshLocation { location, _ in
+            let store = try await Store.open(location, logger: TestStore.quietLogger)
             let now = Date()
             let old = SignInPartition(containing: now.addingTimeInterval(-40 * Self.day))
             #expect(await store.prepareSignInPartitions(now: old.lowerDate, daysAhead: 0).created == [old.name])
@@ -128,7 +124,8 @@ import Testing
     }
 
     @Test func anUpgradeCarriesTheLogAndTheUsedAssertionIdsOver() async throws {
-        try await withStore(migratingThrough: 19) { old, location in
+        try await TestStore.withFreshLocation { location, _ in
+            let old = try await Store.open(location, logger: TestStore.quietLogger, migratingThrough: 19)
             let now = Date()
             for (index, days) in [3.0, 1, 0, 0].enumerated() {
                 let time = now.addingTimeInterval(-days * Self.day).epochMilliseconds
@@ -142,7 +139,7 @@ import Testing
                 }
             }
             await old.close()
-            let store = try await Store.open(location, logger: Self.logger)
+            let store = try await Store.open(location, logger: TestStore.quietLogger)
             let logged = try await store.signIns(tenantId: "t", query: LogQuery(limit: 10))
             #expect(Set(logged.map(\.id)) == ["row-0", "row-1", "row-2", "row-3"])
             #expect(try await store.recordSignIns([Self.record(at: now, assertion: "app:before-2"), Self.record(at: now, assertion: "app:after")]) == [0])
@@ -173,23 +170,6 @@ import Testing
         try await store.read { database in
             try await database.raw("SELECT COUNT(*) AS n FROM \(ident: table)").first().map { Int(try $0.int64("n")) } ?? -1
         }
-    }
-
-    /// A fresh store on PostgreSQL when the test command started one, else in an SQLite file.
-    func withStore(_ body: (Store) async throws -> Void) async throws {
-        try await withStore(migratingThrough: .max) { store, _ in
-            try await body(store)
-            await store.close()
-        }
-    }
-
-    func withStore(migratingThrough version: Int, _ body: (Store, StoreLocation) async throws -> Void) async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sigil-partitions-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let location = StoreLocation(argument: try await TestServer.freshPostgresDatabase() ?? folder.appendingPathComponent("sigil.sqlite").path)
-        let store = try await Store.open(location, logger: Self.logger, migratingThrough: version)
-        try await body(store, location)
     }
 }
 

@@ -36,9 +36,7 @@ final class TestServer: Sendable {
         configuration.port = 0
         configuration.database = try await freshPostgresDatabase()
         configure(&configuration)
-        var logger = Logger(label: "sigil-test")
-        logger.logLevel = .warning
-        let server = try await SigilServer.prepare(configuration, logger: logger)
+        let server = try await SigilServer.prepare(configuration, logger: TestStore.quietLogger)
         let (ready, continuation) = AsyncStream.makeStream(of: ServerReadiness.self)
         let task = Task { try await server.run { continuation.yield($0) } }
         var iterator = ready.makeAsyncIterator()
