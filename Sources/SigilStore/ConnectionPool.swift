@@ -1,5 +1,3 @@
-import SQLKit
-
 /// A small async pool of database connections, the same for SQLite and PostgreSQL: SQLKit's
 /// (`any SQLDatabase`), or SQLite's batch connection (`SQLiteBatchConnection`).
 ///

@@ -16,20 +16,20 @@ final class OutageLog: Sendable {
 
     static let quietPeriod: UInt64 = 2_000_000_000
 
-    private let classify: @Sendable (any Error) -> StoreError?
+    /// The store, as `StoreOutage.classify` names it: the SQLite file, or PostgreSQL's host and port.
+    private let place: String
     private let logger: Logger
     private let state = Mutex(State())
 
-    /// `classify` says which errors are outages (`StoreOutage.classify` for this store).
-    init(logger: Logger, classify: @escaping @Sendable (any Error) -> StoreError? = { _ in nil }) {
+    init(place: String, logger: Logger) {
+        self.place = place
         self.logger = logger
-        self.classify = classify
     }
 
     /// `error`, as `StoreError.unavailable` if it is an outage; logs the outage's start unless the
     /// store is `closing` (connections failing at shutdown are no outage).
     func failed(_ error: any Error, closing: Bool) -> any Error {
-        guard let unavailable = classify(error) else { return error }
+        guard let unavailable = StoreOutage.classify(error, place: place) else { return error }
         let started = state.withLock { state in
             state.lastFailure = DispatchTime.now().uptimeNanoseconds
             guard state.since == nil, !closing else { return false }

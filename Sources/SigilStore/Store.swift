@@ -102,7 +102,7 @@ public final class Store: Sendable {
             let connections = 4
             let threads = NIOThreadPool(numberOfThreads: connections)
             threads.start()
-            let outages = OutageLog(logger: logger) { StoreOutage.classify($0, place: path) }
+            let outages = OutageLog(place: path, logger: logger)
             let pool = ConnectionPool<any SQLDatabase>(maximum: connections, outages: outages) {
                 try await openSQLite(path: path, threadPool: threads, logger: logger)
             }
@@ -116,7 +116,7 @@ public final class Store: Sendable {
         case .postgres(let url):
             let configuration = try postgresConfiguration(url)
             let place = PostgresProblem.place(configuration)
-            let outages = OutageLog(logger: logger) { StoreOutage.classify($0, place: place) }
+            let outages = OutageLog(place: place, logger: logger)
             let pool = ConnectionPool<any SQLDatabase>(maximum: 8, outages: outages) {
                 try await openPostgres(configuration, logger: logger)
             }
