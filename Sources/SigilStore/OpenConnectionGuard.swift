@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import PostgresNIO
 import SQLKit
 
 /// A PostgreSQL connection's SQL interface that refuses a statement once the connection has
@@ -9,6 +10,8 @@ import SQLKit
 /// batched behind it. The check runs just before each statement; only a close that lands in the
 /// microseconds between the check and the write is not caught.
 struct OpenConnectionGuard: SQLDatabase {
+    /// The connection itself, for the statements it prepares once (`PostgresSignInBatch`).
+    let connection: PostgresConnection
     let database: any SQLDatabase
     let isOpen: @Sendable () -> Bool
     /// HOST:PORT, for the error.
@@ -30,5 +33,13 @@ struct OpenConnectionGuard: SQLDatabase {
     func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
         guard isOpen() else { throw closed }
         try await database.execute(sql: query, onRow)
+    }
+
+    /// Runs a statement PostgreSQL keeps prepared on this connection; returns its rows.
+    func execute<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row] {
+        guard isOpen() else { throw closed }
+        var rows: [Statement.Row] = []
+        for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
+        return rows
     }
 }

@@ -36,8 +36,8 @@ extension Store {
     /// The successful sign-ins' usage goes into the summaries the reports read in the same
     /// transaction, so a summary never counts a sign-in that is not in the log, nor misses one.
     ///
-    /// On SQLite a batch is one job on the batch connection; on PostgreSQL one statement, or for
-    /// a batch too large for one statement's parameters, or one that met a replay, a few.
+    /// On SQLite a batch is one job on the batch connection; on PostgreSQL one prepared statement
+    /// (`PostgresSignInBatch`), or for a batch that met a replay, a transaction of a few.
     public func recordSignIns(_ records: [SignInRecord]) async throws -> Set<Int> {
         guard !records.isEmpty else { return [] }
         var replayed = Set<Int>()
@@ -48,19 +48,21 @@ extension Store {
             if seen.insert(id).inserted { claims.append(index) } else { replayed.insert(index) }
         }
         if let batchPool { return try await recordSignIns(records, claims: claims, replayed: replayed, on: batchPool) }
-        let usage = Self.usageStatements(Self.usage(records, replayed: replayed))
-        let binds = records.count * Self.signInColumns.count + claims.count * 2 + usage.reduce(0) { $0 + $1.values.count }
-        if binds <= Self.postgresBindLimit {
-            do {
-                // One statement is atomic by itself: no BEGIN and COMMIT, two round trips fewer.
-                return try await timed(writeDuration) {
-                    try await pool.withConnection { database in
-                        try await Self.recordSignInsInOneStatement(records, claims: claims, replayed: replayed, usage: usage, on: database)
+        do {
+            let batch = PostgresSignInBatch(records, claims: claims, replayed: replayed, usage: Self.usage(records, replayed: replayed))
+            return try await timed(writeDuration) {
+                try await pool.withConnection { database in
+                    guard let postgres = database as? OpenConnectionGuard else { preconditionFailure("the store's connections are PostgreSQL's") }
+                    do {
+                        _ = try await postgres.execute(batch)
+                    } catch let error as PSQLError where error.serverInfo?[.sqlState] == "22012" {
+                        throw LateReplays()
                     }
+                    return replayed
                 }
-            } catch is LateReplays {
-                // Nothing of it stayed: written again below, claims first.
             }
+        } catch is LateReplays {
+            // Nothing of it stayed: written again below, claims first.
         }
         return try await transaction(changesDirectory: false) { database in
             // Claim the ids first: the ones already taken (in an earlier batch or by another
@@ -79,39 +81,9 @@ extension Store {
         }
     }
 
-    /// PostgreSQL, in one round trip and one statement, atomic without a transaction: the ids
-    /// claimed, every sign-in logged and the usage added as if no id had been used before
-    /// (data-modifying CTEs). If one had (rare: another batch or replica used it), the statement
-    /// fails on purpose, so that nothing of it stays, and this throws `LateReplays`.
-    /// The statements in a CTE all see the tables as they were before it: a credential's new
-    /// sources in one batch are each checked against the sources kept before the batch, so a
-    /// batch can take a credential past `UsageSummary.maximumSourcesPerKind` by its own few.
-    private static func recordSignInsInOneStatement(
-        _ records: [SignInRecord], claims: [Int], replayed: Set<Int>, usage: [SQLStatement], on database: any SQLDatabase
-    ) async throws -> Set<Int> {
-        var parts: [SQLQueryString] = []
-        if !claims.isEmpty { parts.append("claimed AS (\(claimAssertions(records, claims, on: database).insert))") }
-        parts.append("logged AS (\(logSignIns(records, Array(records.indices), replayed: replayed, on: database).insert))")
-        for (index, upsert) in usage.enumerated() { parts.append("usage\(unsafeRaw: String(index)) AS (\(upsert.query))") }
-        guard !claims.isEmpty else {
-            try await database.raw("WITH \(SQLList(parts)) SELECT 1").run()
-            return replayed
-        }
-        // Fewer ids claimed than asked for: divides by zero, PostgreSQL's one way to fail a plain
-        // statement on a condition known only as it runs.
-        do {
-            try await database.raw("""
-                WITH \(SQLList(parts)) SELECT 1 / (CASE WHEN count(*) = \(bind: claims.count) THEN 1 ELSE 0 END) FROM claimed
-                """).run()
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "22012" {
-            throw LateReplays()
-        }
-        return replayed
-    }
-
     /// The one-statement batch met an assertion id used before it and left nothing: it is written
     /// again, claims first. The connection it failed on is kept (replays cannot make the pool reconnect).
-    private struct LateReplays: HarmlessToConnection {}
+    struct LateReplays: HarmlessToConnection {}
 
     /// SQLite: the whole batch as one job on the batch connection, its statements prepared once.
     /// An id already in `single_use_assertions` is not inserted again, which makes its request a replay.
@@ -208,9 +180,6 @@ extension Store {
 
     /// PostgreSQL's statements for a batch written claims first: two columns a row.
     static let assertionRowsPerStatement = 1000
-
-    /// The most parameters one PostgreSQL statement takes.
-    static let postgresBindLimit = 65_535
 
     /// PostgreSQL's statements for a batch written claims first: 25 columns a row.
     static let signInRowsPerStatement = 200

@@ -2,55 +2,91 @@ import Foundation
 import SQLKit
 import SigilCore
 
+/// A table row as its columns and values, in the table's column order.
+typealias SQLRowValues = [(column: String, value: SQLValue)]
+
 extension Store {
-    /// Adds a batch's usage to the summaries, in the transaction that records its sign-ins. Rows
-    /// are written in key order, so two replicas writing batches at once cannot deadlock.
+    /// Adds a batch's usage to the summaries, in the transaction that records its sign-ins (SQLite,
+    /// and PostgreSQL's batch written claims first): a statement a row. Rows are written in key
+    /// order, so two replicas writing batches at once cannot deadlock.
     static func usageStatements(_ usage: UsageSummary) -> [SQLStatement] {
+        func values(_ row: SQLRowValues) -> [SQLValue] { row.map(\.value) }
+        func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
         var statements: [SQLStatement] = []
-        for (credential, use) in usage.credentials.sorted(by: { $0.key.sortKey < $1.key.sortKey }) {
-            statements.append(SQLStatement("""
-                INSERT INTO credential_usage (tenant_id, app_id, credential_type, credential_id, first_used, last_used, sign_ins)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (app_id, credential_type, credential_id) DO UPDATE SET
-                    first_used = CASE WHEN excluded.first_used < credential_usage.first_used THEN excluded.first_used ELSE credential_usage.first_used END,
-                    last_used = CASE WHEN excluded.last_used > credential_usage.last_used THEN excluded.last_used ELSE credential_usage.last_used END,
-                    sign_ins = credential_usage.sign_ins + excluded.sign_ins
-                """, [
-                    .text(use.tenantId), .text(credential.appId), .text(credential.type.rawValue), .text(credential.id),
-                    .integer(use.first.epochMilliseconds), .integer(use.last.epochMilliseconds), .integer(Int64(use.signIns)),
-                ]))
+        for row in credentialUsageRows(usage) {
+            statements.append(SQLStatement(
+                "INSERT INTO credential_usage (\(credentialUsageColumns)) VALUES (\(placeholders(row.count))) \(credentialUsageConflict)", values(row)))
         }
-        for (source, sighting) in usage.sources.sorted(by: { $0.key.sortKey < $1.key.sortKey }) {
-            let credential = source.credential
-            let sameCredential = "app_id = ? AND credential_type = ? AND credential_id = ? AND kind = ?"
-            let credentialValues: [SQLValue] = [.text(credential.appId), .text(credential.type.rawValue), .text(credential.id), .text(source.kind.rawValue)]
+        for row in usageSourceRows(usage) {
             // A new value is kept only while the credential has fewer than the maximum of its kind.
+            let sameCredential = "app_id = ? AND credential_type = ? AND credential_id = ? AND kind = ?"
+            let credential = Array(values(row).prefix(4))
             statements.append(SQLStatement("""
-                INSERT INTO credential_usage_sources (app_id, credential_type, credential_id, kind, value, last_seen, sign_ins)
-                SELECT ?, ?, ?, ?, ?, ?, ?
+                INSERT INTO credential_usage_sources (\(usageSourceColumns)) SELECT \(placeholders(row.count))
                 WHERE (SELECT COUNT(*) FROM credential_usage_sources WHERE \(sameCredential)) < ?
                     OR EXISTS (SELECT 1 FROM credential_usage_sources WHERE \(sameCredential) AND value = ?)
-                ON CONFLICT (app_id, credential_type, credential_id, kind, value) DO UPDATE SET
-                    last_seen = CASE WHEN excluded.last_seen > credential_usage_sources.last_seen THEN excluded.last_seen ELSE credential_usage_sources.last_seen END,
-                    sign_ins = credential_usage_sources.sign_ins + excluded.sign_ins
+                \(usageSourceConflict)
                 """,
-                credentialValues + [.text(source.value), .integer(sighting.last.epochMilliseconds), .integer(Int64(sighting.signIns))]
-                    + credentialValues + [.integer(Int64(UsageSummary.maximumSourcesPerKind))]
-                    + credentialValues + [.text(source.value)]))
+                values(row) + credential + [.integer(Int64(UsageSummary.maximumSourcesPerKind))] + credential + [row[4].value]))
         }
-        for (day, counts) in usage.days.sorted(by: { ($0.key.day, $0.key.appId) < ($1.key.day, $1.key.appId) }) {
-            statements.append(SQLStatement("""
-                INSERT INTO app_daily_sign_ins (tenant_id, day, app_id, secret_sign_ins, secretless_sign_ins)
-                VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (tenant_id, day, app_id) DO UPDATE SET
-                    secret_sign_ins = app_daily_sign_ins.secret_sign_ins + excluded.secret_sign_ins,
-                    secretless_sign_ins = app_daily_sign_ins.secretless_sign_ins + excluded.secretless_sign_ins
-                """, [
-                    .text(day.tenantId), .integer(day.day.epochMilliseconds), .text(day.appId),
-                    .integer(Int64(counts.secret)), .integer(Int64(counts.secretless)),
-                ]))
+        for row in appDayRows(usage) {
+            statements.append(SQLStatement(
+                "INSERT INTO app_daily_sign_ins (\(appDayColumns)) VALUES (\(placeholders(row.count))) \(appDayConflict)", values(row)))
         }
         return statements
+    }
+
+    static let credentialUsageColumns = "tenant_id, app_id, credential_type, credential_id, first_used, last_used, sign_ins"
+    static let credentialUsageConflict = """
+        ON CONFLICT (app_id, credential_type, credential_id) DO UPDATE SET
+            first_used = CASE WHEN excluded.first_used < credential_usage.first_used THEN excluded.first_used ELSE credential_usage.first_used END,
+            last_used = CASE WHEN excluded.last_used > credential_usage.last_used THEN excluded.last_used ELSE credential_usage.last_used END,
+            sign_ins = credential_usage.sign_ins + excluded.sign_ins
+        """
+    /// The first four name the credential and the kind, the fifth is the value.
+    static let usageSourceColumns = "app_id, credential_type, credential_id, kind, value, last_seen, sign_ins"
+    static let usageSourceConflict = """
+        ON CONFLICT (app_id, credential_type, credential_id, kind, value) DO UPDATE SET
+            last_seen = CASE WHEN excluded.last_seen > credential_usage_sources.last_seen THEN excluded.last_seen ELSE credential_usage_sources.last_seen END,
+            sign_ins = credential_usage_sources.sign_ins + excluded.sign_ins
+        """
+    static let appDayColumns = "tenant_id, day, app_id, secret_sign_ins, secretless_sign_ins"
+    static let appDayConflict = """
+        ON CONFLICT (tenant_id, day, app_id) DO UPDATE SET
+            secret_sign_ins = app_daily_sign_ins.secret_sign_ins + excluded.secret_sign_ins,
+            secretless_sign_ins = app_daily_sign_ins.secretless_sign_ins + excluded.secretless_sign_ins
+        """
+
+    /// `credential_usage` rows of a batch, in key order.
+    static func credentialUsageRows(_ usage: UsageSummary) -> [SQLRowValues] {
+        usage.credentials.sorted(by: { $0.key.sortKey < $1.key.sortKey }).map { credential, use in
+            [
+                ("tenant_id", .text(use.tenantId)), ("app_id", .text(credential.appId)), ("credential_type", .text(credential.type.rawValue)),
+                ("credential_id", .text(credential.id)), ("first_used", .integer(use.first.epochMilliseconds)),
+                ("last_used", .integer(use.last.epochMilliseconds)), ("sign_ins", .integer(Int64(use.signIns))),
+            ]
+        }
+    }
+
+    /// `credential_usage_sources` rows of a batch, in key order.
+    static func usageSourceRows(_ usage: UsageSummary) -> [SQLRowValues] {
+        usage.sources.sorted(by: { $0.key.sortKey < $1.key.sortKey }).map { source, sighting in
+            [
+                ("app_id", .text(source.credential.appId)), ("credential_type", .text(source.credential.type.rawValue)),
+                ("credential_id", .text(source.credential.id)), ("kind", .text(source.kind.rawValue)), ("value", .text(source.value)),
+                ("last_seen", .integer(sighting.last.epochMilliseconds)), ("sign_ins", .integer(Int64(sighting.signIns))),
+            ]
+        }
+    }
+
+    /// `app_daily_sign_ins` rows of a batch, in key order.
+    static func appDayRows(_ usage: UsageSummary) -> [SQLRowValues] {
+        usage.days.sorted(by: { ($0.key.day, $0.key.appId) < ($1.key.day, $1.key.appId) }).map { day, counts in
+            [
+                ("tenant_id", .text(day.tenantId)), ("day", .integer(day.day.epochMilliseconds)), ("app_id", .text(day.appId)),
+                ("secret_sign_ins", .integer(Int64(counts.secret))), ("secretless_sign_ins", .integer(Int64(counts.secretless))),
+            ]
+        }
     }
 }
 

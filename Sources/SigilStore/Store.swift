@@ -227,7 +227,8 @@ public final class Store: Sendable {
             throw StoreError.unavailable(PostgresProblem.describe(error, configuration))
         }
         let isOpen: @Sendable () -> Bool = { !connection.isClosed }
-        let database = OpenConnectionGuard(database: connection.sql(queryLogLevel: nil), isOpen: isOpen, place: PostgresProblem.place(configuration))
+        let database = OpenConnectionGuard(
+            connection: connection, database: connection.sql(queryLogLevel: nil), isOpen: isOpen, place: PostgresProblem.place(configuration))
         return .init(database: database, close: { try? await connection.close() }, isOpen: isOpen)
     }
 
