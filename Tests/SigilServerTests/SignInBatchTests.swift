@@ -56,6 +56,26 @@ import Testing
         }
     }
 
+    /// A full batch (the recorder's largest) of sign-ins of as many credentials goes in whole, its
+    /// usage with it: on PostgreSQL one statement whatever the batch's size.
+    @Test func aFullBatchIsWrittenWithItsUsage() async throws {
+        try await TestStore.withFresh { store in
+            let records = (0..<256).map { index in
+                var record = record("jti-\(index)", app: "client-\(index)")
+                record.event.userAgent = "agent \(index)"
+                return record
+            }
+            #expect(try await store.recordSignIns(records) == [])
+            let counts = try await store.read { database in
+                try await database.raw("""
+                    SELECT (SELECT COUNT(*) FROM sign_ins) AS signins, (SELECT COUNT(*) FROM credential_usage) AS credentials,
+                        (SELECT COUNT(*) FROM credential_usage_sources) AS sources, (SELECT COUNT(*) FROM app_daily_sign_ins) AS days
+                    """).first().map { row in try ["signins", "credentials", "sources", "days"].map { try row.decode(column: $0, as: Int64.self) } }
+            }
+            #expect(counts == [256, 256, 512, 256])
+        }
+    }
+
     /// On PostgreSQL a batch that meets an id used before fails its one statement on purpose and is
     /// written again: the connection it failed on stays in the pool, so replays cannot make Sigil
     /// open connection after connection.
