@@ -63,7 +63,7 @@ PY
     local admin_client admin_kid admin_token
     admin_client=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["clientId"])' "$data/admin-key.json")
     admin_kid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kid"])' "$data/admin-key.json")
-    admin_token=$("$bin/sigil-bench" assertions --key "$work/admin.pem" --kid "$admin_kid" --client "$admin_client" \
+    admin_token=$("$bin/sigil-bench" assertions --key "$work/admin.pem" --kid="$admin_kid" --client "$admin_client" \
         --audience "$token_url" --scope "api://sigil-admin/.default" --count 1 \
         | curl -s --cacert "$data/tls/ca.pem" -d @- "$token_url" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
     echo "$store: creating $apps applications…" >&2
