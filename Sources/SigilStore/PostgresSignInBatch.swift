@@ -7,12 +7,12 @@ import SigilCore
 /// PostgreSQL parses and plans it once per connection instead of once per batch, which was two
 /// thirds of its time on a batch (docs/decisions.md, "Group commit").
 ///
-/// The usage is added as if no id had been used before. If one had (rare: another batch or replica
-/// used it), fewer ids are claimed than asked for and the statement divides by zero on purpose, so
-/// that nothing of it stays (`Store.LateReplays`). The statements in a CTE all see the tables as
-/// they were before it: a credential's new sources in one batch are each checked against the
-/// sources kept before the batch, so a batch can take a credential past
-/// `UsageSummary.maximumSourcesPerKind` by its own few.
+/// The usage is added as if no id had been used before. If one had (rare: another batch or
+/// replica used it), fewer ids are claimed than asked for and the statement divides by zero on
+/// purpose, so that nothing of it stays, and the store writes the batch again, claims first.
+/// The statements in a CTE all see the tables as they were before it: a credential's new sources
+/// in one batch are each checked against the sources kept before the batch, so a batch can take a
+/// credential past `UsageSummary.maximumSourcesPerKind` by its own few.
 struct PostgresSignInBatch: PostgresPreparedStatement {
     typealias Row = Int
 

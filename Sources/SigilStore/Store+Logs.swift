@@ -83,7 +83,7 @@ extension Store {
 
     /// The one-statement batch met an assertion id used before it and left nothing: it is written
     /// again, claims first. The connection it failed on is kept (replays cannot make the pool reconnect).
-    struct LateReplays: HarmlessToConnection {}
+    private struct LateReplays: HarmlessToConnection {}
 
     /// SQLite: the whole batch as one job on the batch connection, its statements prepared once.
     /// An id already in `single_use_assertions` is not inserted again, which makes its request a replay.

@@ -10,19 +10,20 @@ extension Store {
     /// and PostgreSQL's batch written claims first): a statement a row. Rows are written in key
     /// order, so two replicas writing batches at once cannot deadlock.
     static func usageStatements(_ usage: UsageSummary) -> [SQLStatement] {
+        func columns(_ row: SQLRowValues) -> String { row.map(\.column).joined(separator: ", ") }
         func values(_ row: SQLRowValues) -> [SQLValue] { row.map(\.value) }
-        func placeholders(_ count: Int) -> String { Array(repeating: "?", count: count).joined(separator: ", ") }
+        func placeholders(_ row: SQLRowValues) -> String { Array(repeating: "?", count: row.count).joined(separator: ", ") }
         var statements: [SQLStatement] = []
         for row in credentialUsageRows(usage) {
             statements.append(SQLStatement(
-                "INSERT INTO credential_usage (\(credentialUsageColumns)) VALUES (\(placeholders(row.count))) \(credentialUsageConflict)", values(row)))
+                "INSERT INTO credential_usage (\(columns(row))) VALUES (\(placeholders(row))) \(credentialUsageConflict)", values(row)))
         }
         for row in usageSourceRows(usage) {
             // A new value is kept only while the credential has fewer than the maximum of its kind.
             let sameCredential = "app_id = ? AND credential_type = ? AND credential_id = ? AND kind = ?"
-            let credential = Array(values(row).prefix(4))
+            let credential = Array(values(row).prefix(4))  // app, type, id and kind; row[4] is the value
             statements.append(SQLStatement("""
-                INSERT INTO credential_usage_sources (\(usageSourceColumns)) SELECT \(placeholders(row.count))
+                INSERT INTO credential_usage_sources (\(columns(row))) SELECT \(placeholders(row))
                 WHERE (SELECT COUNT(*) FROM credential_usage_sources WHERE \(sameCredential)) < ?
                     OR EXISTS (SELECT 1 FROM credential_usage_sources WHERE \(sameCredential) AND value = ?)
                 \(usageSourceConflict)
@@ -31,11 +32,12 @@ extension Store {
         }
         for row in appDayRows(usage) {
             statements.append(SQLStatement(
-                "INSERT INTO app_daily_sign_ins (\(appDayColumns)) VALUES (\(placeholders(row.count))) \(appDayConflict)", values(row)))
+                "INSERT INTO app_daily_sign_ins (\(columns(row))) VALUES (\(placeholders(row))) \(appDayConflict)", values(row)))
         }
         return statements
     }
 
+    /// The columns of the rows below, for PostgreSQL's batch (which maps its JSON rows by name).
     static let credentialUsageColumns = "tenant_id, app_id, credential_type, credential_id, first_used, last_used, sign_ins"
     static let credentialUsageConflict = """
         ON CONFLICT (app_id, credential_type, credential_id) DO UPDATE SET
@@ -43,7 +45,6 @@ extension Store {
             last_used = CASE WHEN excluded.last_used > credential_usage.last_used THEN excluded.last_used ELSE credential_usage.last_used END,
             sign_ins = credential_usage.sign_ins + excluded.sign_ins
         """
-    /// The first four name the credential and the kind, the fifth is the value.
     static let usageSourceColumns = "app_id, credential_type, credential_id, kind, value, last_seen, sign_ins"
     static let usageSourceConflict = """
         ON CONFLICT (app_id, credential_type, credential_id, kind, value) DO UPDATE SET
