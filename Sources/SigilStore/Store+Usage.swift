@@ -2,7 +2,8 @@ import Foundation
 import SQLKit
 import SigilCore
 
-/// A table row as its columns and values, in the table's column order.
+/// A table row as its columns and values (the statements that write it name the columns from it,
+/// so the order is the row's own).
 typealias SQLRowValues = [(column: String, value: SQLValue)]
 
 extension Store {
