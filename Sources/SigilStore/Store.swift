@@ -142,7 +142,8 @@ public final class Store: Sendable {
     /// WAL with synchronous=NORMAL loses no committed transaction when the process is killed.
     /// SQLite's own automatic checkpoints stay on: moving them to a background job was tried
     /// and measured worse (a passive checkpoint never caught up, the log grew to 900 MB; a
-    /// truncating one every second stalled writers each second).
+    /// truncating one every second stalled writers each second), and passive copies beside the
+    /// batches with the batches still restarting the log gained nothing (docs/decisions.md).
     /// They run every 250 pages instead of 1,000: each is shorter, and the requests waiting
     /// behind one wait less (open-loop p99 at 2,000 tokens/s: 6.4 ms instead of 10–98 ms).
     /// temp_store=MEMORY keeps statement journals (multi-row inserts, ON CONFLICT) off disk.
