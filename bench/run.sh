@@ -127,11 +127,12 @@ for store in sqlite postgres; do results+=("$(run_store "$store")"); done
         echo "| $store | private_key_jwt (peak) | $j_rate | $j_p50 | $j_p99 | $j_err | $(python3 -c "print(f'{$j_rate/$raw:.2f}')") |"
         # The ceiling: an endpoint that does nothing but this HTTP stack, one verify and one sign.
         target=0.5; [ "$store" = postgres ] && target=0.4
-        echo "| $store | ceiling 1/(1/floor + 1/raw) | $(python3 -c "print(round(1 / (1 / $f_rate + 1 / $raw)))") | | | | private_key_jwt at $(python3 -c "print(f'{$j_rate * (1 / $f_rate + 1 / $raw):.3f}')") of it (target ≥ $target) |"
+        ceiling=$(python3 -c "print(1 / (1 / $f_rate + 1 / $raw))")
+        echo "| $store | ceiling 1/(1/floor + 1/raw) | $(python3 -c "print(round($ceiling))") | | | | private_key_jwt at $(python3 -c "print(f'{$j_rate / $ceiling:.3f}')") of it (target ≥ $target) |"
         echo "| $store | POST refused before token work (unsupported grant type, all 400) | $r_rate | $r_p50 | $r_p99 | $r_err | |"
         # What the token's own work (assertion, directory, token, sign-in batch) costs beyond that
         # POST and the two signatures, in µs of the whole machine, against what the target leaves it.
-        echo "| $store | token work beyond that POST and the crypto | $(python3 -c "print(round(1e6 * (1 / $j_rate - 1 / $r_rate - 1 / $raw)))") µs | | | | at the target: $(python3 -c "print(round(1e6 * (1 / ($target * $f_rate * $raw / ($f_rate + $raw)) - 1 / $r_rate - 1 / $raw)))") µs |"
+        echo "| $store | token work beyond that POST and the crypto | $(python3 -c "print(round(1e6 * (1 / $j_rate - 1 / $r_rate - 1 / $raw)))") µs | | | | at the target: $(python3 -c "print(round(1e6 * (1 / ($target * $ceiling) - 1 / $r_rate - 1 / $raw)))") µs |"
         echo "| $store | private_key_jwt (open loop at half peak) | $h_rate | $h_p50 | $h_p99 | $h_err | |"
         echo "| $store | idle RSS with $apps apps | $rss MB | | | | |"
     done
