@@ -93,6 +93,7 @@ final class PacedRequests: @unchecked Sendable {
     private var due: [(index: Int, at: ContinuousClock.Instant)] = []
     private var dueStart = 0
     private var idle: [PacedConnection] = []
+    private var open = 0
     private var results = Finished()
     private var done: EventLoopPromise<Finished>?
     private var ticker: RepeatedTask?
@@ -120,7 +121,18 @@ final class PacedRequests: @unchecked Sendable {
         return promise.futureResult
     }
 
-    func connected(_ connection: PacedConnection) { idle.append(connection) }
+    func connected(_ connection: PacedConnection) {
+        open += 1
+        idle.append(connection)
+    }
+
+    /// A connection that closed takes no more requests. Once none is open, every request due
+    /// fails at once, so the run ends with its errors counted instead of waiting forever.
+    func closed(_ connection: PacedConnection) {
+        open -= 1
+        idle.removeAll { $0 === connection }
+        dispatch()
+    }
 
     /// Queues every request due by now and hands out what idle connections can take.
     private func tick() {
@@ -134,10 +146,17 @@ final class PacedRequests: @unchecked Sendable {
     }
 
     private func dispatch() {
-        while dueStart < due.count, let connection = idle.popLast() {
+        while dueStart < due.count, done != nil {
             let request = due[dueStart]
-            dueStart += 1
-            connection.send(index: request.index, due: request.at, head: head, body: bodies[request.index])
+            if let connection = idle.popLast() {
+                dueStart += 1
+                connection.send(due: request.at, head: head, body: bodies[request.index])
+            } else if open == 0 {
+                dueStart += 1
+                settle(due: request.at, failed: true)
+            } else {
+                break
+            }
         }
         if dueStart > 4096, dueStart == due.count {
             due.removeAll(keepingCapacity: true)
@@ -146,7 +165,14 @@ final class PacedRequests: @unchecked Sendable {
     }
 
     /// A request's answer (or its connection's failure), from the connection that carried it.
-    func answered(_ connection: PacedConnection?, index: Int, due: ContinuousClock.Instant, failed: Bool) {
+    func answered(_ connection: PacedConnection?, due: ContinuousClock.Instant, failed: Bool) {
+        if let connection { idle.append(connection) }
+        settle(due: due, failed: failed)
+        dispatch()
+    }
+
+    /// Counts one request as done; the last one completes the run.
+    private func settle(due: ContinuousClock.Instant, failed: Bool) {
         let now = ContinuousClock.now
         if due >= measuredFrom {
             let elapsed = now - due
@@ -156,13 +182,11 @@ final class PacedRequests: @unchecked Sendable {
             if milliseconds > 50 { results.slowBySecond[(due - measuredFrom).components.seconds, default: 0] += 1 }
         }
         answered += 1
-        if let connection { idle.append(connection) }
         if answered == total {
+            ticker?.cancel()
             results.wall = now - measuredFrom
             done?.succeed(results)
             done = nil
-        } else {
-            dispatch()
         }
     }
 }
@@ -174,7 +198,7 @@ final class PacedConnection: ChannelInboundHandler, @unchecked Sendable {
 
     private let load: PacedRequests
     private var context: ChannelHandlerContext?
-    private var current: (index: Int, due: ContinuousClock.Instant)?
+    private var current: ContinuousClock.Instant?
     private var status: HTTPResponseStatus = .ok
 
     init(load: PacedRequests) { self.load = load }
@@ -185,9 +209,9 @@ final class PacedConnection: ChannelInboundHandler, @unchecked Sendable {
         context.fireChannelActive()
     }
 
-    func send(index: Int, due: ContinuousClock.Instant, head: HTTPRequestHead, body: ByteBuffer) {
-        guard let context else { return load.answered(nil, index: index, due: due, failed: true) }
-        current = (index, due)
+    func send(due: ContinuousClock.Instant, head: HTTPRequestHead, body: ByteBuffer) {
+        guard let context else { return load.answered(nil, due: due, failed: true) }
+        current = due
         var head = head
         head.headers.add(name: "Content-Length", value: String(body.readableBytes))
         context.write(wrapOutboundOut(.head(head)), promise: nil)
@@ -202,16 +226,17 @@ final class PacedConnection: ChannelInboundHandler, @unchecked Sendable {
         case .end:
             guard let request = current else { return }
             current = nil
-            load.answered(self, index: request.index, due: request.due, failed: status != .ok)
+            load.answered(self, due: request, failed: status != .ok)
         }
     }
 
-    /// A closed connection fails its request and takes no more.
+    /// A closed connection fails its request and takes no more (see `PacedRequests.closed`).
     func channelInactive(context: ChannelHandlerContext) {
         self.context = nil
+        load.closed(self)
         if let request = current {
             current = nil
-            load.answered(nil, index: request.index, due: request.due, failed: true)
+            load.answered(nil, due: request, failed: true)
         }
         context.fireChannelInactive()
     }
