@@ -47,6 +47,9 @@ extension Store {
             guard let id = record.assertionId else { continue }
             if seen.insert(id).inserted { claims.append(index) } else { replayed.insert(index) }
         }
+        // Claimed in id order, so that batches claiming the same ids at once (here or on another
+        // replica) wait for each other in one order and never deadlock.
+        claims.sort { records[$0].assertionId ?? "" < records[$1].assertionId ?? "" }
         if let batchPool { return try await recordSignIns(records, claims: claims, replayed: replayed, on: batchPool) }
         do {
             let batch = PostgresSignInBatch(records, claims: claims, replayed: replayed, usage: Self.usage(records, replayed: replayed))

@@ -93,4 +93,32 @@ import Testing
             #expect(rows.count == 7 && rows.filter { !$0.succeeded }.count == 3)
         }
     }
+
+    /// Two replicas claiming the same ids at once, listed in opposite orders (a replayed batch
+    /// sent to both): each id is claimed by exactly one, and the two batches do not deadlock
+    /// (PostgreSQL would end one after a second with an error) because ids are claimed in order.
+    @Test(.enabled(if: TestServer.postgresAdminURL != nil))
+    func replicasClaimingTheSameIdsAtOnceDoNotDeadlock() async throws {
+        try await TestStore.withFreshLocation { location, _ in
+            let first = try await Store.open(location, logger: TestStore.quietLogger)
+            let second = try await Store.open(location, logger: TestStore.quietLogger)
+            var failure: (any Error)?
+            for round in 0..<5 where failure == nil {
+                let ids = (0..<200).map { "round-\(round)-jti-\($0)" }
+                async let one = first.recordSignIns(ids.map { record($0) })
+                async let other = second.recordSignIns(ids.reversed().map { record($0) })
+                do {
+                    let (replayedByOne, replayedByOther) = try await (one, other)
+                    #expect(replayedByOne.count + replayedByOther.count == ids.count, "round \(round): each id is claimed once")
+                } catch {
+                    failure = error
+                }
+            }
+            let rows = try? await first.read { try await $0.raw("SELECT COUNT(*) AS n FROM sign_ins").first()?.decode(column: "n", as: Int64.self) }
+            await first.close()
+            await second.close()
+            if let failure { Issue.record("a batch failed: \(String(reflecting: failure))") }
+            #expect(rows == 2_000)
+        }
+    }
 }
