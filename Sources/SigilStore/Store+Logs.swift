@@ -47,8 +47,8 @@ extension Store {
             guard let id = record.assertionId else { continue }
             if seen.insert(id).inserted { claims.append(index) } else { replayed.insert(index) }
         }
-        // Claimed in id order, so that batches claiming the same ids at once (here or on another
-        // replica) wait for each other in one order and never deadlock.
+        // Claimed in id order, so that two replicas' batches claiming the same ids at once wait
+        // for each other in one order instead of deadlocking.
         claims.sort { records[$0].assertionId ?? "" < records[$1].assertionId ?? "" }
         if let batchPool { return try await recordSignIns(records, claims: claims, replayed: replayed, on: batchPool) }
         do {

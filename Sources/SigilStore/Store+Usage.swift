@@ -9,15 +9,17 @@ typealias SQLRowValues = [(column: String, value: SQLValue)]
 extension Store {
     /// Adds a batch's usage to the summaries, in the transaction that records its sign-ins (SQLite,
     /// and PostgreSQL's batch written claims first): a statement a row. Rows are written in key
-    /// order, so two replicas writing batches at once cannot deadlock.
+    /// order, and the tables in the order `PostgresSignInBatch` takes them (daily counts, sources,
+    /// credentials: PostgreSQL runs a statement's data-modifying CTEs last-written first), so two
+    /// replicas writing batches at once, either way, cannot deadlock.
     static func usageStatements(_ usage: UsageSummary) -> [SQLStatement] {
         func columns(_ row: SQLRowValues) -> String { row.map(\.column).joined(separator: ", ") }
         func values(_ row: SQLRowValues) -> [SQLValue] { row.map(\.value) }
         func placeholders(_ row: SQLRowValues) -> String { Array(repeating: "?", count: row.count).joined(separator: ", ") }
         var statements: [SQLStatement] = []
-        for row in credentialUsageRows(usage) {
+        for row in appDayRows(usage) {
             statements.append(SQLStatement(
-                "INSERT INTO credential_usage (\(columns(row))) VALUES (\(placeholders(row))) \(credentialUsageConflict)", values(row)))
+                "INSERT INTO app_daily_sign_ins (\(columns(row))) VALUES (\(placeholders(row))) \(appDayConflict)", values(row)))
         }
         for row in usageSourceRows(usage) {
             // A new value is kept only while the credential has fewer than the maximum of its kind.
@@ -31,9 +33,9 @@ extension Store {
                 """,
                 values(row) + credential + [.integer(Int64(UsageSummary.maximumSourcesPerKind))] + credential + [row[4].value]))
         }
-        for row in appDayRows(usage) {
+        for row in credentialUsageRows(usage) {
             statements.append(SQLStatement(
-                "INSERT INTO app_daily_sign_ins (\(columns(row))) VALUES (\(placeholders(row))) \(appDayConflict)", values(row)))
+                "INSERT INTO credential_usage (\(columns(row))) VALUES (\(placeholders(row))) \(credentialUsageConflict)", values(row)))
         }
         return statements
     }

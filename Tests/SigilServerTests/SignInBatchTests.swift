@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SQLKit
 import SigilCore
 import Testing
 
@@ -95,30 +96,89 @@ import Testing
     }
 
     /// Two replicas claiming the same ids at once, listed in opposite orders (a replayed batch
-    /// sent to both): each id is claimed by exactly one, and the two batches do not deadlock
-    /// (PostgreSQL would end one after a second with an error) because ids are claimed in order.
+    /// sent to both): the claims are taken in one order, so the batches queue instead of each
+    /// holding an id the other waits for (PostgreSQL ends one of them with `40P01` after a
+    /// second). A third session holds the middle id until both batches wait, so they meet there.
     @Test(.enabled(if: TestServer.postgresAdminURL != nil))
     func replicasClaimingTheSameIdsAtOnceDoNotDeadlock() async throws {
+        let ids = (0..<200).map { "jti-\($0)" }
+        let (one, other) = try await Self.meetingAtALock(
+            "INSERT INTO single_use_assertions (id, used_at) VALUES ('client-a:jti-100', 0)",
+            first: { try await $0.recordSignIns(ids.reversed().map { record($0) }) },
+            then: { try await $0.recordSignIns(ids.map { record($0) }) })
+        #expect(Set([one.count, other.count]) == [0, ids.count], "one batch claims every id, the other's are replays")
+    }
+
+    /// A batch written as one statement and one written again claims first (it met a replay) on
+    /// another replica, for the same credential and day: both take the usage rows in the same
+    /// order. A third session holds the credential's source row until both wait.
+    @Test(.enabled(if: TestServer.postgresAdminURL != nil))
+    func aBatchWrittenAgainAndAOneStatementBatchDoNotDeadlock() async throws {
+        let (again, once) = try await Self.meetingAtALock(
+            "SELECT 1 FROM credential_usage_sources FOR UPDATE",
+            setUp: { store in
+                let replayed = try await store.recordSignIns([record("used")])
+                #expect(replayed == [])
+            },
+            first: { try await $0.recordSignIns([record("used"), record("fresh-1")]) },
+            then: { try await $0.recordSignIns([record("fresh-2")]) })
+        #expect(again == [0] && once == [])
+    }
+
+    /// Two stores on one PostgreSQL database, as two replicas, after `setUp` on the first. A third
+    /// session runs `lock` in a transaction; then `first` starts on one store, and once it waits
+    /// for a lock, `then` on the other; once both wait, the lock is rolled back. Returns what
+    /// `first` and `then` returned.
+    static func meetingAtALock<T: Sendable>(
+        _ lock: String, setUp: @Sendable (Store) async throws -> Void = { _ in },
+        first: @escaping @Sendable (Store) async throws -> T, then: @escaping @Sendable (Store) async throws -> T
+    ) async throws -> (T, T) {
         try await TestStore.withFreshLocation { location, _ in
-            let first = try await Store.open(location, logger: TestStore.quietLogger)
-            let second = try await Store.open(location, logger: TestStore.quietLogger)
-            var failure: (any Error)?
-            for round in 0..<5 where failure == nil {
-                let ids = (0..<200).map { "round-\(round)-jti-\($0)" }
-                async let one = first.recordSignIns(ids.map { record($0) })
-                async let other = second.recordSignIns(ids.reversed().map { record($0) })
-                do {
-                    let (replayedByOne, replayedByOther) = try await (one, other)
-                    #expect(replayedByOne.count + replayedByOther.count == ids.count, "round \(round): each id is claimed once")
-                } catch {
-                    failure = error
+            var stores: [Store] = []
+            do {
+                for _ in 0..<3 { stores.append(try await Store.open(location, logger: TestStore.quietLogger)) }
+                let (replica, other, holder) = (stores[0], stores[1], stores[2])
+                try await setUp(replica)
+                let (held, holding) = AsyncStream<Void>.makeStream()
+                let lockHolder = Task {
+                    do {
+                        try await holder.transaction(changesDirectory: false) { database in
+                            try await database.raw(SQLQueryString(lock)).run()
+                            holding.yield()
+                            try await waitForLockWaiters(2, on: holder)
+                            throw RollBack()
+                        }
+                    } catch is RollBack {}
                 }
+                for await _ in held { break }
+                let firstBatch = Task { try await first(replica) }
+                try await waitForLockWaiters(1, on: holder)
+                let thenBatch = Task { try await then(other) }
+                try await lockHolder.value
+                let results = (try await firstBatch.value, try await thenBatch.value)
+                for store in stores { await store.close() }
+                return results
+            } catch {
+                for store in stores { await store.close() }
+                throw error
             }
-            let rows = try? await first.read { try await $0.raw("SELECT COUNT(*) AS n FROM sign_ins").first()?.decode(column: "n", as: Int64.self) }
-            await first.close()
-            await second.close()
-            if let failure { Issue.record("a batch failed: \(String(reflecting: failure))") }
-            #expect(rows == 2_000)
         }
+    }
+
+    /// Ends the lock holder's transaction with a rollback.
+    struct RollBack: Error {}
+
+    /// Waits (at most 10 s) until `count` sessions of the store's database wait for a lock.
+    static func waitForLockWaiters(_ count: Int, on store: Store) async throws {
+        for _ in 0..<1_000 {
+            let waiting = try await store.read { database in
+                try await database.raw("""
+                    SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+                    """).first()?.decode(column: "n", as: Int64.self)
+            }
+            if waiting == Int64(count) { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("\(count) sessions never waited for a lock together")
     }
 }

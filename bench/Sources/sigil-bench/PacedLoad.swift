@@ -183,7 +183,6 @@ final class PacedRequests: @unchecked Sendable {
         }
         answered += 1
         if answered == total {
-            ticker?.cancel()
             results.wall = now - measuredFrom
             done?.succeed(results)
             done = nil
