@@ -10,6 +10,7 @@ import SigilCore
 /// The usage is added as if no id had been used before. If one had (rare: another batch or
 /// replica used it), fewer ids are claimed than asked for and the statement divides by zero on
 /// purpose, so that nothing of it stays, and the store writes the batch again, claims first.
+///
 /// PostgreSQL runs the CTEs the final query does not read after it, last-written first: the
 /// daily counts, the sources, the credentials, the sign-ins. `Store.usageStatements`, the batch
 /// written again, takes the usage tables in that order too, so the two cannot deadlock.

@@ -64,9 +64,7 @@ struct PacedLoad: AsyncParsableCommand {
             FileHandle.standardError.write(Data("requests over 50 ms, by second of the run: \(seconds)\n".utf8))
         }
         func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
-        let wall = finished.wall
-        let wallSeconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
-        print(String(format: "%.0f %.2f %.2f %d", Double(rate * seconds) / wallSeconds, percentile(0.5), percentile(0.99), errors))
+        print(String(format: "%.0f %.2f %.2f %d", Double(rate * seconds) / finished.wall.inSeconds, percentile(0.5), percentile(0.99), errors))
     }
 }
 
@@ -175,8 +173,7 @@ final class PacedRequests: @unchecked Sendable {
     private func settle(due: ContinuousClock.Instant, failed: Bool) {
         let now = ContinuousClock.now
         if due >= measuredFrom {
-            let elapsed = now - due
-            let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            let milliseconds = (now - due).inSeconds * 1000
             results.latencies.append(milliseconds)
             if failed { results.errors += 1 }
             if milliseconds > 50 { results.slowBySecond[(due - measuredFrom).components.seconds, default: 0] += 1 }
@@ -241,4 +238,9 @@ final class PacedConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+}
+
+extension Duration {
+    /// The duration as a number of seconds.
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
